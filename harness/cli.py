@@ -1,0 +1,207 @@
+"""The `shopper` command. The only place where errors become messages and exit codes.
+
+Exit status: 0 every expectation met (or the command did what it was asked), 1 gaps or
+failures found, 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+EXIT_OK, EXIT_GAPS, EXIT_USAGE = 0, 1, 2
+DEFAULT_FEATURES = Path("scenarios")
+DEFAULT_MAP = DEFAULT_FEATURES / "acme.yaml"
+
+
+class UsageError(HarnessError):
+    """Wrong arguments on the command line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse would print the whole usage; one sentence and exit 2 is the harness's contract.
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _store_default() -> str:
+    return os.environ.get("SHOPPER_STORE", "shopper.db")
+
+
+def _map_default() -> Path:
+    return Path(os.environ.get("SHOPPER_MAP", DEFAULT_MAP))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="shopper", description="Mystery-shopper harness: hold a journey map against reality.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    demo = commands.add_parser("demo", help="start the bundled Acme company, run the demo journey, write the report")
+    demo.add_argument("--out", type=Path, default=Path("reports/demo"), help="report folder (default reports/demo)")
+    demo.add_argument("--faults", type=Path, help="fault profile YAML (default: the shipped one)")
+    demo.add_argument("--retries", type=int, default=1, help="retries of a failed scenario (default 1)")
+    demo.add_argument("--quiet", action="store_true", help="do not show pytest's output")
+
+    run = commands.add_parser("run", help="run the scenarios against a target and record observations")
+    run.add_argument("--base-url", required=True, help="the target site, e.g. https://www.example.com")
+    run.add_argument("--map", type=Path, default=None, help=f"journey map (default {DEFAULT_MAP})")
+    run.add_argument("--features", type=Path, default=DEFAULT_FEATURES, help="features folder")
+    run.add_argument("--segment", action="append", help="segment to play (repeatable; default: every segment)")
+    run.add_argument("--store", default=None, help="store path (default $SHOPPER_STORE or shopper.db)")
+    run.add_argument("--retries", type=int, default=0, help="retries of a failed scenario")
+    run.add_argument("--mailbox", help="the synthetic customer's inbox, e.g. maildir:PATH")
+    run.add_argument("--quiet", action="store_true")
+    run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest (e.g. --headed)")
+
+    report = commands.add_parser("report", help="build the gap report from the store")
+    report.add_argument("--map", type=Path, default=None, help="journey map (default: the one the last run used)")
+    report.add_argument("--store", default=None, help="store path (default $SHOPPER_STORE or shopper.db)")
+    report.add_argument("--out", type=Path, default=Path("reports"), help="report folder (default reports)")
+    report.add_argument("--last", type=int, default=20, help="window: the last N runs (default 20)")
+
+    map_cmd = commands.add_parser("map", help="work with journey maps")
+    map_commands = map_cmd.add_subparsers(dest="map_command", metavar="SUBCOMMAND", parser_class=_Parser)
+    map_commands.required = True
+    check = map_commands.add_parser("check", help="validate a map and the features' tags against it")
+    check.add_argument("map", type=Path)
+    check.add_argument("--features", type=Path, default=None, help="features folder to check against the map")
+
+    commands.add_parser("steps", help="print the step catalogue: phrases, parameters, touchpoint kinds")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        handler = {"demo": cmd_demo, "run": cmd_run, "report": cmd_report, "map": cmd_map, "steps": cmd_steps}
+        return handler[args.command](args)
+    except HarnessError as exc:
+        print(f"shopper: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("shopper: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_steps(args: argparse.Namespace) -> int:
+    from harness.catalogue import entries
+    from steps import PLUGINS
+
+    for module in PLUGINS:
+        __import__(module)
+    for entry in entries():
+        keyword = "Given/When/Then" if entry.keyword == "step" else entry.keyword.capitalize()
+        binds = f" — names the {entry.suffix or 'touchpoint'} ({{{entry.binds}}})" if entry.binds else ""
+        print(f"{keyword} {entry.phrase}")
+        print(f"    kind: {entry.kind}{binds}")
+        if entry.parameters:
+            print(f"    parameters: {', '.join(entry.parameters)}")
+        if entry.doc:
+            print(f"    {entry.doc.splitlines()[0]}")
+    return EXIT_OK
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from harness.coverage import check_map
+
+    result = check_map(args.map, args.features)
+    print(result.summary())
+    if result.errors:
+        for error in result.errors:
+            print(f"shopper: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def _segments(journey_map_segments: list[str], wanted: list[str] | None) -> list[str]:
+    if not wanted:
+        return journey_map_segments or ["default"]
+    for segment in wanted:
+        if journey_map_segments and segment not in journey_map_segments:
+            raise UsageError(f'segment "{segment}" is not in the journey map; it has: {", ".join(journey_map_segments)}')
+    return wanted
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.coverage import check_map
+    from harness.runner import RunRequest, run_scenarios
+
+    map_path = args.map or _map_default()
+    checked = check_map(map_path, args.features)
+    if checked.errors:
+        raise checked.errors[0]
+    assert checked.journey_map is not None
+    failed = False
+    for segment in _segments(checked.journey_map.segments, args.segment):
+        result = run_scenarios(
+            RunRequest(
+                features=args.features, journey_map=map_path, base_url=args.base_url, segment=segment,
+                store=args.store or _store_default(), retries=args.retries, mailbox=args.mailbox,
+                pytest_args=args.pytest_args, quiet=args.quiet,
+            )  # fmt: skip
+        )
+        print(f"run {result.run_id} ({segment}): {'passed' if result.passed else 'failures found'}")
+        if result.exit_code not in (0, 1):
+            raise HarnessError(f"the scenarios did not run (pytest exit status {result.exit_code}); see above")
+        failed = failed or not result.passed
+    return EXIT_GAPS if failed else EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.report import build_report
+
+    built = build_report(store_url=args.store or _store_default(), map_path=args.map, out_dir=args.out,
+                         last=args.last)  # fmt: skip
+    print(built.html_path)
+    print(built.summary)
+    return EXIT_OK if built.all_met else EXIT_GAPS
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from harness.demo import DEFAULT_FAULTS, load_faults, start_acme
+    from harness.report import build_report
+    from harness.runner import RunRequest, run_scenarios
+
+    features = Path(__file__).resolve().parent.parent / "scenarios"
+    map_path = features / "acme.yaml"
+    if not map_path.exists():
+        raise HarnessError("the demo journey is missing; run `shopper demo` from a clone of the repository", file=map_path)
+    faults = load_faults(args.faults or DEFAULT_FAULTS)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    store = out / "demo.db"
+    for stale in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
+        stale.unlink(missing_ok=True)  # each demo tells the story of one fault profile, not of all of them
+    started = time.monotonic()
+    from harness.journey_map import load_map
+
+    journey_map = load_map(map_path)
+    with tempfile.TemporaryDirectory(prefix="shopper-demo-mail-") as mail, start_acme(faults, Path(mail)) as acme:
+        print(f"Acme is up at {acme.url} (mail sink on port {acme.smtp_port})")
+        for segment in journey_map.segments:
+            result = run_scenarios(
+                RunRequest(
+                    features=features, journey_map=map_path, base_url=acme.url, segment=segment, store=str(store),
+                    retries=args.retries, mailbox=f"maildir:{acme.maildir}", evidence_dir=out / "evidence",
+                    quiet=args.quiet,
+                )  # fmt: skip
+            )
+            print(f"run {result.run_id} ({segment}): {'passed' if result.passed else 'failures found'}")
+            if result.exit_code not in (0, 1):
+                raise HarnessError(f"the demo scenarios did not run (pytest exit status {result.exit_code})")
+    built = build_report(store_url=str(store), map_path=map_path, out_dir=out, last=len(journey_map.segments))
+    print(built.summary)
+    print(f"demo finished in {time.monotonic() - started:.1f}s; report: {built.html_path}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

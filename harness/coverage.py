@@ -1,0 +1,86 @@
+"""`shopper map check`: is the map sound, do the features bind to it, and which touchpoints does no scenario cover?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.catalogue import static_binding
+from harness.errors import HarnessError
+from harness.features import ScenarioInfo, check_feature, find_features, parse_feature
+from harness.journey_map import JourneyMap, load_map
+
+
+@dataclass
+class MapCheck:
+    journey_map: JourneyMap | None
+    features: list[Path] = field(default_factory=list)
+    scenarios: int = 0
+    covered: dict[str, set[str]] = field(default_factory=dict)  # touchpoint id -> segments covering it
+    errors: list[HarnessError] = field(default_factory=list)
+
+    def uncovered(self) -> list[str]:
+        assert self.journey_map is not None
+        return [tp.id for tp in self.journey_map.touchpoints() if tp.id not in self.covered]
+
+    def summary(self) -> str:
+        if self.journey_map is None:
+            return "the journey map has errors"
+        journey_map = self.journey_map
+        touchpoints = journey_map.touchpoints()
+        lines = [
+            f"{journey_map.path}: {journey_map.journey} (version {journey_map.version}):"
+            f" {len(journey_map.stages)} stages, {len(touchpoints)} touchpoints,"
+            f" segments: {', '.join(journey_map.segments) or '(none)'}"
+        ]
+        if not self.features:
+            return lines[0]
+        lines.append(f"{len(self.features)} feature file(s), {self.scenarios} scenario(s)")
+        uncovered = self.uncovered()
+        lines.append(f"{len(touchpoints) - len(uncovered)} of {len(touchpoints)} touchpoints covered by a scenario")
+        for touchpoint_id in uncovered:
+            touchpoint = journey_map.touchpoint(touchpoint_id)
+            assert touchpoint is not None
+            lines.append(f"  not covered: {touchpoint.id} ({touchpoint.stage_id}, {touchpoint.channel})")
+        return "\n".join(lines)
+
+
+def _cover(scenario: ScenarioInfo, journey_map: JourneyMap, covered: dict[str, set[str]]) -> None:
+    """Which touchpoints a scenario will visit, from its tags and the step catalogue, without running it."""
+    segments = set(scenario.values("segment")) or set(journey_map.segments) or {"default"}
+    touchpoints = set(scenario.values("touchpoint"))
+    for step in scenario.steps:
+        binding = static_binding(step.text, journey_map)
+        if binding is not None and binding.touchpoint is not None:
+            touchpoints.add(binding.touchpoint.id)
+    for touchpoint_id in touchpoints:
+        covered.setdefault(touchpoint_id, set()).update(segments)
+
+
+def check_map(map_path: Path, features_dir: Path | None) -> MapCheck:
+    try:
+        journey_map = load_map(map_path)
+    except HarnessError as exc:
+        return MapCheck(journey_map=None, errors=[exc])
+    result = MapCheck(journey_map=journey_map)
+    if features_dir is None:
+        return result
+    from steps import PLUGINS
+
+    for module in PLUGINS:
+        __import__(module)  # fills the step catalogue
+    if not features_dir.exists():
+        result.errors.append(HarnessError("features folder not found", file=features_dir))
+        return result
+    result.features = find_features(features_dir)
+    for path in result.features:
+        try:
+            feature = parse_feature(path)
+        except HarnessError as exc:
+            result.errors.append(exc)
+            continue
+        result.errors.extend(check_feature(feature, journey_map))
+        result.scenarios += len(feature.scenarios)
+        for scenario in feature.scenarios:
+            _cover(scenario, journey_map, result.covered)
+    return result

@@ -1,0 +1,60 @@
+"""One error family for everything a user can get wrong.
+
+Only the CLI turns these into messages and exit codes; everywhere else raises them with the
+file and line that let a user find the mistake.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class HarnessError(Exception):
+    """A problem the user can fix: bad input, a target that is down, a missing browser."""
+
+    exit_status = 2
+
+    def __init__(self, message: str, *, file: str | Path | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.line = line
+
+    def __str__(self) -> str:
+        if self.file and self.line:
+            return f"{self.file}, line {self.line}: {self.message}"
+        if self.file:
+            return f"{self.file}: {self.message}"
+        return self.message
+
+
+class MapError(HarnessError):
+    """The journey map cannot be read or contradicts itself."""
+
+
+class FeatureError(HarnessError):
+    """A feature file binds to a stage, touchpoint or segment the map does not have."""
+
+
+class FaultProfileError(HarnessError):
+    """The demo company's fault profile is malformed."""
+
+
+class StoreError(HarnessError):
+    """The store cannot be opened or written."""
+
+
+class BrowserError(HarnessError):
+    """No usable Chromium was found or it could not start."""
+
+
+class TargetError(HarnessError):
+    """The target site or its mail cannot be reached."""
+
+
+def did_you_mean(word: str, choices: list[str] | set[str]) -> str:
+    """A ' (did you mean "x"?)' suffix for a misspelled key, or '' when nothing is close."""
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""

@@ -1,0 +1,38 @@
+"""Fixtures the step library uses: the journey map, the shopper, and a browser that starts here.
+
+A separate plugin, registered at configure time so that it comes after pytest-playwright and its
+`browser_type_launch_args` wins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from harness.browser import launch_options
+from harness.errors import HarnessError
+from harness.journey_map import JourneyMap
+from harness.plugin import RECORDER, SCENARIO
+from harness.shopper import Shopper
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any], browser_type: Any) -> dict[str, Any]:
+    return launch_options(browser_type_launch_args, browser_type.executable_path)
+
+
+@pytest.fixture(scope="session")
+def journey_map(pytestconfig: pytest.Config) -> JourneyMap:
+    if RECORDER not in pytestconfig.stash:
+        raise HarnessError("no journey map: pass --journey-map MAP")
+    return pytestconfig.stash[RECORDER].journey_map
+
+
+@pytest.fixture
+def shopper(request: pytest.FixtureRequest) -> Shopper:
+    if SCENARIO not in request.node.stash:
+        raise HarnessError("no journey map: pass --journey-map MAP")
+    return request.node.stash[SCENARIO].shopper
+
+

@@ -1,0 +1,79 @@
+"""What the recorder emits: runs and observations, and the events that carry them.
+
+The recorder only emits these; the store, the gap analysis and the report consume them
+(schemathesis' event/handler split), so nothing downstream can change what was observed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Protocol
+
+RUN_STATES = ("running", "finished", "aborted")
+OUTCOMES = ("passed", "failed", "error", "skipped")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Run:
+    run_id: str
+    started_at: dt.datetime
+    state: str = "running"
+    finished_at: dt.datetime | None = None
+    pid: int | None = None
+    host: str = ""
+    target: str = ""
+    segment: str = ""
+    journey: str = ""
+    map_version: str = ""
+    map_path: str = ""
+
+
+@dataclass
+class Observation:
+    """One timed step attempt, bound to the stage and touchpoint it exercised."""
+
+    run_id: str
+    feature: str
+    scenario: str
+    node_id: str
+    segment: str
+    stage: str
+    touchpoint: str | None
+    step: str
+    started_at: dt.datetime
+    duration_ms: float
+    outcome: str
+    attempt: int = 1
+    seq: int = 0
+    error: str = ""
+    evidence: str = ""
+    timed: bool = True  # the step waited for the touchpoint's answer (see catalogue.StepEntry.timed)
+
+
+@dataclass
+class RunStarted:
+    run: Run
+
+
+@dataclass
+class StepObserved:
+    observation: Observation
+
+
+@dataclass
+class RunFinished:
+    run_id: str
+    state: str
+    finished_at: dt.datetime = field(default_factory=utc_now)
+
+
+Event = RunStarted | StepObserved | RunFinished
+
+
+class Handler(Protocol):
+    def handle(self, event: Event) -> None: ...

@@ -1,0 +1,220 @@
+"""The harness's pytest plugin: each hook hands plain values to the recorder, the binder or the feature check.
+
+Enabled by `--journey-map MAP` (or the `journey_map` ini setting). Without a map it stays out
+of the way, so the harness's own tests and other suites run untouched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import features
+from harness.catalogue import bind, entry_for, static_binding
+from harness.errors import HarnessError
+from harness.journey_map import load_map
+from harness.mailbox import open_mailbox
+from harness.recorder import Recorder, ScenarioRecord, classify, error_text, new_run_id
+from harness.shopper import DEFAULT_DOMAIN, Shopper, make_customer
+from harness.store import DEFAULT_STORE, open_store
+
+RECORDER = pytest.StashKey[Recorder]()
+SCENARIO = pytest.StashKey[ScenarioRecord]()
+JOURNEY_TAGS = tuple(f"{kind}:" for kind in features.TAG_KINDS)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("shopper", "mystery-shopper harness")
+    group.addoption("--journey-map", help="journey map YAML; turns recording on")
+    group.addoption("--segment", help="customer segment this run plays (default: the map's first)")
+    group.addoption("--store", help=f"store path or URL (default: $SHOPPER_STORE or {DEFAULT_STORE})")
+    group.addoption("--run-id", help="run id to record under (default: a new one)")
+    group.addoption("--mailbox", help="the synthetic customer's inbox, e.g. maildir:PATH")
+    group.addoption("--evidence-dir", help="where screenshots at failure go (default: beside the store)")
+    group.addoption("--customer-domain", default=DEFAULT_DOMAIN, help="mail domain of synthetic customers")
+    parser.addini("journey_map", "journey map YAML that turns recording on")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        recorder = _make_recorder(config)
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if recorder is not None:
+        config.stash[RECORDER] = recorder
+    # Registered now, after pytest-playwright, so our browser fixtures override its defaults.
+    config.pluginmanager.import_plugin("harness.fixtures")
+
+
+def _make_recorder(config: pytest.Config) -> Recorder | None:
+    map_path = config.getoption("journey_map") or config.getini("journey_map") or os.environ.get("SHOPPER_MAP")
+    if not map_path:
+        return None
+    journey_map = load_map(Path(str(map_path)))
+    segment = config.getoption("segment") or (journey_map.segments[0] if journey_map.segments else "default")
+    if journey_map.segments and segment not in journey_map.segments:
+        raise HarnessError(f'segment "{segment}" is not in the journey map; it has: {", ".join(journey_map.segments)}')
+    store_url = config.getoption("store") or os.environ.get("SHOPPER_STORE") or DEFAULT_STORE
+    store = open_store(store_url)
+    evidence = config.getoption("evidence_dir") or Path(store.path).parent / "evidence"
+    return Recorder(
+        run_id=config.getoption("run_id") or new_run_id(),
+        journey_map=journey_map,
+        segment=segment,
+        target=config.getoption("base_url", default=None) or "",
+        handlers=[store],
+        evidence_dir=Path(evidence),
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> bool | None:
+    # Journey tags bind to the map; they are not pytest marks.
+    return True if tag.startswith(JOURNEY_TAGS) else None
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    if RECORDER not in config.stash:
+        return
+    recorder = config.stash[RECORDER]
+    try:
+        keep, drop = _select_for_segment(items, recorder)
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _scenario_info(item: pytest.Item) -> features.ScenarioInfo | None:
+    from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+    template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))  # type: ignore[arg-type]
+    if template is None:
+        return None
+    return features.scenario_at(Path(template.feature.filename), template.line_number)
+
+
+def _select_for_segment(items: list[pytest.Item], recorder: Recorder) -> tuple[list[pytest.Item], list[pytest.Item]]:
+    keep, drop = [], []
+    for item in items:
+        info = _scenario_info(item)
+        if info is not None:
+            features.check_scenario(info, recorder.journey_map)
+            segments = info.values("segment")
+            if segments and recorder.segment not in segments:
+                drop.append(item)
+                continue
+        keep.append(item)
+    return keep, drop
+
+
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    if RECORDER not in request.config.stash:
+        return
+    recorder = request.config.stash[RECORDER]
+    recorder.start_run()
+    info = features.scenario_at(Path(feature.filename), scenario.line_number)
+    stages = info.values("stage") if info else []
+    shopper = Shopper(
+        journey_map=recorder.journey_map,
+        segment=recorder.segment,
+        customer=make_customer(recorder.run_id, recorder.next_customer_number(), request.config.getoption("customer_domain")),
+        base_url=request.config.getoption("base_url", default=None) or "",
+        mailbox=open_mailbox(request.config.getoption("mailbox")) if request.config.getoption("mailbox") else None,
+    )
+    tagged = info.values("touchpoint") if info else []
+    if tagged:
+        shopper.at(recorder.journey_map.touchpoint(tagged[0]))
+    request.node.stash[SCENARIO] = ScenarioRecord(
+        feature=feature.rel_filename, scenario=scenario.name, node_id=request.node.nodeid,
+        stage=stages[0] if stages else "", attempt=getattr(request.node, "execution_count", 1),
+        steps=[(step.line_number, f"{step.keyword} {step.name}") for step in scenario.steps], shopper=shopper,
+    )  # fmt: skip
+
+
+def pytest_bdd_before_step_call(
+    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any, step_func_args: dict[str, Any]
+) -> None:
+    record = request.node.stash.get(SCENARIO, None)
+    if record is None:
+        return
+    entry = entry_for(step_func)
+    binding = bind(entry, step_func_args, record.shopper.journey_map) if entry else None
+    if binding is not None:
+        record.shopper.at(binding.touchpoint, binding.off_map)
+    request.config.stash[RECORDER].step_started(record)
+    if binding is not None and binding.unresolved:
+        raise HarnessError(
+            f'the journey map has no touchpoint called "{binding.unresolved}"; name one of:'
+            f" {', '.join(tp.name for tp in record.shopper.journey_map.touchpoints())}"
+        )
+
+
+def pytest_bdd_after_step(
+    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any, step_func_args: Any
+) -> None:
+    record = request.node.stash.get(SCENARIO, None)
+    if record is not None:
+        request.config.stash[RECORDER].step_ended(
+            record, line=step.line_number, text=f"{step.keyword} {step.name}", outcome="passed",
+            timed=_timed(step_func),
+        )  # fmt: skip
+
+
+def _timed(step_func: Any) -> bool:
+    entry = entry_for(step_func)
+    # A step from outside the library may do anything; count its time rather than hide it.
+    return entry.timed if entry is not None else True
+
+
+def pytest_bdd_step_error(
+    request: pytest.FixtureRequest,
+    feature: Any,
+    scenario: Any,
+    step: Any,
+    step_func: Any,
+    step_func_args: Any,
+    exception: Exception,
+) -> None:
+    record = request.node.stash.get(SCENARIO, None)
+    if record is not None:
+        _record_failure(request, record, step, exception, _timed(step_func))
+
+
+def pytest_bdd_step_func_lookup_error(
+    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, exception: Exception
+) -> None:
+    record = request.node.stash.get(SCENARIO, None)
+    if record is not None:
+        _record_failure(request, record, step, exception)
+
+
+def _record_failure(
+    request: pytest.FixtureRequest, record: ScenarioRecord, step: Any, exception: Exception, timed: bool = True
+) -> None:
+    recorder = request.config.stash[RECORDER]
+    evidence = recorder.evidence_path(record, step.line_number)
+    if evidence is not None and not record.shopper.screenshot(evidence):
+        evidence = None
+    recorder.step_ended(
+        record, line=step.line_number, text=f"{step.keyword} {step.name}", outcome=classify(exception),
+        error=error_text(exception), evidence=str(evidence) if evidence else "", timed=timed,
+    )  # fmt: skip
+
+
+def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    record = request.node.stash.get(SCENARIO, None)
+    if record is not None:
+        journey_map = record.shopper.journey_map
+        request.config.stash[RECORDER].scenario_ended(record, lambda text: static_binding(text, journey_map))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    recorder = session.config.stash.get(RECORDER, None)
+    if recorder is not None:
+        recorder.finish_run("aborted" if exitstatus == pytest.ExitCode.INTERRUPTED else "finished")

@@ -1,0 +1,188 @@
+"""The recorder: turns scenario and step events into observations and hands them to handlers.
+
+It does not import pytest: the plugin's hooks pass plain values in. It only emits; the store
+(and any other handler) consumes, one observation as soon as each step ends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.catalogue import Binding
+from harness.journey_map import JourneyMap
+from harness.observation import Handler, Observation, Run, RunFinished, RunStarted, StepObserved, utc_now
+from harness.shopper import Shopper, redact
+
+MAX_ERROR_CHARS = 2000
+
+
+def new_run_id() -> str:
+    return utc_now().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+@dataclass
+class ScenarioRecord:
+    feature: str
+    scenario: str
+    node_id: str
+    stage: str
+    attempt: int
+    steps: list[tuple[int, str]]  # (line, "Given I open the pricing page") in execution order
+    shopper: Shopper
+    executed: set[int] = field(default_factory=set)
+    step_started_at: dt.datetime | None = None
+    step_clock: float | None = None
+
+
+def classify(exc: BaseException) -> str:
+    """'failed' when the customer met a broken touchpoint; 'error' when the step itself could not run."""
+    if isinstance(exc, AssertionError):
+        return "failed"
+    module = type(exc).__module__
+    if module.startswith("playwright"):
+        text = str(exc)
+        if type(exc).__name__ == "TimeoutError" or "net::ERR_" in text:
+            return "failed"
+    return "error"
+
+
+def error_text(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    # Playwright appends a long call log; the first lines say what the customer met.
+    lines = [line for line in text.splitlines() if line.strip()][:6]
+    return "\n".join(lines)[:MAX_ERROR_CHARS]
+
+
+class Recorder:
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        journey_map: JourneyMap,
+        segment: str,
+        target: str,
+        handlers: list[Handler],
+        evidence_dir: Path | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.journey_map = journey_map
+        self.segment = segment
+        self.target = target
+        self.handlers = handlers
+        self.evidence_dir = evidence_dir
+        self.started = False
+        self.failures = 0
+        self._seq = 0
+        self._customers = 0
+
+    def emit(self, event: RunStarted | StepObserved | RunFinished) -> None:
+        for handler in self.handlers:
+            handler.handle(event)
+
+    def start_run(self) -> None:
+        """Open the run lazily, at its first scenario: a session that runs no scenario leaves no run."""
+        if self.started:
+            return
+        self.started = True
+        self.emit(
+            RunStarted(
+                Run(
+                    run_id=self.run_id, started_at=utc_now(), pid=os.getpid(), host=socket.gethostname(),
+                    target=self.target, segment=self.segment, journey=self.journey_map.journey,
+                    map_version=self.journey_map.version, map_path=str(self.journey_map.path),
+                )  # fmt: skip
+            )
+        )
+
+    def finish_run(self, state: str = "finished") -> None:
+        if self.started:
+            self.emit(RunFinished(run_id=self.run_id, state=state))
+
+    def next_customer_number(self) -> int:
+        self._customers += 1
+        return self._customers
+
+    def step_started(self, record: ScenarioRecord) -> None:
+        record.step_started_at = utc_now()
+        record.step_clock = time.monotonic()
+
+    def step_ended(
+        self,
+        record: ScenarioRecord,
+        *,
+        line: int,
+        text: str,
+        outcome: str,
+        error: str = "",
+        evidence: str = "",
+        timed: bool = True,
+    ) -> Observation:
+        if record.step_clock is None or record.step_started_at is None:
+            # The step broke before it could start (no definition, a bad argument): it took no time.
+            self.step_started(record)
+        assert record.step_clock is not None and record.step_started_at is not None
+        duration_ms = (time.monotonic() - record.step_clock) * 1000.0
+        record.executed.add(line)
+        observation = self._observation(record, text, record.step_started_at, duration_ms, outcome, error, evidence)
+        observation.timed = timed
+        record.step_clock = record.step_started_at = None
+        if outcome in ("failed", "error"):
+            self.failures += 1
+        self.emit(StepObserved(observation))
+        return observation
+
+    def scenario_ended(
+        self, record: ScenarioRecord, where: Callable[[str], Binding | None] | None = None
+    ) -> list[Observation]:
+        """Steps after a failure never ran: record them as skipped so the attempt shows what went untried.
+
+        `where` tells, from a step's text alone, which touchpoint it would have exercised.
+        """
+        skipped = []
+        for line, text in record.steps:
+            if line in record.executed:
+                continue
+            binding = where(text.split(" ", 1)[1]) if where else None
+            if binding is not None and not binding.unresolved:
+                record.shopper.at(binding.touchpoint, binding.off_map)
+            observation = self._observation(record, text, utc_now(), 0.0, "skipped", "", "")
+            observation.timed = False
+            skipped.append(observation)
+            self.emit(StepObserved(observation))
+        return skipped
+
+    def _observation(
+        self,
+        record: ScenarioRecord,
+        text: str,
+        started_at: dt.datetime,
+        duration_ms: float,
+        outcome: str,
+        error: str,
+        evidence: str,
+    ) -> Observation:
+        shopper = record.shopper
+        touchpoint = shopper.touchpoint
+        stage = touchpoint.stage_id if touchpoint else record.stage
+        hidden = shopper.secrets()
+        self._seq += 1
+        return Observation(
+            run_id=self.run_id, feature=record.feature, scenario=record.scenario, node_id=record.node_id,
+            segment=shopper.segment, stage=stage, touchpoint=shopper.touchpoint_id,
+            step=redact(text, hidden), started_at=started_at, duration_ms=round(duration_ms, 3),
+            outcome=outcome, attempt=record.attempt, seq=self._seq, error=redact(error, hidden),
+            evidence=evidence,
+        )  # fmt: skip
+
+    def evidence_path(self, record: ScenarioRecord, line: int) -> Path | None:
+        if self.evidence_dir is None:
+            return None
+        name = f"{self._seq + 1:05d}-line{line}-attempt{record.attempt}.png"
+        return self.evidence_dir / self.run_id / name

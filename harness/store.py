@@ -1,0 +1,199 @@
+"""Where observations live: SQLite by default, behind an interface a PostgreSQL backend can implement.
+
+Every observation is committed as soon as it arrives, so a run that is killed keeps everything
+it recorded. A run left in state "running" whose process is gone is reported as aborted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import sqlite3
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+from harness.errors import StoreError
+from harness.observation import Event, Observation, Run, RunFinished, RunStarted, StepObserved
+
+DEFAULT_STORE = "shopper.db"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    state TEXT NOT NULL,
+    pid INTEGER,
+    host TEXT NOT NULL DEFAULT '',
+    target TEXT NOT NULL DEFAULT '',
+    segment TEXT NOT NULL DEFAULT '',
+    journey TEXT NOT NULL DEFAULT '',
+    map_version TEXT NOT NULL DEFAULT '',
+    map_path TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS observations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    seq INTEGER NOT NULL,
+    feature TEXT NOT NULL,
+    scenario TEXT NOT NULL,
+    node_id TEXT NOT NULL,
+    segment TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    touchpoint TEXT,
+    step TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    duration_ms REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    error TEXT NOT NULL DEFAULT '',
+    attempt INTEGER NOT NULL DEFAULT 1,
+    evidence TEXT NOT NULL DEFAULT '',
+    timed INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS observations_run ON observations(run_id);
+"""
+
+OBSERVATION_COLUMNS = [
+    "run_id", "seq", "feature", "scenario", "node_id", "segment", "stage", "touchpoint", "step",
+    "started_at", "duration_ms", "outcome", "error", "attempt", "evidence", "timed",
+]  # fmt: skip
+
+
+class Store(Protocol):
+    """What the recorder, the gap analysis and the CLI need from a store."""
+
+    def handle(self, event: Event) -> None: ...
+    def runs(self, last: int | None = None) -> list[Run]: ...
+    def observations(self, run_ids: list[str]) -> pd.DataFrame: ...
+    def close(self) -> None: ...
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(dt.UTC).isoformat()
+
+
+def _parse(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie has exited; only its parent has not reaped it yet.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class SQLiteStore:
+    """One SQLite file in WAL mode: readers (a report) never block the run that is writing."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            if self.path.parent != Path(""):
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the store: {exc}", file=self.path) from None
+
+    def handle(self, event: Event) -> None:
+        try:
+            if isinstance(event, StepObserved):
+                self._insert_observation(event.observation)
+            elif isinstance(event, RunStarted):
+                self._insert_run(event.run)
+            elif isinstance(event, RunFinished):
+                self._db.execute(
+                    "UPDATE runs SET state = ?, finished_at = ? WHERE run_id = ?",
+                    (event.state, _iso(event.finished_at), event.run_id),
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to the store: {exc}", file=self.path) from None
+
+    def _insert_run(self, run: Run) -> None:
+        # A retry pass re-opens the same run: keep its start, take the new process.
+        self._db.execute(
+            "INSERT INTO runs (run_id, started_at, state, pid, host, target, segment, journey, map_version,"
+            " map_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(run_id) DO UPDATE SET state = excluded.state, pid = excluded.pid,"
+            " host = excluded.host, finished_at = NULL",
+            (run.run_id, _iso(run.started_at), run.state, run.pid, run.host, run.target, run.segment,
+             run.journey, run.map_version, run.map_path),
+        )  # fmt: skip
+
+    def _insert_observation(self, obs: Observation) -> None:
+        self._db.execute(
+            f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)})"
+            f" VALUES ({', '.join('?' for _ in OBSERVATION_COLUMNS)})",
+            (obs.run_id, obs.seq, obs.feature, obs.scenario, obs.node_id, obs.segment, obs.stage,
+             obs.touchpoint, obs.step, _iso(obs.started_at), obs.duration_ms, obs.outcome, obs.error,
+             obs.attempt, obs.evidence, int(obs.timed)),
+        )  # fmt: skip
+
+    def reconcile_aborted(self) -> list[str]:
+        """Mark runs whose process on this host is gone as aborted; return their ids."""
+        host = socket.gethostname()
+        rows = self._db.execute("SELECT run_id, pid FROM runs WHERE state = 'running' AND host = ?", (host,))
+        gone = [run_id for run_id, pid in rows.fetchall() if pid is None or not _process_alive(pid)]
+        for run_id in gone:
+            last = self._db.execute(
+                "SELECT MAX(started_at) FROM observations WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
+            self._db.execute(
+                "UPDATE runs SET state = 'aborted', finished_at = ? WHERE run_id = ?", (last, run_id)
+            )
+        return gone
+
+    def runs(self, last: int | None = None) -> list[Run]:
+        self.reconcile_aborted()
+        query = (
+            "SELECT run_id, started_at, state, finished_at, pid, host, target, segment, journey,"
+            " map_version, map_path FROM runs ORDER BY started_at DESC"
+        )
+        params: tuple[int, ...] = ()
+        if last is not None:
+            query += " LIMIT ?"
+            params = (last,)
+        found = [
+            Run(run_id=r[0], started_at=_parse(r[1]) or dt.datetime.min, state=r[2], finished_at=_parse(r[3]),
+                pid=r[4], host=r[5], target=r[6], segment=r[7], journey=r[8], map_version=r[9], map_path=r[10])
+            for r in self._db.execute(query, params).fetchall()
+        ]  # fmt: skip
+        return list(reversed(found))
+
+    def observations(self, run_ids: list[str]) -> pd.DataFrame:
+        if not run_ids:
+            return pd.DataFrame(columns=OBSERVATION_COLUMNS)
+        marks = ", ".join("?" for _ in run_ids)
+        return pd.read_sql_query(
+            f"SELECT {', '.join(OBSERVATION_COLUMNS)} FROM observations WHERE run_id IN ({marks})"
+            " ORDER BY run_id, node_id, attempt, seq",
+            self._db,
+            params=run_ids,
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def open_store(url: str | Path) -> SQLiteStore:
+    """Open a store by URL: a file path or sqlite:///path. PostgreSQL comes with its own issue."""
+    text = str(url)
+    if text.startswith(("postgres://", "postgresql://")):
+        raise StoreError("PostgreSQL stores are not supported yet; use a SQLite file path", file=text)
+    if text.startswith("sqlite:///"):
+        text = text[len("sqlite:///") :]
+    return SQLiteStore(text)

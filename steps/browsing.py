@@ -1,0 +1,56 @@
+"""What every browser step shares: opening a URL, noticing where the customer landed and what it answered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.shopper import Shopper, StepFailure
+
+NAVIGATIONS = "_shopper_navigations"
+
+
+def browse(shopper: Shopper, page: Any) -> Any:
+    """Attach the page to the shopper once, listening for the HTTP status of every page the customer gets."""
+    if shopper.page is not page:
+        shopper.page = page
+        counter = {"n": 0}
+
+        def on_response(response: Any) -> None:
+            if response.request.is_navigation_request() and response.frame == page.main_frame:
+                shopper.last_status = response.status
+                shopper.last_url = response.url
+                counter["n"] += 1
+
+        page.on("response", on_response)
+        setattr(shopper, NAVIGATIONS, counter)
+    return page
+
+
+def navigations(shopper: Shopper) -> int:
+    counter = getattr(shopper, NAVIGATIONS, None)
+    return counter["n"] if counter else 0
+
+
+def fail_on_http_error(shopper: Shopper) -> None:
+    if shopper.last_status is not None and shopper.last_status >= 400:
+        where = shopper.touchpoint.name if shopper.touchpoint else shopper.last_url
+        raise StepFailure(f"{where} answered HTTP {shopper.last_status} ({shopper.last_url})")
+
+
+def open_url(shopper: Shopper, page: Any, url: str) -> None:
+    browse(shopper, page)
+    shopper.last_status = None
+    response = page.goto(url, wait_until="load", timeout=shopper.wait_ms())
+    if response is not None:
+        shopper.last_status, shopper.last_url = response.status, response.url
+    fail_on_http_error(shopper)
+
+
+def after_action(shopper: Shopper, page: Any, before: int) -> None:
+    """A click or a submit may take the customer to a new page: wait for it and bind to where they are."""
+    if navigations(shopper) == before and page.url == shopper.last_url:
+        return
+    page.wait_for_load_state("load", timeout=shopper.wait_ms())
+    if navigations(shopper) != before:
+        shopper.arrive(page.url)
+        fail_on_http_error(shopper)

@@ -1,0 +1,43 @@
+"""Form steps: fill in fields as the customer would, by their visible labels, and submit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.catalogue import touchpoint_step
+from harness.errors import HarnessError
+from harness.shopper import Shopper
+from steps.browsing import after_action, browse, navigations
+from steps.web import CHECK_WAIT_MS
+
+DETAILS = ("name", "email", "password")
+
+
+@touchpoint_step("step", 'I fill in "{field}" with "{value}"', kind="form")
+def fill_in(shopper: Shopper, page: Any, field: str, value: str) -> None:
+    """Type a value into the field with that label."""
+    browse(shopper, page).get_by_label(field, exact=True).fill(value, timeout=CHECK_WAIT_MS)
+
+
+@touchpoint_step("step", 'I fill in "{field}" with my {detail}', kind="form")
+def fill_in_mine(shopper: Shopper, page: Any, field: str, detail: str) -> None:
+    """Type the synthetic customer's own name, email or password (the password never reaches a record)."""
+    if detail not in DETAILS:
+        raise HarnessError(f'"my {detail}" is not a detail of the synthetic customer; use one of: {", ".join(DETAILS)}')
+    value = getattr(shopper.customer, detail)
+    browse(shopper, page).get_by_label(field, exact=True).fill(value, timeout=CHECK_WAIT_MS)
+
+
+@touchpoint_step("step", 'I choose "{option}" in "{field}"', kind="form")
+def choose(shopper: Shopper, page: Any, option: str, field: str) -> None:
+    """Pick an option of a drop-down by its label."""
+    browse(shopper, page).get_by_label(field, exact=True).select_option(label=option, timeout=CHECK_WAIT_MS)
+
+
+@touchpoint_step("step", 'I press "{button}"', kind="form", timed=True)
+def press(shopper: Shopper, page: Any, button: str) -> None:
+    """Press a button; the wait for the page that answers counts for that page."""
+    browse(shopper, page)
+    before = navigations(shopper)
+    page.get_by_role("button", name=button, exact=True).first.click(timeout=CHECK_WAIT_MS)
+    after_action(shopper, page, before)

@@ -1,0 +1,50 @@
+"""Signup and login steps: the synthetic customer creates an account and comes back to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.catalogue import touchpoint_step
+from harness.shopper import Shopper
+from steps.browsing import after_action, browse, navigations
+from steps.web import CHECK_WAIT_MS
+
+NAME_LABELS = ("Full name", "Name", "Your name")
+EMAIL_LABELS = ("Email", "Work email", "Email address")
+PASSWORD_LABELS = ("Password",)
+
+
+def _fill_first(page: Any, labels: tuple[str, ...], value: str) -> bool:
+    for label in labels:
+        field = page.get_by_label(label, exact=True)
+        if field.count():
+            field.first.fill(value, timeout=CHECK_WAIT_MS)
+            return True
+    return False
+
+
+def _submit(shopper: Shopper, page: Any) -> None:
+    before = navigations(shopper)
+    page.locator("form:has(input[type=email]) [type=submit]").first.click(timeout=CHECK_WAIT_MS)
+    after_action(shopper, page, before)
+
+
+@touchpoint_step("step", "I sign up with my details", kind="signup", timed=True)
+def sign_up(shopper: Shopper, page: Any) -> None:
+    """Fill the signup form on the current page with the synthetic customer's name, email and password, and send it."""
+    browse(shopper, page)
+    _fill_first(page, NAME_LABELS, shopper.customer.name)
+    if not _fill_first(page, EMAIL_LABELS, shopper.customer.email):
+        raise AssertionError(f"no email field on {page.url}")
+    _fill_first(page, PASSWORD_LABELS, shopper.customer.password)
+    _submit(shopper, page)
+
+
+@touchpoint_step("step", "I log in with my account", kind="signup", timed=True)
+def log_in(shopper: Shopper, page: Any) -> None:
+    """Fill the login form on the current page with the synthetic customer's email and password, and send it."""
+    browse(shopper, page)
+    if not _fill_first(page, EMAIL_LABELS, shopper.customer.email):
+        raise AssertionError(f"no email field on {page.url}")
+    _fill_first(page, PASSWORD_LABELS, shopper.customer.password)
+    _submit(shopper, page)

@@ -1,0 +1,63 @@
+"""Web page steps: open a page of the map, follow links, see what the customer sees."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import expect
+
+from harness.catalogue import BY_URL, touchpoint_step
+from harness.shopper import Shopper
+from steps.browsing import after_action, browse, fail_on_http_error, navigations, open_url
+
+# A check is about what is on the page now; a long fail_after is for the page's answer, not for this.
+CHECK_WAIT_MS = 5_000
+
+
+@touchpoint_step("step", "I open the {name} page", kind="web page", binds="name", suffix="page", timed=True)
+def open_page(shopper: Shopper, page: Any, name: str) -> None:
+    """Open a page of the journey map by its name; its url comes from the map."""
+    assert shopper.touchpoint is not None
+    open_url(shopper, page, shopper.url_for(shopper.touchpoint))
+
+
+@touchpoint_step("step", 'I open "{path}"', kind="web page", binds="path", binds_by=BY_URL, timed=True)
+def open_path(shopper: Shopper, page: Any, path: str) -> None:
+    """Open a path of the target site; a path the map does not know is recorded as an off-map touchpoint."""
+    open_url(shopper, page, shopper.base_url.rstrip("/") + "/" + path.lstrip("/"))
+
+
+@touchpoint_step("step", 'I click "{text}"', kind="web page", timed=True)
+def click(shopper: Shopper, page: Any, text: str) -> None:
+    """Click a link or button by its visible text; time until the next page has loaded counts for that page."""
+    browse(shopper, page)
+    before = navigations(shopper)
+    target = page.get_by_role("link", name=text, exact=True).or_(page.get_by_role("button", name=text, exact=True))
+    target.first.click(timeout=min(shopper.wait_ms(), CHECK_WAIT_MS))
+    after_action(shopper, page, before)
+
+
+@touchpoint_step("step", "I am on the {name} page", kind="web page", binds="name", suffix="page")
+def on_page(shopper: Shopper, page: Any, name: str) -> None:
+    """The customer has arrived at a page of the map (its url from the map)."""
+    assert shopper.touchpoint is not None and shopper.touchpoint.url is not None
+    browse(shopper, page)
+    path = re.escape(shopper.touchpoint.url)
+    expect(page).to_have_url(re.compile(rf"^[a-z]+://[^/]+{path}([?#].*)?$"), timeout=shopper.wait_ms())
+    fail_on_http_error(shopper)
+
+
+@touchpoint_step("then", 'I should see "{text}"', kind="web page")
+def should_see(shopper: Shopper, page: Any, text: str) -> None:
+    """Some text is visible on the current page."""
+    browse(shopper, page)
+    fail_on_http_error(shopper)
+    expect(page.get_by_text(text).first).to_be_visible(timeout=min(shopper.wait_ms(), CHECK_WAIT_MS))
+
+
+@touchpoint_step("then", 'I should not see "{text}"', kind="web page")
+def should_not_see(shopper: Shopper, page: Any, text: str) -> None:
+    """Some text is not visible on the current page."""
+    browse(shopper, page)
+    expect(page.get_by_text(text)).to_have_count(0, timeout=min(shopper.wait_ms(), CHECK_WAIT_MS))
