@@ -90,3 +90,57 @@ def launch_options(base: dict[str, object], playwright_path: str | None) -> dict
         if executable is not None:
             options["executable_path"] = executable
     return options
+
+
+def playwright_chromium_path() -> str | None:
+    try:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            return str(playwright.chromium.executable_path)
+    except Exception:
+        return None
+
+
+def ensure_browser() -> str:
+    """Make sure a Chromium is there for the harness, installing one if this machine allows; say which."""
+    import subprocess
+    import sys
+
+    playwright_path = playwright_chromium_path()
+    if playwright_path and _playwright_browsers_present(Path(playwright_path)) and not os.environ.get("SHOPPER_CHROMIUM"):
+        return f"Playwright's own Chromium: {playwright_path}"
+    found = system_chromium()
+    if found:
+        return f"system Chromium: {found}"
+    if running_as_root() and shutil.which("apt-get"):
+        # Playwright cannot download its browser on closed networks; Debian's package can be installed.
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env={**os.environ,
+                       "DEBIAN_FRONTEND": "noninteractive"})  # fmt: skip
+    else:
+        subprocess.run([sys.executable, "-m", "playwright", "install", "chromium"], check=True)
+    return ensure_browser_found()
+
+
+def ensure_browser_found() -> str:
+    found = system_chromium()
+    if found:
+        return f"system Chromium: {found}"
+    playwright_path = playwright_chromium_path()
+    if playwright_path and _playwright_browsers_present(Path(playwright_path)):
+        return f"Playwright's own Chromium: {playwright_path}"
+    raise BrowserError("no Chromium could be installed; install your system's chromium package")
+
+
+if __name__ == "__main__":
+    import sys
+
+    try:
+        print(ensure_browser())
+    except (BrowserError, OSError) as exc:
+        print(f"shopper: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as exc:  # a failed apt-get or playwright install
+        print(f"shopper: could not install a browser: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,35 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+# Each makes the virtualenv, installs the package with its test extras, and gets a browser.
+
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint browser install clean
+
+demo: install browser
+	$(VENV)/bin/shopper demo
+
+test: install browser lint
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check harness steps tests bench conftest.py
+	$(VENV)/bin/mypy
+
+browser: install
+	@$(PY) -m harness.browser
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@# Debian's python3 ships venv separately; install it when we can.
+	$(PYTHON) -m venv $(VENV) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) reports/demo test-results *.egg-info

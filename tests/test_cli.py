@@ -1,0 +1,126 @@
+"""The `shopper` command: exit statuses and one plain sentence for every input error."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.store import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_MAP = ROOT / "scenarios" / "acme.yaml"
+
+
+def _one_sentence(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("shopper: ")
+    return lines[0]
+
+
+def _features(tmp_path: Path, text: str) -> Path:
+    features = tmp_path / "features"
+    features.mkdir()
+    (features / "journey.feature").write_text(text)
+    (features / "test_journey.py").write_text('from pytest_bdd import scenarios\n\nscenarios(".")\n')
+    return features
+
+
+def test_map_check_accepts_the_demo_journey_and_lists_uncovered_touchpoints(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["map", "check", str(DEMO_MAP), "--features", str(ROOT / "scenarios")])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "6 stages, 17 touchpoints" in out
+    assert "not covered: phone-support" in out and "not covered: billing-page" in out
+    assert "not covered: pricing-page" not in out
+
+
+def test_a_broken_map_is_one_sentence_with_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "map.yaml"
+    broken.write_text("journey: J\nstages:\n  - id: s\n    touchpoints:\n      - id: t\n        channel: web\n"
+                      "        expect: {witin: 2s}\n")  # fmt: skip
+    status = main(["map", "check", str(broken)])
+    line = _one_sentence(capsys.readouterr().err)
+    assert status == 2
+    assert f"{broken}, line 7" in line and 'did you mean "within"' in line
+
+
+def test_an_unknown_stage_tag_is_one_sentence_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    features = _features(tmp_path, "Feature: F\n\n  @stage:discovr\n  Scenario: S\n    Given I open the home page\n")
+    status = main(["map", "check", str(DEMO_MAP), "--features", str(features)])
+    line = _one_sentence(capsys.readouterr().err)
+    assert status == 2
+    assert f"{features / 'journey.feature'}, line 3" in line
+    assert "@stage:discovr" in line and 'did you mean "discover"' in line
+
+
+def test_run_refuses_an_unknown_tag_before_starting_a_browser(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    features = _features(tmp_path, "@stage:renewal\nFeature: F\n  Scenario: S\n    Given I open the home page\n")
+    store = tmp_path / "obs.db"
+    status = main(["run", "--base-url", "http://127.0.0.1:9", "--map", str(DEMO_MAP), "--features", str(features),
+                   "--store", str(store)])  # fmt: skip
+    line = _one_sentence(capsys.readouterr().err)
+    assert status == 2 and "line 1" in line and "@stage:renewal" in line
+    assert not store.exists()
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run"]) == 2
+    assert "--base-url" in _one_sentence(capsys.readouterr().err)
+    assert main(["frobnicate"]) == 2
+    assert "invalid choice" in _one_sentence(capsys.readouterr().err)
+    assert main(["run", "--base-url", "http://x", "--map", str(DEMO_MAP), "--segment", "vip"]) == 2
+    assert 'segment "vip"' in _one_sentence(capsys.readouterr().err)
+
+
+def test_report_without_a_store_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["report", "--store", str(tmp_path / "none.db"), "--out", str(tmp_path / "out")])
+    assert status == 2
+    assert "run `shopper run`" in _one_sentence(capsys.readouterr().err)
+
+
+def test_steps_prints_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["steps"]) == 0
+    out = capsys.readouterr().out
+    assert "I open the {name} page" in out and "kind: web page" in out
+    assert "I receive the {name} email" in out and "kind: email" in out
+    assert "I fill in \"{field}\" with \"{value}\"" in out and "parameters: field, value" in out
+
+
+def test_a_target_that_is_down_is_a_failed_observation_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    features = _features(tmp_path, "@stage:discover\nFeature: F\n  Scenario: S\n    Given I open the home page\n")
+    store = tmp_path / "obs.db"
+    status = main(["run", "--base-url", f"http://127.0.0.1:{port}", "--map", str(DEMO_MAP), "--features",
+                   str(features), "--store", str(store), "--segment", "self-serve", "--quiet"])  # fmt: skip
+    assert status == 1
+    opened = open_store(store)
+    observations = opened.observations([run.run_id for run in opened.runs()])
+    opened.close()
+    assert list(observations["outcome"]) == ["failed"]
+    assert "ERR_CONNECTION_REFUSED" in observations["error"].iloc[0]
+    assert main(["report", "--store", str(store), "--out", str(tmp_path / "out")]) == 1
+    document = json.loads((tmp_path / "out" / "gap-report.json").read_text())
+    home = document["stages"][0]["touchpoints"][0]
+    assert home["id"] == "home-page" and home["segments"]["self-serve"]["status"] == "failing"
+
+
+def test_python_dash_m_harness_is_the_same_command() -> None:
+    done = subprocess.run([sys.executable, "-m", "harness", "--help"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0
+    for command in ("demo", "run", "report", "map", "steps"):
+        assert command in done.stdout

@@ -1,0 +1,93 @@
+"""The bundled demo end to end: Acme up, the demo journey walked in Chromium, the report read back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from harness.browser import launch_options
+
+
+def _demo(out: Path, *extra: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "demo", "--out", str(out), "--quiet", *extra],
+        capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert str(out / "gap-report.html") in done.stdout
+    document: dict[str, Any] = json.loads((out / "gap-report.json").read_text())
+    return document
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("demo")
+    return out, _demo(out)
+
+
+def test_the_demo_report_covers_the_journey(demo: tuple[Path, dict[str, Any]]) -> None:
+    _, document = demo
+    stages = document["stages"]
+    touchpoints = [tp for stage in stages for tp in stage["touchpoints"]]
+    assert len(stages) >= 5 and len(touchpoints) >= 12
+    assert {tp["channel"] for tp in touchpoints} >= {"web", "form", "email"}
+    assert document["segments"] == ["self-serve", "enterprise"]
+    assert document["map"] == {"journey": "Acme self-serve trial", "version": "2026-11-01",
+                               "path": document["map"]["path"]}  # fmt: skip
+    assert document["window"]["runs"] == 2
+    assert {run["state"] for run in document["runs"]} == {"finished"}
+    statuses = {v["status"] for tp in touchpoints for v in tp["segments"].values()}
+    assert statuses >= {"met", "slow", "failing", "untested"}
+    for tp in touchpoints:
+        for verdict in tp["segments"].values():
+            assert set(verdict["observed"]) >= {"n", "success_rate", "first_attempt_success_rate", "p50_ms", "p95_ms"}
+            assert set(verdict["expected"]) >= {"within_ms", "fail_after_ms", "success_rate", "emotion"}
+    assert all({"priority", "owner", "touchpoint_id", "what_to_fix"} <= set(a) for a in document["actions"])
+    assert document["actions"][0]["status"] == "failing"
+
+
+def test_segments_see_different_expectations(demo: tuple[Path, dict[str, Any]]) -> None:
+    _, document = demo
+    pricing = next(tp for stage in document["stages"] for tp in stage["touchpoints"] if tp["id"] == "pricing-page")
+    assert pricing["segments"]["self-serve"]["expected"]["within_ms"] == 2000
+    assert pricing["segments"]["enterprise"]["expected"]["within_ms"] == 1000
+    assert pricing["segments"]["self-serve"]["status"] == "met"
+    assert pricing["segments"]["enterprise"]["status"] == "slow"
+
+
+def test_the_html_report_opens_in_chromium_without_console_errors(demo: tuple[Path, dict[str, Any]]) -> None:
+    out, _ = demo
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**launch_options({}, playwright.chromium.executable_path))
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto((out / "gap-report.html").as_uri())
+        assert page.get_by_role("heading", name="Gap report: Acme self-serve trial").is_visible()
+        assert page.locator(".card.failing").count() >= 2
+        assert page.locator("#actions tr").count() >= 2
+        page.screenshot(path=str(out / "report.png"), full_page=True)
+        browser.close()
+    assert errors == []
+    assert all(url.startswith(("file:", "data:")) for url in requests), requests
+
+
+def test_pricing_latency_is_measured(tmp_path: Path) -> None:
+    faults = tmp_path / "faults.yaml"
+    faults.write_text('latency_ms: {"/pricing": 1500}\n')
+    document = _demo(tmp_path / "out", "--faults", str(faults))
+    pricing = next(tp for stage in document["stages"] for tp in stage["touchpoints"] if tp["id"] == "pricing-page")
+    for segment in ("self-serve", "enterprise"):
+        p50 = pricing["segments"][segment]["observed"]["p50_ms"]
+        assert 1500 <= p50 <= 1500 * 1.05 + 100, (segment, p50)
+    home = next(tp for stage in document["stages"] for tp in stage["touchpoints"] if tp["id"] == "home-page")
+    assert home["segments"]["self-serve"]["observed"]["p50_ms"] < 1000
