@@ -48,7 +48,9 @@ def chromium_executable(playwright_path: str | None) -> str | None:
     if os.environ.get("SHOPPER_CHROMIUM"):
         found = system_chromium()
         if found is None:
-            raise BrowserError(f"SHOPPER_CHROMIUM points to {os.environ['SHOPPER_CHROMIUM']}, which does not exist")
+            raise BrowserError(
+                f"SHOPPER_CHROMIUM points to {os.environ['SHOPPER_CHROMIUM']}, which does not exist"
+            )
         return found
     if playwright_path and _playwright_browsers_present(Path(playwright_path)):
         return None
@@ -108,7 +110,11 @@ def ensure_browser() -> str:
     import sys
 
     playwright_path = playwright_chromium_path()
-    if playwright_path and _playwright_browsers_present(Path(playwright_path)) and not os.environ.get("SHOPPER_CHROMIUM"):
+    if (
+        playwright_path
+        and _playwright_browsers_present(Path(playwright_path))
+        and not os.environ.get("SHOPPER_CHROMIUM")
+    ):
         return f"Playwright's own Chromium: {playwright_path}"
     found = system_chromium()
     if found:
@@ -116,8 +122,11 @@ def ensure_browser() -> str:
     if running_as_root() and shutil.which("apt-get"):
         # Playwright cannot download its browser on closed networks; Debian's package can be installed.
         subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env={**os.environ,
-                       "DEBIAN_FRONTEND": "noninteractive"})  # fmt: skip
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
     else:
         subprocess.run([sys.executable, "-m", "playwright", "install", "chromium"], check=True)
     return ensure_browser_found()

@@ -74,15 +74,22 @@ def touchpoint_step(
     """
     from pytest_bdd import given, parsers, step, then, when
 
-    decorators = {"given": given, "when": when, "then": then, "step": step}
+    decorators: dict[str, Callable[..., Any]] = {"given": given, "when": when, "then": then, "step": step}
     if keyword not in decorators:
         raise ValueError(f"keyword must be one of {sorted(decorators)}")
 
     def register(func: F) -> F:
         entry = StepEntry(
-            keyword=keyword, phrase=phrase, kind=kind, func=func, doc=(func.__doc__ or "").strip(),
-            binds=binds, binds_by=binds_by, suffix=suffix, timed=timed,
-        )  # fmt: skip
+            keyword=keyword,
+            phrase=phrase,
+            kind=kind,
+            func=func,
+            doc=(func.__doc__ or "").strip(),
+            binds=binds,
+            binds_by=binds_by,
+            suffix=suffix,
+            timed=timed,
+        )
         CATALOGUE.append(entry)
         func.__shopper_step__ = entry  # type: ignore[attr-defined]
         # The caller's module must own the step fixture, so register from its frame's point of view.
@@ -128,7 +135,9 @@ def bind(entry: StepEntry, args: dict[str, Any], journey_map: JourneyMap) -> Bin
         return None
     value = str(args[entry.binds]).strip()
     if entry.binds_by == BY_URL:
-        path = value.split("?", 1)[0] if value.startswith("/") else _path_of(value)
+        path = (
+            _path_of(value) if "://" in value else "/" + value.split("?", 1)[0].split("#", 1)[0].lstrip("/")
+        )
         touchpoint = journey_map.touchpoint_for_url(path)
         return Binding(touchpoint=touchpoint) if touchpoint else Binding(off_map=path)
     for ref in (f"{value} {entry.suffix}".strip(), value):

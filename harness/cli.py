@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.runner import RunResult
 
 EXIT_OK, EXIT_GAPS, EXIT_USAGE = 0, 1, 2
 DEFAULT_FEATURES = Path("scenarios")
@@ -40,12 +41,18 @@ def _map_default() -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="shopper", description="Mystery-shopper harness: hold a journey map against reality.")
+    parser = _Parser(
+        prog="shopper", description="Mystery-shopper harness: hold a journey map against reality."
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    demo = commands.add_parser("demo", help="start the bundled Acme company, run the demo journey, write the report")
-    demo.add_argument("--out", type=Path, default=Path("reports/demo"), help="report folder (default reports/demo)")
+    demo = commands.add_parser(
+        "demo", help="start the bundled Acme company, run the demo journey, write the report"
+    )
+    demo.add_argument(
+        "--out", type=Path, default=Path("reports/demo"), help="report folder (default reports/demo)"
+    )
     demo.add_argument("--faults", type=Path, help="fault profile YAML (default: the shipped one)")
     demo.add_argument("--retries", type=int, default=1, help="retries of a failed scenario (default 1)")
     demo.add_argument("--quiet", action="store_true", help="do not show pytest's output")
@@ -54,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--base-url", required=True, help="the target site, e.g. https://www.example.com")
     run.add_argument("--map", type=Path, default=None, help=f"journey map (default {DEFAULT_MAP})")
     run.add_argument("--features", type=Path, default=DEFAULT_FEATURES, help="features folder")
-    run.add_argument("--segment", action="append", help="segment to play (repeatable; default: every segment)")
+    run.add_argument(
+        "--segment", action="append", help="segment to play (repeatable; default: every segment)"
+    )
     run.add_argument("--store", default=None, help="store path (default $SHOPPER_STORE or shopper.db)")
     run.add_argument("--retries", type=int, default=0, help="retries of a failed scenario")
     run.add_argument("--mailbox", help="the synthetic customer's inbox, e.g. maildir:PATH")
@@ -62,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest (e.g. --headed)")
 
     report = commands.add_parser("report", help="build the gap report from the store")
-    report.add_argument("--map", type=Path, default=None, help="journey map (default: the one the last run used)")
+    report.add_argument(
+        "--map", type=Path, default=None, help="journey map (default: the one the last run used)"
+    )
     report.add_argument("--store", default=None, help="store path (default $SHOPPER_STORE or shopper.db)")
     report.add_argument("--out", type=Path, default=Path("reports"), help="report folder (default reports)")
     report.add_argument("--last", type=int, default=20, help="window: the last N runs (default 20)")
@@ -126,7 +137,9 @@ def _segments(journey_map_segments: list[str], wanted: list[str] | None) -> list
         return journey_map_segments or ["default"]
     for segment in wanted:
         if journey_map_segments and segment not in journey_map_segments:
-            raise UsageError(f'segment "{segment}" is not in the journey map; it has: {", ".join(journey_map_segments)}')
+            raise UsageError(
+                f'segment "{segment}" is not in the journey map; it has: {", ".join(journey_map_segments)}'
+            )
     return wanted
 
 
@@ -143,23 +156,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     for segment in _segments(checked.journey_map.segments, args.segment):
         result = run_scenarios(
             RunRequest(
-                features=args.features, journey_map=map_path, base_url=args.base_url, segment=segment,
-                store=args.store or _store_default(), retries=args.retries, mailbox=args.mailbox,
-                pytest_args=args.pytest_args, quiet=args.quiet,
-            )  # fmt: skip
+                features=args.features,
+                journey_map=map_path,
+                base_url=args.base_url,
+                segment=segment,
+                store=args.store or _store_default(),
+                retries=args.retries,
+                mailbox=args.mailbox,
+                pytest_args=args.pytest_args,
+                quiet=args.quiet,
+            )
         )
-        print(f"run {result.run_id} ({segment}): {'passed' if result.passed else 'failures found'}")
-        if result.exit_code not in (0, 1):
-            raise HarnessError(f"the scenarios did not run (pytest exit status {result.exit_code}); see above")
+        _report_run(result)
         failed = failed or not result.passed
     return EXIT_GAPS if failed else EXIT_OK
+
+
+def _report_run(result: RunResult) -> None:
+    if not result.ran:
+        raise HarnessError(f"the scenarios did not run: {result.problem()}")
+    verdict = {0: "every scenario passed", 1: "failures found", 5: "no scenario for this segment"}
+    print(f"run {result.run_id} ({result.segment}): {verdict[result.exit_code]}")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.report import build_report
 
-    built = build_report(store_url=args.store or _store_default(), map_path=args.map, out_dir=args.out,
-                         last=args.last)  # fmt: skip
+    built = build_report(
+        store_url=args.store or _store_default(), map_path=args.map, out_dir=args.out, last=args.last
+    )
     print(built.html_path)
     print(built.summary)
     return EXIT_OK if built.all_met else EXIT_GAPS
@@ -173,7 +198,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     features = Path(__file__).resolve().parent.parent / "scenarios"
     map_path = features / "acme.yaml"
     if not map_path.exists():
-        raise HarnessError("the demo journey is missing; run `shopper demo` from a clone of the repository", file=map_path)
+        raise HarnessError(
+            "the demo journey is missing; run `shopper demo` from a clone of the repository", file=map_path
+        )
     faults = load_faults(args.faults or DEFAULT_FAULTS)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -184,19 +211,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from harness.journey_map import load_map
 
     journey_map = load_map(map_path)
-    with tempfile.TemporaryDirectory(prefix="shopper-demo-mail-") as mail, start_acme(faults, Path(mail)) as acme:
+    with (
+        tempfile.TemporaryDirectory(prefix="shopper-demo-mail-") as mail,
+        start_acme(faults, Path(mail)) as acme,
+    ):
         print(f"Acme is up at {acme.url} (mail sink on port {acme.smtp_port})")
         for segment in journey_map.segments:
             result = run_scenarios(
                 RunRequest(
-                    features=features, journey_map=map_path, base_url=acme.url, segment=segment, store=str(store),
-                    retries=args.retries, mailbox=f"maildir:{acme.maildir}", evidence_dir=out / "evidence",
+                    features=features,
+                    journey_map=map_path,
+                    base_url=acme.url,
+                    segment=segment,
+                    store=str(store),
+                    retries=args.retries,
+                    mailbox=f"maildir:{acme.maildir}",
+                    evidence_dir=out / "evidence",
                     quiet=args.quiet,
-                )  # fmt: skip
+                )
             )
-            print(f"run {result.run_id} ({segment}): {'passed' if result.passed else 'failures found'}")
-            if result.exit_code not in (0, 1):
-                raise HarnessError(f"the demo scenarios did not run (pytest exit status {result.exit_code})")
+            _report_run(result)
     built = build_report(store_url=str(store), map_path=map_path, out_dir=out, last=len(journey_map.segments))
     print(built.summary)
     print(f"demo finished in {time.monotonic() - started:.1f}s; report: {built.html_path}")

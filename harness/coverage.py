@@ -1,4 +1,4 @@
-"""`shopper map check`: is the map sound, do the features bind to it, and which touchpoints does no scenario cover?"""
+"""`shopper map check`: is the map sound, do the features bind to it, which touchpoints go uncovered?"""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ class MapCheck:
             return lines[0]
         lines.append(f"{len(self.features)} feature file(s), {self.scenarios} scenario(s)")
         uncovered = self.uncovered()
-        lines.append(f"{len(touchpoints) - len(uncovered)} of {len(touchpoints)} touchpoints covered by a scenario")
+        lines.append(
+            f"{len(touchpoints) - len(uncovered)} of {len(touchpoints)} touchpoints covered by a scenario"
+        )
         for touchpoint_id in uncovered:
             touchpoint = journey_map.touchpoint(touchpoint_id)
             assert touchpoint is not None

@@ -84,7 +84,8 @@ def parse_feature(path: str | Path) -> FeatureInfo:
         raise FeatureError(_gherkin_message(first), file=path, line=_gherkin_line(first)) from None
     except ParserError as exc:
         raise FeatureError(_gherkin_message(exc), file=path, line=_gherkin_line(exc)) from None
-    feature = document.get("feature")
+    # gherkin's TypedDicts are stricter than the plain dicts it returns; read them as such.
+    feature: dict[str, Any] | None = document.get("feature")  # type: ignore[assignment]
     if not feature:
         return FeatureInfo(path=path, name="", tags=[])
     info = FeatureInfo(path=path, name=feature["name"], tags=_tags(feature))
@@ -92,7 +93,9 @@ def parse_feature(path: str | Path) -> FeatureInfo:
     return info
 
 
-def _collect(children: list[dict[str, Any]], tags: list[Tag], background: list[StepText], info: FeatureInfo) -> None:
+def _collect(
+    children: list[dict[str, Any]], tags: list[Tag], background: list[StepText], info: FeatureInfo
+) -> None:
     background = list(background)
     for child in children:
         if "background" in child:
@@ -104,9 +107,11 @@ def _collect(children: list[dict[str, Any]], tags: list[Tag], background: list[S
             scenario = child["scenario"]
             info.scenarios.append(
                 ScenarioInfo(
-                    name=scenario["name"], line=scenario["location"]["line"],
-                    tags=tags + _tags(scenario), steps=background + _steps(scenario),
-                )  # fmt: skip
+                    name=scenario["name"],
+                    line=scenario["location"]["line"],
+                    tags=tags + _tags(scenario),
+                    steps=background + _steps(scenario),
+                )
             )
 
 
@@ -139,8 +144,9 @@ def check_tag(tag: Tag, journey_map: JourneyMap, path: Path) -> FeatureError | N
         return FeatureError(
             f'unknown tag "@{tag.name}": journey tags are @stage:, @segment: and @touchpoint:'
             + did_you_mean(kind, set(TAG_KINDS)),
-            file=path, line=tag.line,
-        )  # fmt: skip
+            file=path,
+            line=tag.line,
+        )
     if kind == "stage":
         known = [stage.id for stage in journey_map.stages]
     elif kind == "segment":
@@ -152,8 +158,9 @@ def check_tag(tag: Tag, journey_map: JourneyMap, path: Path) -> FeatureError | N
     return FeatureError(
         f'tag "@{tag.name}" names a {kind} that the journey map {journey_map.path.name} does not have'
         + did_you_mean(tag.value, set(known)),
-        file=path, line=tag.line,
-    )  # fmt: skip
+        file=path,
+        line=tag.line,
+    )
 
 
 def check_feature(feature: FeatureInfo, journey_map: JourneyMap) -> list[FeatureError]:
@@ -182,7 +189,7 @@ def scenario_at(path: Path, line: int) -> ScenarioInfo | None:
 
 def check_scenario(info: ScenarioInfo, journey_map: JourneyMap) -> None:
     """Raise the first journey-tag error of one scenario: an unknown tag must never be dropped silently."""
-    path = next((p for p, f in _PARSED.items() if info in f.scenarios), Path("<feature>"))
+    path = next((p for p, f in _PARSED.items() if any(s is info for s in f.scenarios)), Path("<feature>"))
     for tag in info.tags:
         error = check_tag(tag, journey_map, path)
         if error is not None:

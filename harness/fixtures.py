@@ -14,6 +14,7 @@ from harness.browser import launch_options
 from harness.errors import HarnessError
 from harness.journey_map import JourneyMap
 from harness.plugin import RECORDER, SCENARIO
+from harness.recorder import ScenarioRecord
 from harness.shopper import Shopper
 
 
@@ -33,6 +34,5 @@ def journey_map(pytestconfig: pytest.Config) -> JourneyMap:
 def shopper(request: pytest.FixtureRequest) -> Shopper:
     if SCENARIO not in request.node.stash:
         raise HarnessError("no journey map: pass --journey-map MAP")
-    return request.node.stash[SCENARIO].shopper
-
-
+    record: ScenarioRecord = request.node.stash[SCENARIO]
+    return record.shopper

@@ -3,7 +3,8 @@
 Observations are per step; a customer experiences a touchpoint as a *visit*: the consecutive
 steps of one scenario attempt spent at it. A visit's duration is the time the touchpoint took to
 answer: the sum of its timed steps (page loads, form replies, emails arriving; not the customer
-typing or checking), or of all its steps when none is timed. It succeeds when no step failed. Statuses follow DESIGN.md:
+typing or checking), or of all its steps when none is timed. It succeeds when no step failed.
+Statuses follow DESIGN.md:
 
     untested  in the map, no visit in the window
     failing   final success rate below target, or a visit beyond fail_after
@@ -27,8 +28,8 @@ FAILED = ("failed", "error")
 SEVERITY = {"failing": 3.0, "flaky": 2.0, "slow": 1.0, "untested": 0.5}
 
 PRIORITY_RULE = (
-    "score = severity (failing 3, flaky 2, slow 1, untested 0.5) × 2 if a moment of truth × (1 + relative size"
-    " of the gap) × number of runs affected; highest score first"
+    "score = severity (failing 3, flaky 2, slow 1, untested 0.5) × 2 if a moment of truth"
+    " × (1 + relative size of the gap) × number of runs affected; highest score first"
 )
 
 
@@ -107,12 +108,26 @@ class GapAnalysis:
 
 def visits(observations: pd.DataFrame) -> pd.DataFrame:
     """Group step observations into visits: consecutive steps of one attempt at one touchpoint."""
-    obs = observations[observations["touchpoint"].notna()].sort_values(["run_id", "node_id", "attempt", "seq"])
+    obs = observations[observations["touchpoint"].notna()].sort_values(
+        ["run_id", "node_id", "attempt", "seq"]
+    )
     if obs.empty:
         return pd.DataFrame(
-            columns=["run_id", "node_id", "attempt", "segment", "touchpoint", "stage", "duration_ms", "failed",
-                     "executed", "step", "error", "evidence"]
-        )  # fmt: skip
+            columns=[
+                "run_id",
+                "node_id",
+                "attempt",
+                "segment",
+                "touchpoint",
+                "stage",
+                "duration_ms",
+                "failed",
+                "executed",
+                "step",
+                "error",
+                "evidence",
+            ]
+        )
     keys = obs[["run_id", "node_id", "attempt", "touchpoint"]]
     boundary = (keys != keys.shift()).any(axis=1)
     obs = obs.assign(
@@ -127,12 +142,21 @@ def visits(observations: pd.DataFrame) -> pd.DataFrame:
     )
     grouped = obs.groupby("visit", sort=False)
     result = grouped.agg(
-        run_id=("run_id", "first"), node_id=("node_id", "first"), attempt=("attempt", "first"),
-        segment=("segment", "first"), touchpoint=("touchpoint", "first"), stage=("stage", "first"),
-        total_ms=("duration_ms", "sum"), timed_ms=("timed_ms", "sum"), any_timed=("timed", "any"),
-        failed=("failed", "any"), executed=("executed", "any"),
-        step=("failed_step", "max"), error=("failed_error", "max"), evidence=("failed_evidence", "max"),
-    )  # fmt: skip
+        run_id=("run_id", "first"),
+        node_id=("node_id", "first"),
+        attempt=("attempt", "first"),
+        segment=("segment", "first"),
+        touchpoint=("touchpoint", "first"),
+        stage=("stage", "first"),
+        total_ms=("duration_ms", "sum"),
+        timed_ms=("timed_ms", "sum"),
+        any_timed=("timed", "any"),
+        failed=("failed", "any"),
+        executed=("executed", "any"),
+        step=("failed_step", "max"),
+        error=("failed_error", "max"),
+        evidence=("failed_evidence", "max"),
+    )
     result["duration_ms"] = result["timed_ms"].where(result["any_timed"], result["total_ms"])
     return result[result["executed"]].reset_index(drop=True)
 
@@ -217,7 +241,9 @@ def _what_to_fix(verdict: Verdict) -> str:
         return f"Find the intermittent fault in {verdict.name}: it fails on the first try, then passes"
     if verdict.status == "slow":
         target = format_duration(verdict.expected.within_ms)
-        return f"Bring {verdict.name} p95 from {format_duration(verdict.observed.p95_ms)} to {target} for {who}"
+        return (
+            f"Bring {verdict.name} p95 from {format_duration(verdict.observed.p95_ms)} to {target} for {who}"
+        )
     if verdict.channel == "phone":
         return f"Measure {verdict.name} by hand (a mystery call) or drop the promise from the map"
     return f"Write a scenario that exercises {verdict.name} ({verdict.channel}) for {who}"
@@ -235,32 +261,51 @@ def rank(verdicts: list[Verdict]) -> list[Action]:
     scored.sort(key=lambda pair: (-pair[0], pair[1].stage_id, pair[1].touchpoint_id, pair[1].segment))
     return [
         Action(
-            priority=number, score=round(score, 2), owner=v.owner, touchpoint_id=v.touchpoint_id,
-            touchpoint_name=v.name, stage_id=v.stage_id, segment=v.segment, status=v.status,
-            moment_of_truth=v.moment_of_truth, what_to_fix=_what_to_fix(v), evidence=v.evidence,
-        )  # fmt: skip
+            priority=number,
+            score=round(score, 2),
+            owner=v.owner,
+            touchpoint_id=v.touchpoint_id,
+            touchpoint_name=v.name,
+            stage_id=v.stage_id,
+            segment=v.segment,
+            status=v.status,
+            moment_of_truth=v.moment_of_truth,
+            what_to_fix=_what_to_fix(v),
+            evidence=v.evidence,
+        )
         for number, (score, v) in enumerate(scored, start=1)
     ]
 
 
 def _verdict(
-    touchpoint: Touchpoint | None, touchpoint_id: str, stage_id: str, segment: str, group: pd.DataFrame | None,
+    touchpoint: Touchpoint | None,
+    touchpoint_id: str,
+    stage_id: str,
+    segment: str,
+    group: pd.DataFrame | None,
     expectation: Expectation,
-) -> Verdict:  # fmt: skip
+) -> Verdict:
     observed = observe(group, expectation) if group is not None and not group.empty else Observed()
     status, gap, size = judge(observed, expectation)
     failures = group[group["failed"]] if group is not None and not group.empty else None
     last_failure = failures.iloc[-1] if failures is not None and not failures.empty else None
     return Verdict(
-        stage_id=stage_id, touchpoint_id=touchpoint_id, name=touchpoint.name if touchpoint else touchpoint_id,
-        channel=touchpoint.channel if touchpoint else "", owner=touchpoint.owner if touchpoint else "Unassigned",
-        moment_of_truth=touchpoint.moment_of_truth if touchpoint else False, segment=segment,
-        status=status if touchpoint else "off-map", expected=expectation, observed=observed,
-        gap=gap if touchpoint else "the journey map has no such touchpoint", gap_size=size,
+        stage_id=stage_id,
+        touchpoint_id=touchpoint_id,
+        name=touchpoint.name if touchpoint else touchpoint_id,
+        channel=touchpoint.channel if touchpoint else "",
+        owner=touchpoint.owner if touchpoint else "Unassigned",
+        moment_of_truth=touchpoint.moment_of_truth if touchpoint else False,
+        segment=segment,
+        status=status if touchpoint else "off-map",
+        expected=expectation,
+        observed=observed,
+        gap=gap if touchpoint else "the journey map has no such touchpoint",
+        gap_size=size,
         step=str(last_failure["step"]) if last_failure is not None else "",
         error=str(last_failure["error"]) if last_failure is not None else "",
         evidence=str(last_failure["evidence"]) if last_failure is not None else "",
-    )  # fmt: skip
+    )
 
 
 def analyse(journey_map: JourneyMap, observations: pd.DataFrame) -> GapAnalysis:
@@ -282,9 +327,13 @@ def analyse(journey_map: JourneyMap, observations: pd.DataFrame) -> GapAnalysis:
         if touchpoint_id not in known
     ]
     return GapAnalysis(
-        journey_map=journey_map, segments=segments, verdicts=verdicts, off_map=off_map,
-        actions=rank(verdicts), unbound_steps=unbound,
-    )  # fmt: skip
+        journey_map=journey_map,
+        segments=segments,
+        verdicts=verdicts,
+        off_map=off_map,
+        actions=rank(verdicts),
+        unbound_steps=unbound,
+    )
 
 
 def finite(value: float | None) -> float | None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import html
 import mailbox
 import re
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Protocol
 
@@ -31,7 +33,13 @@ class ReceivedEmail:
     received_at: dt.datetime | None
 
     def links(self) -> list[str]:
-        return LINK.findall(self.body)
+        # An HTML body writes "&" as "&amp;" inside href; the customer's click follows the unescaped link.
+        return [html.unescape(link) for link in LINK.findall(self.body)]
+
+    def addressed_to(self, address: str) -> bool:
+        """Exactly this recipient: shopper+r1-1@x must never take mail meant for myshopper+r1-1@x."""
+        wanted = address.strip().lower()
+        return any(found.strip().lower() == wanted for _, found in getaddresses([self.to]))
 
 
 class Mailbox(Protocol):
@@ -64,7 +72,7 @@ class MaildirMailbox:
             return []
         found = []
         box = mailbox.Maildir(self.path, factory=None, create=False)
-        for key in box.keys():
+        for key in box.iterkeys():
             try:
                 with box.get_file(key) as handle:
                     raw = handle.read()
@@ -75,10 +83,13 @@ class MaildirMailbox:
             stamp = parsed.get("X-Shopper-Received")
             found.append(
                 ReceivedEmail(
-                    key=key, to=str(parsed.get("To", "")), sender=str(parsed.get("From", "")),
-                    subject=str(parsed.get("Subject", "")), body=_body_text(parsed),
+                    key=key,
+                    to=str(parsed.get("To", "")),
+                    sender=str(parsed.get("From", "")),
+                    subject=str(parsed.get("Subject", "")),
+                    body=_body_text(parsed),
                     received_at=dt.datetime.fromisoformat(str(stamp)) if stamp else None,
-                )  # fmt: skip
+                )
             )
         return found
 
@@ -107,7 +118,7 @@ def wait_for_email(
         except OSError as exc:
             raise TargetError(f"cannot read the mailbox: {exc}") from None
         for message in candidates:
-            if message.key in seen or to.lower() not in message.to.lower():
+            if message.key in seen or not message.addressed_to(to):
                 continue
             if pattern is not None and not pattern.search(message.subject):
                 continue

@@ -20,7 +20,7 @@ from harness.journey_map import load_map
 from harness.mailbox import open_mailbox
 from harness.recorder import Recorder, ScenarioRecord, classify, error_text, new_run_id
 from harness.shopper import DEFAULT_DOMAIN, Shopper, make_customer
-from harness.store import DEFAULT_STORE, open_store
+from harness.store import DEFAULT_STORE, LazyStore, store_path
 
 RECORDER = pytest.StashKey[Recorder]()
 SCENARIO = pytest.StashKey[ScenarioRecord]()
@@ -51,22 +51,27 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _make_recorder(config: pytest.Config) -> Recorder | None:
-    map_path = config.getoption("journey_map") or config.getini("journey_map") or os.environ.get("SHOPPER_MAP")
-    if not map_path:
+    given = config.getoption("journey_map") or os.environ.get("SHOPPER_MAP")
+    if given:
+        map_file = Path(given)
+    elif config.getini("journey_map"):
+        map_file = config.rootpath / str(config.getini("journey_map"))  # relative to the project, not the cwd
+    else:
         return None
-    journey_map = load_map(Path(str(map_path)))
+    journey_map = load_map(map_file)
     segment = config.getoption("segment") or (journey_map.segments[0] if journey_map.segments else "default")
     if journey_map.segments and segment not in journey_map.segments:
-        raise HarnessError(f'segment "{segment}" is not in the journey map; it has: {", ".join(journey_map.segments)}')
+        raise HarnessError(
+            f'segment "{segment}" is not in the journey map; it has: {", ".join(journey_map.segments)}'
+        )
     store_url = config.getoption("store") or os.environ.get("SHOPPER_STORE") or DEFAULT_STORE
-    store = open_store(store_url)
-    evidence = config.getoption("evidence_dir") or Path(store.path).parent / "evidence"
+    evidence = config.getoption("evidence_dir") or store_path(store_url).parent / "evidence"
     return Recorder(
         run_id=config.getoption("run_id") or new_run_id(),
         journey_map=journey_map,
         segment=segment,
         target=config.getoption("base_url", default=None) or "",
-        handlers=[store],
+        handlers=[LazyStore(store_url)],
         evidence_dir=Path(evidence),
     )
 
@@ -77,7 +82,9 @@ def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> bool | No
     return True if tag.startswith(JOURNEY_TAGS) else None
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     if RECORDER not in config.stash:
         return
     recorder = config.stash[RECORDER]
@@ -99,7 +106,9 @@ def _scenario_info(item: pytest.Item) -> features.ScenarioInfo | None:
     return features.scenario_at(Path(template.feature.filename), template.line_number)
 
 
-def _select_for_segment(items: list[pytest.Item], recorder: Recorder) -> tuple[list[pytest.Item], list[pytest.Item]]:
+def _select_for_segment(
+    items: list[pytest.Item], recorder: Recorder
+) -> tuple[list[pytest.Item], list[pytest.Item]]:
     keep, drop = [], []
     for item in items:
         info = _scenario_info(item)
@@ -123,22 +132,35 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
     shopper = Shopper(
         journey_map=recorder.journey_map,
         segment=recorder.segment,
-        customer=make_customer(recorder.run_id, recorder.next_customer_number(), request.config.getoption("customer_domain")),
+        customer=make_customer(
+            recorder.run_id, recorder.next_customer_number(), request.config.getoption("customer_domain")
+        ),
         base_url=request.config.getoption("base_url", default=None) or "",
-        mailbox=open_mailbox(request.config.getoption("mailbox")) if request.config.getoption("mailbox") else None,
+        mailbox=open_mailbox(request.config.getoption("mailbox"))
+        if request.config.getoption("mailbox")
+        else None,
     )
     tagged = info.values("touchpoint") if info else []
     if tagged:
         shopper.at(recorder.journey_map.touchpoint(tagged[0]))
     request.node.stash[SCENARIO] = ScenarioRecord(
-        feature=feature.rel_filename, scenario=scenario.name, node_id=request.node.nodeid,
-        stage=stages[0] if stages else "", attempt=getattr(request.node, "execution_count", 1),
-        steps=[(step.line_number, f"{step.keyword} {step.name}") for step in scenario.steps], shopper=shopper,
-    )  # fmt: skip
+        feature=feature.rel_filename,
+        scenario=scenario.name,
+        node_id=request.node.nodeid,
+        stage=stages[0] if stages else "",
+        attempt=getattr(request.node, "execution_count", 1),
+        steps=[(step.line_number, f"{step.keyword} {step.name}") for step in scenario.steps],
+        shopper=shopper,
+    )
 
 
 def pytest_bdd_before_step_call(
-    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any, step_func_args: dict[str, Any]
+    request: pytest.FixtureRequest,
+    feature: Any,
+    scenario: Any,
+    step: Any,
+    step_func: Any,
+    step_func_args: dict[str, Any],
 ) -> None:
     record = request.node.stash.get(SCENARIO, None)
     if record is None:
@@ -156,14 +178,22 @@ def pytest_bdd_before_step_call(
 
 
 def pytest_bdd_after_step(
-    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any, step_func_args: Any
+    request: pytest.FixtureRequest,
+    feature: Any,
+    scenario: Any,
+    step: Any,
+    step_func: Any,
+    step_func_args: Any,
 ) -> None:
     record = request.node.stash.get(SCENARIO, None)
     if record is not None:
         request.config.stash[RECORDER].step_ended(
-            record, line=step.line_number, text=f"{step.keyword} {step.name}", outcome="passed",
+            record,
+            line=step.line_number,
+            text=f"{step.keyword} {step.name}",
+            outcome="passed",
             timed=_timed(step_func),
-        )  # fmt: skip
+        )
 
 
 def _timed(step_func: Any) -> bool:
@@ -195,16 +225,25 @@ def pytest_bdd_step_func_lookup_error(
 
 
 def _record_failure(
-    request: pytest.FixtureRequest, record: ScenarioRecord, step: Any, exception: Exception, timed: bool = True
+    request: pytest.FixtureRequest,
+    record: ScenarioRecord,
+    step: Any,
+    exception: Exception,
+    timed: bool = True,
 ) -> None:
     recorder = request.config.stash[RECORDER]
     evidence = recorder.evidence_path(record, step.line_number)
     if evidence is not None and not record.shopper.screenshot(evidence):
         evidence = None
     recorder.step_ended(
-        record, line=step.line_number, text=f"{step.keyword} {step.name}", outcome=classify(exception),
-        error=error_text(exception), evidence=str(evidence) if evidence else "", timed=timed,
-    )  # fmt: skip
+        record,
+        line=step.line_number,
+        text=f"{step.keyword} {step.name}",
+        outcome=classify(exception),
+        error=error_text(exception),
+        evidence=str(evidence) if evidence else "",
+        timed=timed,
+    )
 
 
 def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:

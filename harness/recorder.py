@@ -94,10 +94,16 @@ class Recorder:
         self.emit(
             RunStarted(
                 Run(
-                    run_id=self.run_id, started_at=utc_now(), pid=os.getpid(), host=socket.gethostname(),
-                    target=self.target, segment=self.segment, journey=self.journey_map.journey,
-                    map_version=self.journey_map.version, map_path=str(self.journey_map.path),
-                )  # fmt: skip
+                    run_id=self.run_id,
+                    started_at=utc_now(),
+                    pid=os.getpid(),
+                    host=socket.gethostname(),
+                    target=self.target,
+                    segment=self.segment,
+                    journey=self.journey_map.journey,
+                    map_version=self.journey_map.version,
+                    map_path=str(self.journey_map.path),
+                )
             )
         )
 
@@ -130,7 +136,9 @@ class Recorder:
         assert record.step_clock is not None and record.step_started_at is not None
         duration_ms = (time.monotonic() - record.step_clock) * 1000.0
         record.executed.add(line)
-        observation = self._observation(record, text, record.step_started_at, duration_ms, outcome, error, evidence)
+        observation = self._observation(
+            record, text, record.step_started_at, duration_ms, outcome, error, evidence
+        )
         observation.timed = timed
         record.step_clock = record.step_started_at = None
         if outcome in ("failed", "error"):
@@ -174,12 +182,22 @@ class Recorder:
         hidden = shopper.secrets()
         self._seq += 1
         return Observation(
-            run_id=self.run_id, feature=record.feature, scenario=record.scenario, node_id=record.node_id,
-            segment=shopper.segment, stage=stage, touchpoint=shopper.touchpoint_id,
-            step=redact(text, hidden), started_at=started_at, duration_ms=round(duration_ms, 3),
-            outcome=outcome, attempt=record.attempt, seq=self._seq, error=redact(error, hidden),
+            run_id=self.run_id,
+            feature=record.feature,
+            scenario=record.scenario,
+            node_id=record.node_id,
+            segment=shopper.segment,
+            stage=stage,
+            touchpoint=shopper.touchpoint_id,
+            step=redact(text, hidden),
+            started_at=started_at,
+            duration_ms=round(duration_ms, 3),
+            outcome=outcome,
+            attempt=record.attempt,
+            seq=self._seq,
+            error=redact(error, hidden),
             evidence=evidence,
-        )  # fmt: skip
+        )
 
     def evidence_path(self, record: ScenarioRecord, line: int) -> Path | None:
         if self.evidence_dir is None:

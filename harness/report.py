@@ -101,10 +101,20 @@ def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
                     "segments": per_segment,
                 }
             )
-        stages.append({"id": stage.id, "name": stage.name, "customer_goal": stage.customer_goal,
-                       "touchpoints": touchpoints})  # fmt: skip
+        stages.append(
+            {
+                "id": stage.id,
+                "name": stage.name,
+                "customer_goal": stage.customer_goal,
+                "touchpoints": touchpoints,
+            }
+        )
     return {
-        "map": {"journey": journey_map.journey, "version": journey_map.version, "path": str(journey_map.path)},
+        "map": {
+            "journey": journey_map.journey,
+            "version": journey_map.version,
+            "path": str(journey_map.path),
+        },
         "window": {
             "runs": len(window.runs),
             "from": _iso(window.start),
@@ -112,14 +122,23 @@ def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
             "run_ids": [run.run_id for run in window.runs],
         },
         "runs": [
-            {"run_id": run.run_id, "state": run.state, "segment": run.segment, "target": run.target,
-             "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),
-             "map_version": run.map_version}
+            {
+                "run_id": run.run_id,
+                "state": run.state,
+                "segment": run.segment,
+                "target": run.target,
+                "started_at": _iso(run.started_at),
+                "finished_at": _iso(run.finished_at),
+                "map_version": run.map_version,
+            }
             for run in window.runs
-        ],  # fmt: skip
+        ],
         "segments": analysis.segments,
-        "summary": {"status_counts": analysis.status_counts(), "all_met": analysis.all_met,
-                    "unbound_steps": analysis.unbound_steps},  # fmt: skip
+        "summary": {
+            "status_counts": analysis.status_counts(),
+            "all_met": analysis.all_met,
+            "unbound_steps": analysis.unbound_steps,
+        },
         "stages": stages,
         "off_map": [
             {"touchpoint": v.touchpoint_id, "stage": v.stage_id, "segment": v.segment, **_verdict_json(v)}
@@ -190,7 +209,9 @@ def build_report(*, store_url: str, map_path: Path | None, out_dir: Path, last: 
         runs = store.runs(last=last)
         if map_path is None:
             if not runs:
-                raise HarnessError("the store has no runs yet, so there is no map to report on: pass --map MAP")
+                raise HarnessError(
+                    "the store has no runs yet, so there is no map to report on: pass --map MAP"
+                )
             map_path = Path(runs[-1].map_path)
         journey_map = load_map(map_path)
         observations = store.observations([run.run_id for run in runs])
@@ -201,5 +222,7 @@ def build_report(*, store_url: str, map_path: Path | None, out_dir: Path, last: 
     html_path, json_path = write_report(analysis, window, out_dir)
     counts = ", ".join(f"{count} {status}" for status, count in analysis.status_counts().items() if count)
     aborted = sum(1 for run in runs if run.state == "aborted")
-    summary = f"{len(runs)} run(s){f' ({aborted} aborted)' if aborted else ''}; touchpoint × segment: {counts}"
+    summary = (
+        f"{len(runs)} run(s){f' ({aborted} aborted)' if aborted else ''}; touchpoint × segment: {counts}"
+    )
     return BuiltReport(html_path=html_path, json_path=json_path, all_met=analysis.all_met, summary=summary)

@@ -12,6 +12,8 @@ from harness.errors import HarnessError
 from harness.recorder import new_run_id
 from steps import PLUGINS
 
+PYTEST_OK, PYTEST_FAILED, PYTEST_NO_TESTS = 0, 1, 5
+
 
 @dataclass
 class RunRequest:
@@ -33,10 +35,22 @@ class RunResult:
     run_id: str
     segment: str
     exit_code: int  # pytest's
+    output: str = ""  # pytest's output when it was not shown (quiet)
 
     @property
     def passed(self) -> bool:
-        return self.exit_code == 0
+        return self.exit_code in (PYTEST_OK, PYTEST_NO_TESTS)
+
+    @property
+    def ran(self) -> bool:
+        """The scenarios ran (passing or not); otherwise pytest stopped on a usage or internal error."""
+        return self.exit_code in (PYTEST_OK, PYTEST_FAILED, PYTEST_NO_TESTS)
+
+    def problem(self) -> str:
+        """pytest's own words for why it did not run, for a one-sentence error."""
+        lines = [line.strip() for line in self.output.splitlines() if line.strip()]
+        errors = [line for line in lines if "error" in line.lower() and not line.startswith("ERROR: usage")]
+        return (errors or lines or [f"pytest exit status {self.exit_code}"])[-1].removeprefix("ERROR: ")
 
 
 def pytest_command(request: RunRequest) -> list[str]:
@@ -44,10 +58,21 @@ def pytest_command(request: RunRequest) -> list[str]:
     for plugin in PLUGINS:
         command += ["-p", plugin]
     command += [
-        "--journey-map", str(request.journey_map), "--base-url", request.base_url,
-        "--segment", request.segment, "--store", request.store, "--run-id", request.run_id,
-        "-p", "no:cacheprovider", "-o", "console_output_style=classic",
-    ]  # fmt: skip
+        "--journey-map",
+        str(request.journey_map),
+        "--base-url",
+        request.base_url,
+        "--segment",
+        request.segment,
+        "--store",
+        request.store,
+        "--run-id",
+        request.run_id,
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "console_output_style=classic",
+    ]
     if request.retries:
         command += ["--reruns", str(request.retries)]
     if request.mailbox:
@@ -75,6 +100,11 @@ def run_scenarios(request: RunRequest) -> RunResult:
     # The harness (and its step library) must import in the child even when run from a source tree.
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-    output = subprocess.DEVNULL if request.quiet else None
-    completed = subprocess.run(pytest_command(request), env=env, stdout=output, check=False)
-    return RunResult(run_id=request.run_id, segment=request.segment, exit_code=completed.returncode)
+    capture = subprocess.PIPE if request.quiet else None
+    completed = subprocess.run(
+        pytest_command(request), env=env, stdout=capture, stderr=capture, text=True, check=False
+    )
+    output = (completed.stdout or "") + (completed.stderr or "")
+    return RunResult(
+        run_id=request.run_id, segment=request.segment, exit_code=completed.returncode, output=output
+    )

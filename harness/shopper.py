@@ -80,13 +80,15 @@ class Shopper:
 
     def url_for(self, touchpoint: Touchpoint) -> str:
         if not touchpoint.url:
-            raise HarnessError(f'touchpoint "{touchpoint.id}" has no url in the journey map, so it cannot be opened')
+            raise HarnessError(
+                f'touchpoint "{touchpoint.id}" has no url in the journey map, so it cannot be opened'
+            )
         if not self.base_url:
             raise HarnessError("no target: pass --base-url URL")
         return self.base_url.rstrip("/") + touchpoint.url
 
     def screenshot(self, path: Path) -> bool:
-        """Evidence at failure; a page that is gone (a crashed browser) is no reason to lose the observation."""
+        """Evidence at failure; a page that is gone (a crashed browser) must not cost the observation."""
         if self.page is None:
             return False
         try:

@@ -57,9 +57,23 @@ CREATE INDEX IF NOT EXISTS observations_run ON observations(run_id);
 """
 
 OBSERVATION_COLUMNS = [
-    "run_id", "seq", "feature", "scenario", "node_id", "segment", "stage", "touchpoint", "step",
-    "started_at", "duration_ms", "outcome", "error", "attempt", "evidence", "timed",
-]  # fmt: skip
+    "run_id",
+    "seq",
+    "feature",
+    "scenario",
+    "node_id",
+    "segment",
+    "stage",
+    "touchpoint",
+    "step",
+    "started_at",
+    "duration_ms",
+    "outcome",
+    "error",
+    "attempt",
+    "evidence",
+    "timed",
+]
 
 
 class Store(Protocol):
@@ -130,18 +144,43 @@ class SQLiteStore:
             " map_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(run_id) DO UPDATE SET state = excluded.state, pid = excluded.pid,"
             " host = excluded.host, finished_at = NULL",
-            (run.run_id, _iso(run.started_at), run.state, run.pid, run.host, run.target, run.segment,
-             run.journey, run.map_version, run.map_path),
-        )  # fmt: skip
+            (
+                run.run_id,
+                _iso(run.started_at),
+                run.state,
+                run.pid,
+                run.host,
+                run.target,
+                run.segment,
+                run.journey,
+                run.map_version,
+                run.map_path,
+            ),
+        )
 
     def _insert_observation(self, obs: Observation) -> None:
         self._db.execute(
             f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)})"
             f" VALUES ({', '.join('?' for _ in OBSERVATION_COLUMNS)})",
-            (obs.run_id, obs.seq, obs.feature, obs.scenario, obs.node_id, obs.segment, obs.stage,
-             obs.touchpoint, obs.step, _iso(obs.started_at), obs.duration_ms, obs.outcome, obs.error,
-             obs.attempt, obs.evidence, int(obs.timed)),
-        )  # fmt: skip
+            (
+                obs.run_id,
+                obs.seq,
+                obs.feature,
+                obs.scenario,
+                obs.node_id,
+                obs.segment,
+                obs.stage,
+                obs.touchpoint,
+                obs.step,
+                _iso(obs.started_at),
+                obs.duration_ms,
+                obs.outcome,
+                obs.error,
+                obs.attempt,
+                obs.evidence,
+                int(obs.timed),
+            ),
+        )
 
     def reconcile_aborted(self) -> list[str]:
         """Mark runs whose process on this host is gone as aborted; return their ids."""
@@ -168,10 +207,21 @@ class SQLiteStore:
             query += " LIMIT ?"
             params = (last,)
         found = [
-            Run(run_id=r[0], started_at=_parse(r[1]) or dt.datetime.min, state=r[2], finished_at=_parse(r[3]),
-                pid=r[4], host=r[5], target=r[6], segment=r[7], journey=r[8], map_version=r[9], map_path=r[10])
+            Run(
+                run_id=r[0],
+                started_at=_parse(r[1]) or dt.datetime.min,
+                state=r[2],
+                finished_at=_parse(r[3]),
+                pid=r[4],
+                host=r[5],
+                target=r[6],
+                segment=r[7],
+                journey=r[8],
+                map_version=r[9],
+                map_path=r[10],
+            )
             for r in self._db.execute(query, params).fetchall()
-        ]  # fmt: skip
+        ]
         return list(reversed(found))
 
     def observations(self, run_ids: list[str]) -> pd.DataFrame:
@@ -197,3 +247,21 @@ def open_store(url: str | Path) -> SQLiteStore:
     if text.startswith("sqlite:///"):
         text = text[len("sqlite:///") :]
     return SQLiteStore(text)
+
+
+class LazyStore:
+    """Opens the store at the first event, so a session that records nothing leaves no file behind."""
+
+    def __init__(self, url: str | Path) -> None:
+        self.url = url
+        self._store: SQLiteStore | None = None
+
+    def handle(self, event: Event) -> None:
+        if self._store is None:
+            self._store = open_store(self.url)
+        self._store.handle(event)
+
+
+def store_path(url: str | Path) -> Path:
+    text = str(url)
+    return Path(text[len("sqlite:///") :] if text.startswith("sqlite:///") else text)

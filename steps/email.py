@@ -35,7 +35,9 @@ def receive(shopper: Shopper, name: str) -> None:
     _receive(shopper)
 
 
-@touchpoint_step("step", "I follow the link in the {name} email", kind="email", binds="name", suffix="email", timed=True)
+@touchpoint_step(
+    "step", "I follow the link in the {name} email", kind="email", binds="name", suffix="email", timed=True
+)
 def follow_link(shopper: Shopper, page: Any, name: str) -> None:
     """Open the link an email sent; the customer is then on the page it leads to."""
     message = _receive(shopper)

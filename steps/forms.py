@@ -23,7 +23,9 @@ def fill_in(shopper: Shopper, page: Any, field: str, value: str) -> None:
 def fill_in_mine(shopper: Shopper, page: Any, field: str, detail: str) -> None:
     """Type the synthetic customer's own name, email or password (the password never reaches a record)."""
     if detail not in DETAILS:
-        raise HarnessError(f'"my {detail}" is not a detail of the synthetic customer; use one of: {", ".join(DETAILS)}')
+        raise HarnessError(
+            f'"my {detail}" is not a detail of the synthetic customer; use one of: {", ".join(DETAILS)}'
+        )
     value = getattr(shopper.customer, detail)
     browse(shopper, page).get_by_label(field, exact=True).fill(value, timeout=CHECK_WAIT_MS)
 

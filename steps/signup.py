@@ -31,7 +31,7 @@ def _submit(shopper: Shopper, page: Any) -> None:
 
 @touchpoint_step("step", "I sign up with my details", kind="signup", timed=True)
 def sign_up(shopper: Shopper, page: Any) -> None:
-    """Fill the signup form on the current page with the synthetic customer's name, email and password, and send it."""
+    """Fill the signup form on this page with the synthetic customer's name, email and password; send it."""
     browse(shopper, page)
     _fill_first(page, NAME_LABELS, shopper.customer.name)
     if not _fill_first(page, EMAIL_LABELS, shopper.customer.email):
@@ -42,7 +42,7 @@ def sign_up(shopper: Shopper, page: Any) -> None:
 
 @touchpoint_step("step", "I log in with my account", kind="signup", timed=True)
 def log_in(shopper: Shopper, page: Any) -> None:
-    """Fill the login form on the current page with the synthetic customer's email and password, and send it."""
+    """Fill the login form on this page with the synthetic customer's email and password; send it."""
     browse(shopper, page)
     if not _fill_first(page, EMAIL_LABELS, shopper.customer.email):
         raise AssertionError(f"no email field on {page.url}")

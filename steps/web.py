@@ -30,10 +30,12 @@ def open_path(shopper: Shopper, page: Any, path: str) -> None:
 
 @touchpoint_step("step", 'I click "{text}"', kind="web page", timed=True)
 def click(shopper: Shopper, page: Any, text: str) -> None:
-    """Click a link or button by its visible text; time until the next page has loaded counts for that page."""
+    """Click a link or button by its visible text; the wait for the next page counts for that page."""
     browse(shopper, page)
     before = navigations(shopper)
-    target = page.get_by_role("link", name=text, exact=True).or_(page.get_by_role("button", name=text, exact=True))
+    target = page.get_by_role("link", name=text, exact=True).or_(
+        page.get_by_role("button", name=text, exact=True)
+    )
     target.first.click(timeout=min(shopper.wait_ms(), CHECK_WAIT_MS))
     after_action(shopper, page, before)
 

@@ -32,7 +32,9 @@ def _features(tmp_path: Path, text: str) -> Path:
     return features
 
 
-def test_map_check_accepts_the_demo_journey_and_lists_uncovered_touchpoints(capsys: pytest.CaptureFixture[str]) -> None:
+def test_map_check_accepts_the_demo_journey_and_lists_uncovered_touchpoints(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     status = main(["map", "check", str(DEMO_MAP), "--features", str(ROOT / "scenarios")])
     out = capsys.readouterr().out
     assert status == 0
@@ -41,10 +43,14 @@ def test_map_check_accepts_the_demo_journey_and_lists_uncovered_touchpoints(caps
     assert "not covered: pricing-page" not in out
 
 
-def test_a_broken_map_is_one_sentence_with_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_broken_map_is_one_sentence_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     broken = tmp_path / "map.yaml"
-    broken.write_text("journey: J\nstages:\n  - id: s\n    touchpoints:\n      - id: t\n        channel: web\n"
-                      "        expect: {witin: 2s}\n")  # fmt: skip
+    broken.write_text(
+        "journey: J\nstages:\n  - id: s\n    touchpoints:\n      - id: t\n        channel: web\n"
+        "        expect: {witin: 2s}\n"
+    )
     status = main(["map", "check", str(broken)])
     line = _one_sentence(capsys.readouterr().err)
     assert status == 2
@@ -54,7 +60,9 @@ def test_a_broken_map_is_one_sentence_with_file_and_line(tmp_path: Path, capsys:
 def test_an_unknown_stage_tag_is_one_sentence_with_file_and_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    features = _features(tmp_path, "Feature: F\n\n  @stage:discovr\n  Scenario: S\n    Given I open the home page\n")
+    features = _features(
+        tmp_path, "Feature: F\n\n  @stage:discovr\n  Scenario: S\n    Given I open the home page\n"
+    )
     status = main(["map", "check", str(DEMO_MAP), "--features", str(features)])
     line = _one_sentence(capsys.readouterr().err)
     assert status == 2
@@ -65,10 +73,23 @@ def test_an_unknown_stage_tag_is_one_sentence_with_file_and_line(
 def test_run_refuses_an_unknown_tag_before_starting_a_browser(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    features = _features(tmp_path, "@stage:renewal\nFeature: F\n  Scenario: S\n    Given I open the home page\n")
+    features = _features(
+        tmp_path, "@stage:renewal\nFeature: F\n  Scenario: S\n    Given I open the home page\n"
+    )
     store = tmp_path / "obs.db"
-    status = main(["run", "--base-url", "http://127.0.0.1:9", "--map", str(DEMO_MAP), "--features", str(features),
-                   "--store", str(store)])  # fmt: skip
+    status = main(
+        [
+            "run",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--map",
+            str(DEMO_MAP),
+            "--features",
+            str(features),
+            "--store",
+            str(store),
+        ]
+    )
     line = _one_sentence(capsys.readouterr().err)
     assert status == 2 and "line 1" in line and "@stage:renewal" in line
     assert not store.exists()
@@ -94,7 +115,7 @@ def test_steps_prints_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "I open the {name} page" in out and "kind: web page" in out
     assert "I receive the {name} email" in out and "kind: email" in out
-    assert "I fill in \"{field}\" with \"{value}\"" in out and "parameters: field, value" in out
+    assert 'I fill in "{field}" with "{value}"' in out and "parameters: field, value" in out
 
 
 def test_a_target_that_is_down_is_a_failed_observation_not_a_crash(
@@ -103,10 +124,26 @@ def test_a_target_that_is_down_is_a_failed_observation_not_a_crash(
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    features = _features(tmp_path, "@stage:discover\nFeature: F\n  Scenario: S\n    Given I open the home page\n")
+    features = _features(
+        tmp_path, "@stage:discover\nFeature: F\n  Scenario: S\n    Given I open the home page\n"
+    )
     store = tmp_path / "obs.db"
-    status = main(["run", "--base-url", f"http://127.0.0.1:{port}", "--map", str(DEMO_MAP), "--features",
-                   str(features), "--store", str(store), "--segment", "self-serve", "--quiet"])  # fmt: skip
+    status = main(
+        [
+            "run",
+            "--base-url",
+            f"http://127.0.0.1:{port}",
+            "--map",
+            str(DEMO_MAP),
+            "--features",
+            str(features),
+            "--store",
+            str(store),
+            "--segment",
+            "self-serve",
+            "--quiet",
+        ]
+    )
     assert status == 1
     opened = open_store(store)
     observations = opened.observations([run.run_id for run in opened.runs()])
@@ -120,7 +157,9 @@ def test_a_target_that_is_down_is_a_failed_observation_not_a_crash(
 
 
 def test_python_dash_m_harness_is_the_same_command() -> None:
-    done = subprocess.run([sys.executable, "-m", "harness", "--help"], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "--help"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0
     for command in ("demo", "run", "report", "map", "steps"):
         assert command in done.stdout

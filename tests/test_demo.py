@@ -17,8 +17,11 @@ from harness.browser import launch_options
 def _demo(out: Path, *extra: str) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "harness", "demo", "--out", str(out), "--quiet", *extra],
-        capture_output=True, text=True, timeout=240, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert str(out / "gap-report.html") in done.stdout
     document: dict[str, Any] = json.loads((out / "gap-report.json").read_text())
@@ -38,15 +41,24 @@ def test_the_demo_report_covers_the_journey(demo: tuple[Path, dict[str, Any]]) -
     assert len(stages) >= 5 and len(touchpoints) >= 12
     assert {tp["channel"] for tp in touchpoints} >= {"web", "form", "email"}
     assert document["segments"] == ["self-serve", "enterprise"]
-    assert document["map"] == {"journey": "Acme self-serve trial", "version": "2026-11-01",
-                               "path": document["map"]["path"]}  # fmt: skip
+    assert document["map"] == {
+        "journey": "Acme self-serve trial",
+        "version": "2026-11-01",
+        "path": document["map"]["path"],
+    }
     assert document["window"]["runs"] == 2
     assert {run["state"] for run in document["runs"]} == {"finished"}
     statuses = {v["status"] for tp in touchpoints for v in tp["segments"].values()}
     assert statuses >= {"met", "slow", "failing", "untested"}
     for tp in touchpoints:
         for verdict in tp["segments"].values():
-            assert set(verdict["observed"]) >= {"n", "success_rate", "first_attempt_success_rate", "p50_ms", "p95_ms"}
+            assert set(verdict["observed"]) >= {
+                "n",
+                "success_rate",
+                "first_attempt_success_rate",
+                "p50_ms",
+                "p95_ms",
+            }
             assert set(verdict["expected"]) >= {"within_ms", "fail_after_ms", "success_rate", "emotion"}
     assert all({"priority", "owner", "touchpoint_id", "what_to_fix"} <= set(a) for a in document["actions"])
     assert document["actions"][0]["status"] == "failing"
@@ -54,7 +66,9 @@ def test_the_demo_report_covers_the_journey(demo: tuple[Path, dict[str, Any]]) -
 
 def test_segments_see_different_expectations(demo: tuple[Path, dict[str, Any]]) -> None:
     _, document = demo
-    pricing = next(tp for stage in document["stages"] for tp in stage["touchpoints"] if tp["id"] == "pricing-page")
+    pricing = next(
+        tp for stage in document["stages"] for tp in stage["touchpoints"] if tp["id"] == "pricing-page"
+    )
     assert pricing["segments"]["self-serve"]["expected"]["within_ms"] == 2000
     assert pricing["segments"]["enterprise"]["expected"]["within_ms"] == 1000
     assert pricing["segments"]["self-serve"]["status"] == "met"
@@ -85,7 +99,9 @@ def test_pricing_latency_is_measured(tmp_path: Path) -> None:
     faults = tmp_path / "faults.yaml"
     faults.write_text('latency_ms: {"/pricing": 1500}\n')
     document = _demo(tmp_path / "out", "--faults", str(faults))
-    pricing = next(tp for stage in document["stages"] for tp in stage["touchpoints"] if tp["id"] == "pricing-page")
+    pricing = next(
+        tp for stage in document["stages"] for tp in stage["touchpoints"] if tp["id"] == "pricing-page"
+    )
     for segment in ("self-serve", "enterprise"):
         p50 = pricing["segments"][segment]["observed"]["p50_ms"]
         assert 1500 <= p50 <= 1500 * 1.05 + 100, (segment, p50)

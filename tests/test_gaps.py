@@ -25,7 +25,8 @@ stages:
          expect: {within: 2s, fail_after: 10s}}
       - {id: slow-page, name: Slow page, channel: web, owner: Web, url: /slow,
          expect: {within: 150ms, fail_after: 10s}}
-      - {id: broken-page, name: Broken page, channel: web, owner: Platform, url: /broken, moment_of_truth: true,
+      - {id: broken-page, name: Broken page, channel: web, owner: Platform, url: /broken,
+         moment_of_truth: true,
          expect: {within: 2s, fail_after: 10s}}
       - {id: stuck-page, name: Stuck page, channel: web, owner: Platform, url: /stuck,
          expect: {within: 500ms, fail_after: 1s}}
@@ -123,8 +124,22 @@ def reported(site: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
     (features / "test_journey.py").write_text('from pytest_bdd import scenarios\n\nscenarios(".")\n')
     (root / "map.yaml").write_text(MAP)
     store = str(root / "obs.db")
-    run_status = main(["run", "--base-url", site, "--map", str(root / "map.yaml"), "--features", str(features),
-                       "--store", store, "--retries", "1", "--quiet"])  # fmt: skip
+    run_status = main(
+        [
+            "run",
+            "--base-url",
+            site,
+            "--map",
+            str(root / "map.yaml"),
+            "--features",
+            str(features),
+            "--store",
+            store,
+            "--retries",
+            "1",
+            "--quiet",
+        ]
+    )
     report_status = main(["report", "--store", store, "--out", str(root / "out")])
     document = json.loads((root / "out" / "gap-report.json").read_text())
     return root, document, run_status, report_status
@@ -136,7 +151,9 @@ def _verdicts(document: dict[str, object]) -> dict[str, dict[str, object]]:
     return {tp["id"]: tp["segments"]["self-serve"] for stage in stages for tp in stage["touchpoints"]}
 
 
-def test_each_status_is_reached_by_real_observations(reported: tuple[Path, dict[str, object], int, int]) -> None:
+def test_each_status_is_reached_by_real_observations(
+    reported: tuple[Path, dict[str, object], int, int],
+) -> None:
     _, document, run_status, report_status = reported
     verdicts = _verdicts(document)
     assert {tp: v["status"] for tp, v in verdicts.items()} == {
@@ -179,12 +196,24 @@ def test_a_refreshed_map_is_applied_to_stored_runs_without_a_new_run(
     reported: tuple[Path, dict[str, object], int, int],
 ) -> None:
     root, _, _, _ = reported
-    tightened = (root / "map.yaml").read_text().replace("version: v1", "version: v2").replace(
-        "url: /fast,\n         expect: {within: 2s", "url: /fast,\n         expect: {within: 1ms"
+    tightened = (
+        (root / "map.yaml")
+        .read_text()
+        .replace("version: v1", "version: v2")
+        .replace("url: /fast,\n         expect: {within: 2s", "url: /fast,\n         expect: {within: 1ms")
     )
     (root / "map-v2.yaml").write_text(tightened)
-    status = main(["report", "--store", str(root / "obs.db"), "--map", str(root / "map-v2.yaml"),
-                   "--out", str(root / "out-v2")])  # fmt: skip
+    status = main(
+        [
+            "report",
+            "--store",
+            str(root / "obs.db"),
+            "--map",
+            str(root / "map-v2.yaml"),
+            "--out",
+            str(root / "out-v2"),
+        ]
+    )
     document = json.loads((root / "out-v2" / "gap-report.json").read_text())
     assert status == 1
     assert document["map"]["version"] == "v2"
