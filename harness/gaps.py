@@ -106,59 +106,53 @@ class GapAnalysis:
         return all(v.status == "met" for v in self.verdicts) and not self.off_map
 
 
+VISIT_COLUMNS = ["run_id", "node_id", "attempt", "segment", "touchpoint", "stage"]
+
+
 def visits(observations: pd.DataFrame) -> pd.DataFrame:
     """Group step observations into visits: consecutive steps of one attempt at one touchpoint."""
-    obs = observations[observations["touchpoint"].notna()].sort_values(
-        ["run_id", "node_id", "attempt", "seq"]
-    )
+    obs = observations[observations["touchpoint"].notna()]
+    obs = obs.sort_values(["run_id", "node_id", "attempt", "seq"], kind="stable").reset_index(drop=True)
+    columns = [*VISIT_COLUMNS, "duration_ms", "failed", "step", "error", "evidence"]
     if obs.empty:
-        return pd.DataFrame(
-            columns=[
-                "run_id",
-                "node_id",
-                "attempt",
-                "segment",
-                "touchpoint",
-                "stage",
-                "duration_ms",
-                "failed",
-                "executed",
-                "step",
-                "error",
-                "evidence",
-            ]
-        )
+        return pd.DataFrame(columns=columns)
     keys = obs[["run_id", "node_id", "attempt", "touchpoint"]]
-    boundary = (keys != keys.shift()).any(axis=1)
-    obs = obs.assign(
-        visit=boundary.cumsum(),
-        failed=obs["outcome"].isin(FAILED),
-        executed=obs["outcome"] != "skipped",
-        failed_step=obs["step"].where(obs["outcome"].isin(FAILED), ""),
-        failed_error=obs["error"].where(obs["outcome"].isin(FAILED), ""),
-        failed_evidence=obs["evidence"].where(obs["outcome"].isin(FAILED), ""),
-        timed_ms=obs["duration_ms"].where(obs["timed"].astype(bool), 0.0),
-        timed=obs["timed"].astype(bool),
+    starts = (keys != keys.shift()).any(axis=1).to_numpy()
+    failed = obs["outcome"].isin(FAILED).to_numpy()
+    timed = obs["timed"].astype(bool).to_numpy()
+    duration = obs["duration_ms"].to_numpy(dtype=float)
+    # Numeric aggregation only: grouping object columns row by row is what makes big windows slow.
+    steps = pd.DataFrame(
+        {
+            "visit": starts.cumsum(),
+            "failed": failed,
+            "executed": (obs["outcome"] != "skipped").to_numpy(),
+            "total_ms": duration,
+            "timed_ms": duration * timed,
+            "any_timed": timed,
+        }
     )
-    grouped = obs.groupby("visit", sort=False)
-    result = grouped.agg(
-        run_id=("run_id", "first"),
-        node_id=("node_id", "first"),
-        attempt=("attempt", "first"),
-        segment=("segment", "first"),
-        touchpoint=("touchpoint", "first"),
-        stage=("stage", "first"),
-        total_ms=("duration_ms", "sum"),
+    per_visit = steps.groupby("visit").agg(
+        failed=("failed", "max"),
+        executed=("executed", "max"),
+        total_ms=("total_ms", "sum"),
         timed_ms=("timed_ms", "sum"),
-        any_timed=("timed", "any"),
-        failed=("failed", "any"),
-        executed=("executed", "any"),
-        step=("failed_step", "max"),
-        error=("failed_error", "max"),
-        evidence=("failed_evidence", "max"),
+        any_timed=("any_timed", "max"),
     )
-    result["duration_ms"] = result["timed_ms"].where(result["any_timed"], result["total_ms"])
-    return result[result["executed"]].reset_index(drop=True)
+    result = obs.loc[starts, VISIT_COLUMNS].reset_index(drop=True)
+    result["duration_ms"] = (
+        per_visit["timed_ms"].where(per_visit["any_timed"], per_visit["total_ms"]).to_numpy()
+    )
+    result["failed"] = per_visit["failed"].to_numpy()
+    # The failing step of a visit (the last one, if several) is its evidence.
+    failures = obs.loc[failed, ["step", "error", "evidence"]].assign(
+        visit=steps.loc[failed, "visit"].to_numpy()
+    )
+    failures = failures.drop_duplicates("visit", keep="last").set_index("visit")
+    index = per_visit.index
+    for column in ("step", "error", "evidence"):
+        result[column] = failures[column].reindex(index).fillna("").to_numpy()
+    return result[per_visit["executed"].to_numpy()].reset_index(drop=True)
 
 
 def _quantile(values: pd.Series, q: float) -> float | None:

@@ -19,8 +19,8 @@ from harness.errors import HarnessError
 from harness.journey_map import load_map
 from harness.mailbox import open_mailbox
 from harness.recorder import Recorder, ScenarioRecord, classify, error_text, new_run_id
-from harness.shopper import DEFAULT_DOMAIN, Shopper, make_customer
-from harness.store import DEFAULT_STORE, LazyStore, store_path
+from harness.shopper import DEFAULT_DOMAIN, Shopper, make_customer, redact
+from harness.store import DEFAULT_STORE, LazyStore, run_exists, store_path
 
 RECORDER = pytest.StashKey[Recorder]()
 SCENARIO = pytest.StashKey[ScenarioRecord]()
@@ -65,14 +65,18 @@ def _make_recorder(config: pytest.Config) -> Recorder | None:
             f'segment "{segment}" is not in the journey map; it has: {", ".join(journey_map.segments)}'
         )
     store_url = config.getoption("store") or os.environ.get("SHOPPER_STORE") or DEFAULT_STORE
-    evidence = config.getoption("evidence_dir") or store_path(store_url).parent / "evidence"
+    run_id = config.getoption("run_id") or new_run_id()
+    if config.getoption("run_id") and run_exists(store_url, run_id):
+        # A second process under the same id would restart its attempts and overwrite its evidence.
+        raise HarnessError(f'run id "{run_id}" is already in the store; every run needs its own id')
+    evidence = Path(config.getoption("evidence_dir") or store_path(store_url).parent / "evidence").resolve()
     return Recorder(
-        run_id=config.getoption("run_id") or new_run_id(),
+        run_id=run_id,
         journey_map=journey_map,
         segment=segment,
         target=config.getoption("base_url", default=None) or "",
         handlers=[LazyStore(store_url)],
-        evidence_dir=Path(evidence),
+        evidence_dir=evidence,
     )
 
 
@@ -251,6 +255,18 @@ def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any, scen
     if record is not None:
         journey_map = record.shopper.journey_map
         request.config.stash[RECORDER].scenario_ended(record, lambda text: static_binding(text, journey_map))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    record = item.stash.get(SCENARIO, None)
+    if record is not None and report.longrepr:
+        text = str(report.longrepr)
+        hidden = redact(text, record.shopper.secrets())
+        if hidden != text:
+            report.longrepr = hidden  # a secret must not reach the terminal or a CI log either
+    return report
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

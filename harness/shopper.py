@@ -56,6 +56,12 @@ class Shopper:
     seen_emails: set[str] = field(default_factory=set)
     emails: dict[str, ReceivedEmail] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        # pytest prints step arguments in tracebacks; URLs and pages may carry what a form sent.
+        return (
+            f"Shopper(segment={self.segment!r}, customer={self.customer.email!r}, at={self.touchpoint_id!r})"
+        )
+
     @property
     def touchpoint_id(self) -> str | None:
         return self.touchpoint.id if self.touchpoint else self.off_map

@@ -138,7 +138,7 @@ class SQLiteStore:
             raise StoreError(f"cannot write to the store: {exc}", file=self.path) from None
 
     def _insert_run(self, run: Run) -> None:
-        # A retry pass re-opens the same run: keep its start, take the new process.
+        # Retries happen inside the run's own process; re-opening keeps the start, takes the new pid.
         self._db.execute(
             "INSERT INTO runs (run_id, started_at, state, pid, host, target, segment, journey, map_version,"
             " map_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -265,3 +265,13 @@ class LazyStore:
 def store_path(url: str | Path) -> Path:
     text = str(url)
     return Path(text[len("sqlite:///") :] if text.startswith("sqlite:///") else text)
+
+
+def run_exists(url: str | Path, run_id: str) -> bool:
+    if not store_path(url).exists():
+        return False
+    store = open_store(url)
+    try:
+        return any(run.run_id == run_id for run in store.runs())
+    finally:
+        store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness.shopper import Shopper, StepFailure
 
@@ -33,8 +34,10 @@ def navigations(shopper: Shopper) -> int:
 
 def fail_on_http_error(shopper: Shopper) -> None:
     if shopper.last_status is not None and shopper.last_status >= 400:
-        where = shopper.touchpoint.name if shopper.touchpoint else shopper.last_url
-        raise StepFailure(f"{where} answered HTTP {shopper.last_status} ({shopper.last_url})")
+        # The query string is left out: a form sent with GET puts what the customer typed there.
+        url = urlsplit(shopper.last_url)._replace(query="", fragment="").geturl()
+        where = shopper.touchpoint.name if shopper.touchpoint else url
+        raise StepFailure(f"{where} answered HTTP {shopper.last_status} ({url})")
 
 
 def open_url(shopper: Shopper, page: Any, url: str) -> None:

@@ -70,12 +70,21 @@ def found(text: str) -> tuple[StepEntry, dict[str, str]]:
 def test_importing_the_step_library_fills_the_catalogue() -> None:
     phrases = {e.phrase for e in entries()}
     assert {
-        "I open the {name} page", 'I open "{path}"', 'I click "{text}"', "I am on the {name} page",
-        'I should see "{text}"', 'I should not see "{text}"', 'I fill in "{field}" with "{value}"',
-        'I fill in "{field}" with my {detail}', 'I choose "{option}" in "{field}"', 'I press "{button}"',
-        "I sign up with my details", "I log in with my account", "I receive the {name} email",
+        "I open the {name} page",
+        'I open "{path}"',
+        'I click "{text}"',
+        "I am on the {name} page",
+        'I should see "{text}"',
+        'I should not see "{text}"',
+        'I fill in "{field}" with "{value}"',
+        'I fill in "{field}" with my {detail}',
+        'I choose "{option}" in "{field}"',
+        'I press "{button}"',
+        "I sign up with my details",
+        "I log in with my account",
+        "I receive the {name} email",
         "I follow the link in the {name} email",
-    } <= phrases  # fmt: skip
+    } <= phrases
     kinds = {e.kind for e in entries()}
     assert {"web page", "form", "signup", "email"} <= kinds
     assert all(callable(e.func) for e in CATALOGUE)
@@ -100,8 +109,9 @@ def test_match_parses_a_phrase() -> None:
     assert entry("I open the {name} page").match("I open the pricing page") == {"name": "pricing"}
     assert entry("I open the {name} page").match("  I open the signup page  ") == {"name": "signup"}
     assert entry('I fill in "{field}" with "{value}"').match('I fill in "Email" with "a@b.test"') == {
-        "field": "Email", "value": "a@b.test",
-    }  # fmt: skip
+        "field": "Email",
+        "value": "a@b.test",
+    }
     assert entry("I open the {name} page").match("I open the pricing") is None
     assert entry('I click "{text}"').match('I click "Buy" now') is None
     assert entry("I sign up with my details").match("I sign up with my details") == {}
@@ -207,14 +217,23 @@ def test_static_binding(journey_map: JourneyMap) -> None:
 
 def test_timed_flags_of_the_shipped_steps() -> None:
     timed = {
-        "I open the {name} page", 'I open "{path}"', 'I click "{text}"', 'I press "{button}"',
-        "I sign up with my details", "I log in with my account", "I receive the {name} email",
+        "I open the {name} page",
+        'I open "{path}"',
+        'I click "{text}"',
+        'I press "{button}"',
+        "I sign up with my details",
+        "I log in with my account",
+        "I receive the {name} email",
         "I follow the link in the {name} email",
-    }  # fmt: skip
+    }
     untimed = {
-        'I should see "{text}"', 'I should not see "{text}"', 'I fill in "{field}" with "{value}"',
-        'I fill in "{field}" with my {detail}', 'I choose "{option}" in "{field}"', "I am on the {name} page",
-    }  # fmt: skip
+        'I should see "{text}"',
+        'I should not see "{text}"',
+        'I fill in "{field}" with "{value}"',
+        'I fill in "{field}" with my {detail}',
+        'I choose "{option}" in "{field}"',
+        "I am on the {name} page",
+    }
     for phrase in timed:
         assert entry(phrase).timed is True, phrase
     for phrase in untimed:
@@ -225,8 +244,9 @@ def test_binding_declarations_of_the_shipped_steps() -> None:
     assert (entry("I open the {name} page").binds, entry("I open the {name} page").suffix) == ("name", "page")
     assert entry("I open the {name} page").binds_by == BY_NAME
     assert (entry("I receive the {name} email").binds, entry("I receive the {name} email").suffix) == (
-        "name", "email",
-    )  # fmt: skip
+        "name",
+        "email",
+    )
     assert entry('I open "{path}"').binds == "path"
     assert entry('I click "{text}"').binds is None
     assert entry('I press "{button}"').binds is None

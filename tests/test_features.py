@@ -81,8 +81,10 @@ def test_feature_name_and_tags(tmp_path: Path) -> None:
     assert info.name == "Find out what Acme costs"
     assert info.tags == [Tag("stage:discover", 1), Tag("smoke", 1)]
     assert [scenario.name for scenario in info.scenarios] == [
-        "Pricing from the home page", "Enterprise plans are listed", "A plan has a price",
-    ]  # fmt: skip
+        "Pricing from the home page",
+        "Enterprise plans are listed",
+        "A plan has a price",
+    ]
     assert [scenario.line for scenario in info.scenarios] == [8, 19, 22]
 
 
@@ -114,11 +116,15 @@ def test_background_steps_come_first(tmp_path: Path) -> None:
     ]
     # Inside a rule: the feature's background, then the rule's, then the scenario's own steps.
     assert [s.text for s in enterprise.steps] == [
-        "I open the home page", "I am on the pricing page", 'I should see "Enterprise"',
-    ]  # fmt: skip
+        "I open the home page",
+        "I am on the pricing page",
+        'I should see "Enterprise"',
+    ]
     assert [s.text for s in outline.steps] == [
-        "I open the home page", "I am on the pricing page", 'I should see "<plan>"',
-    ]  # fmt: skip
+        "I open the home page",
+        "I am on the pricing page",
+        'I should see "<plan>"',
+    ]
 
 
 def test_tag_kind_and_value() -> None:
@@ -221,11 +227,17 @@ def test_unknown_segment_and_touchpoint_are_reported(tmp_path: Path, journey_map
     )
     errors = check_feature(parse_feature(path), journey_map)
     assert [(error.line, error.message) for error in errors] == [
-        (4, 'tag "@segment:enterprize" names a segment that the journey map acme.yaml does not have'
-            ' (did you mean "enterprise"?)'),
-        (8, 'tag "@touchpoint:pricing-pgae" names a touchpoint that the journey map acme.yaml does not have'
-            ' (did you mean "pricing-page"?)'),
-    ]  # fmt: skip
+        (
+            4,
+            'tag "@segment:enterprize" names a segment that the journey map acme.yaml does not have'
+            ' (did you mean "enterprise"?)',
+        ),
+        (
+            8,
+            'tag "@touchpoint:pricing-pgae" names a touchpoint that the journey map acme.yaml does not have'
+            ' (did you mean "pricing-page"?)',
+        ),
+    ]
 
 
 def test_feature_level_error_is_reported_once(tmp_path: Path, journey_map: JourneyMap) -> None:

@@ -163,9 +163,12 @@ def test_html_only_message(sink: MailSink) -> None:
 
 def test_plain_text_is_preferred_over_html(sink: MailSink) -> None:
     send(
-        sink, ONE, "Both", "plain: https://acme.test/plain",
+        sink,
+        ONE,
+        "Both",
+        "plain: https://acme.test/plain",
         html='<p>html: <a href="https://acme.test/html">x</a></p>',
-    )  # fmt: skip
+    )
     message = wait(MaildirMailbox(sink.maildir), ONE)
     assert message.body.startswith("plain:")
     assert message.links() == ["https://acme.test/plain"]

@@ -7,7 +7,9 @@ started here, and reads what the harness stored.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -25,6 +27,7 @@ from urllib.parse import parse_qs
 import pandas as pd
 import pytest
 
+from harness.cli import main
 from harness.store import open_store
 
 pytest_plugins = ["pytester"]
@@ -44,6 +47,10 @@ stages:
       - id: pricing-page
         channel: web
         url: /pricing
+      - id: plans-page
+        channel: web
+        url: /plans
+        expect: {within: 1s, fail_after: 2s}   # a check for missing text gives up after 2 s
       - id: slow-page
         channel: web
         url: /slow
@@ -65,6 +72,9 @@ stages:
       - id: login-page
         channel: form
         url: /login
+      - id: get-login-page
+        channel: form
+        url: /get-login
 """
 
 CONFTEST = 'pytest_plugins = ["harness.plugin", "steps.web", "steps.forms", "steps.signup", "steps.email"]\n'
@@ -73,6 +83,7 @@ TEST_JOURNEY = 'from pytest_bdd import scenarios\n\nscenarios(".")\n'
 PAGES = {
     "/": "<h1>Welcome to Testco</h1>",
     "/pricing": "<h1>Pricing</h1><p>Starter</p><p>Team</p><p>Enterprise</p>",
+    "/plans": "<h1>Plans</h1><p>Starter</p><p>Team</p>",
     "/not-in-map": "<h1>Somewhere else</h1>",
     "/login": (
         '<form method="post" action="/login">'
@@ -80,7 +91,14 @@ PAGES = {
         '<label for="password">Password</label><input id="password" name="password" type="password">'
         '<button type="submit">Log in</button></form>'
     ),
+    # A careless form: what the customer types ends up in the URL.
+    "/get-login": (
+        '<form method="get" action="/session">'
+        '<label for="password">Password</label><input id="password" name="password" type="password">'
+        '<button type="submit">Log in</button></form>'
+    ),
 }
+PAGE = "<!doctype html><html><head><title>Testco</title></head><body>{body}</body></html>"
 
 
 # ---------------------------------------------------------------- the target site
@@ -110,6 +128,8 @@ class Site:
         if method == "POST":
             self.forms.append(parse_qs(body.decode()))
             return 500, "<h1>Login is down</h1>"
+        if path == "/session":
+            return 500, "<h1>Session store is down</h1>"
         if path == "/slow":
             time.sleep(0.3)
             return 200, "<h1>Slow but sure</h1>"
@@ -135,7 +155,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
 
         def _reply(self, body: bytes) -> None:
             status, html = site.answer(self.command, self.path.split("?", 1)[0], body)
-            data = f"<!doctype html><html><head><title>Testco</title></head><body>{html}</body></html>".encode()
+            data = PAGE.format(body=html).encode()
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -194,9 +214,17 @@ def store_path(pytester: pytest.Pytester) -> Path:
 
 def journey_args(pytester: pytest.Pytester, site: Site, run_id: str = "r1") -> list[str]:
     return [
-        "--journey-map", str(pytester.path / "map.yaml"), "--base-url", site.url,
-        "--store", str(store_path(pytester)), "--run-id", run_id, "-p", "no:cacheprovider",
-    ]  # fmt: skip
+        "--journey-map",
+        str(pytester.path / "map.yaml"),
+        "--base-url",
+        site.url,
+        "--store",
+        str(store_path(pytester)),
+        "--run-id",
+        run_id,
+        "-p",
+        "no:cacheprovider",
+    ]
 
 
 def run_journey(pytester: pytest.Pytester, site: Site, *extra: str, run_id: str = "r1") -> pytest.RunResult:
@@ -349,8 +377,8 @@ def test_failures_are_recorded_with_error_evidence_and_skipped_steps(
             Then I should see "Broken"
             And I should see "anything at all"
 
-          Scenario: The pricing page lacks a plan
-            Given I open the pricing page
+          Scenario: The plans page lacks a plan
+            Given I open the plans page
             Then I should see "Platinum"
             And I should see "Team"
 
@@ -380,8 +408,9 @@ def test_failures_are_recorded_with_error_evidence_and_skipped_steps(
     assert list(broken["duration_ms"][1:]) == [0.0, 0.0]
     assert not broken["timed"][1:].astype(bool).any()
 
-    missing = rows(obs, "The pricing page lacks a plan")
+    missing = rows(obs, "The plans page lacks a plan")
     assert list(missing["outcome"]) == ["passed", "failed", "skipped"]
+    assert list(missing["touchpoint"]) == ["plans-page"] * 3
     assert "Platinum" in missing["error"][1]
     assert Path(missing["evidence"][1]).is_file()
     assert missing["evidence"][1] != broken["evidence"][0]
@@ -427,13 +456,10 @@ def test_unknown_journey_tag_fails_collection_naming_file_line_and_tag(
     text = output(result)
     assert f"{feature.resolve()}, line 3:" in text
     assert f'"@{tag}"' in text
+    assert "no tests ran" in text
     assert "passed" not in text
     assert site.requests == []  # no scenario ran: nobody opened a page
-    store = open_store(store_path(pytester))
-    try:
-        assert store.runs() == []
-    finally:
-        store.close()
+    assert not store_path(pytester).exists()  # no run was opened, so nothing was stored
 
 
 # ---------------------------------------------------------------- 5. segments
@@ -495,7 +521,8 @@ def test_a_retry_is_a_second_attempt_of_the_same_scenario(pytester: pytest.Pytes
 
     result = run_journey(pytester, site, "--reruns", "1")
 
-    result.assert_outcomes(passed=1, rerun=1)
+    outcomes = result.parseoutcomes()
+    assert (outcomes.get("passed"), outcomes.get("rerun"), outcomes.get("failed")) == (1, 1, None)
     assert site.hits["/flaky"] == 2
     obs = observations(pytester)
     assert len(set(obs["node_id"])) == 1
@@ -541,6 +568,35 @@ def test_the_password_reaches_the_site_but_never_the_store_or_the_output(
     files = [path for path in pytester.path.glob("obs.db*") if path.is_file()]
     assert store_path(pytester) in files
     for path in files:
+        assert PASSWORD.encode() not in path.read_bytes(), path.name
+    assert PASSWORD not in output(result)
+
+
+def test_a_password_sent_in_a_url_stays_out_of_the_store_and_the_output(
+    pytester: pytest.Pytester, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOPPER_PASSWORD", PASSWORD)
+    write_project(
+        pytester,
+        """\
+        @stage:signup
+        Feature: Log in through a GET form
+
+          Scenario: I log in and the session store is down
+            Given I open the get login page
+            When I fill in "Password" with my password
+            And I press "Log in"
+        """,
+    )
+
+    result = run_journey(pytester, site, "--tb=long")
+
+    result.assert_outcomes(failed=1)
+    assert "GET /session" in site.requests  # the browser really sent it in the URL
+    obs = observations(pytester)
+    assert list(obs["outcome"]) == ["passed", "passed", "failed"]
+    assert "HTTP 500" in obs["error"][2]
+    for path in [p for p in pytester.path.glob("obs.db*") if p.is_file()]:
         assert PASSWORD.encode() not in path.read_bytes(), path.name
     assert PASSWORD not in output(result)
 
@@ -600,6 +656,7 @@ def test_without_a_journey_map_nothing_is_recorded(pytester: pytest.Pytester, si
         ),
     )
 
+    # --store is accepted: the harness plugin is loaded, it only has no map to record against.
     result = pytester.runpytest_subprocess("--store", str(store_path(pytester)), "-p", "no:cacheprovider")
 
     result.assert_outcomes(passed=1)
@@ -639,6 +696,19 @@ def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def _live_group_members(pgid: int) -> list[int]:
+    """Processes of a process group that still run (zombies have exited already)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _ppid, group = stat.read_text(encoding="ascii").rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if int(group) == pgid and state != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
 def test_a_killed_run_keeps_its_observations_and_is_reported_aborted(
     pytester: pytest.Pytester, site: Site
 ) -> None:
@@ -668,11 +738,10 @@ def test_a_killed_run_keeps_its_observations_and_is_reported_aborted(
         os.kill(process.pid, signal.SIGKILL)
         assert process.wait(timeout=10) == -signal.SIGKILL
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # Chromium and Playwright's driver
-        except ProcessLookupError:
-            pass
         process.wait(timeout=10)
+        _wait_for(lambda: not _live_group_members(process.pid), 10, "Chromium to exit")
 
     # Everything up to the page that hung: two whole scenarios and the step before it.
     assert len(before_kill) == 5
@@ -688,3 +757,9 @@ def test_a_killed_run_keeps_its_observations_and_is_reported_aborted(
     assert run.run_id == "r1"
     assert run.state == "aborted"
     assert run.pid == process.pid
+
+    # The next report says so too.
+    assert main(["report", "--store", str(store_path(pytester)), "--out", str(pytester.path / "out")]) == 1
+    document = json.loads((pytester.path / "out" / "gap-report.json").read_text())
+    assert [(r["run_id"], r["state"]) for r in document["runs"]] == [("r1", "aborted")]
+    assert "aborted" in (pytester.path / "out" / "gap-report.html").read_text()

@@ -29,19 +29,33 @@ def make_run(
 ) -> Run:
     # Another host by default: reconcile_aborted() (called by runs()) leaves those alone.
     return Run(
-        run_id=run_id, started_at=started_at, pid=pid, host=host, target="http://acme.test",
-        segment="self-serve", journey="Acme self-serve trial", map_version="2026-11-01",
+        run_id=run_id,
+        started_at=started_at,
+        pid=pid,
+        host=host,
+        target="http://acme.test",
+        segment="self-serve",
+        journey="Acme self-serve trial",
+        map_version="2026-11-01",
         map_path="scenarios/acme.yaml",
-    )  # fmt: skip
+    )
 
 
 def make_obs(run_id: str, seq: int, started_at: dt.datetime, **changes: Any) -> Observation:
     base = Observation(
-        run_id=run_id, feature="discover.feature", scenario="The home page tells me what Acme is",
-        node_id="scenarios/test_journey.py::test_home", segment="self-serve", stage="discover",
-        touchpoint="home-page", step="I open the home page", started_at=started_at, duration_ms=123.5,
-        outcome="passed", seq=seq,
-    )  # fmt: skip
+        run_id=run_id,
+        feature="discover.feature",
+        scenario="The home page tells me what Acme is",
+        node_id="scenarios/test_journey.py::test_home",
+        segment="self-serve",
+        stage="discover",
+        touchpoint="home-page",
+        step="I open the home page",
+        started_at=started_at,
+        duration_ms=123.5,
+        outcome="passed",
+        seq=seq,
+    )
     return replace(base, **changes)
 
 
@@ -107,11 +121,21 @@ def test_observations_dataframe_columns_and_values(store: SQLiteStore) -> None:
     store.handle(StepObserved(make_obs("run-1", 0, T0 + dt.timedelta(seconds=1))))
     store.handle(
         StepObserved(
-            make_obs("run-1", 1, T0 + dt.timedelta(seconds=2), step='I should see "Team"', touchpoint=None,
-                     duration_ms=7.0, outcome="failed", error="not visible", attempt=2, evidence="shot.png",
-                     timed=False)
+            make_obs(
+                "run-1",
+                1,
+                T0 + dt.timedelta(seconds=2),
+                step='I should see "Team"',
+                touchpoint=None,
+                duration_ms=7.0,
+                outcome="failed",
+                error="not visible",
+                attempt=2,
+                evidence="shot.png",
+                timed=False,
+            )
         )
-    )  # fmt: skip
+    )
     frame = store.observations(["run-1"])
     assert list(frame.columns) == OBSERVATION_COLUMNS
     assert len(frame) == 2
