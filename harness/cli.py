@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.runner import RunResult
+from harness.runner import PYTEST_NO_TESTS, RunResult
 
 EXIT_OK, EXIT_GAPS, EXIT_USAGE = 0, 1, 2
 DEFAULT_FEATURES = Path("scenarios")
@@ -97,6 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HarnessError as exc:
         print(f"shopper: {exc}", file=sys.stderr)
         return exc.exit_status
+    except OSError as exc:
+        # A folder that cannot be created, a file that cannot be written: the user's to fix.
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"shopper: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("shopper: interrupted", file=sys.stderr)
         return 130
@@ -152,7 +157,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if checked.errors:
         raise checked.errors[0]
     assert checked.journey_map is not None
-    failed = False
+    from harness.store import open_store
+
+    store_url = args.store or _store_default()
+    open_store(store_url).close()  # a store that cannot be written is an input error, not a failed site
+    failed, ran = False, False
     for segment in _segments(checked.journey_map.segments, args.segment):
         result = run_scenarios(
             RunRequest(
@@ -160,7 +169,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 journey_map=map_path,
                 base_url=args.base_url,
                 segment=segment,
-                store=args.store or _store_default(),
+                store=store_url,
                 retries=args.retries,
                 mailbox=args.mailbox,
                 pytest_args=args.pytest_args,
@@ -169,6 +178,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         _report_run(result)
         failed = failed or not result.passed
+        ran = ran or result.exit_code != PYTEST_NO_TESTS
+    if not ran:
+        raise HarnessError("no scenario ran: the features hold none for the segment(s) asked for")
     return EXIT_GAPS if failed else EXIT_OK
 
 
@@ -233,6 +245,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _report_run(result)
     built = build_report(store_url=str(store), map_path=map_path, out_dir=out, last=len(journey_map.segments))
     print(built.summary)
+    if args.faults is None:
+        print("(the shipped fault profile slows the pricing page and breaks the help search on purpose)")
     print(f"demo finished in {time.monotonic() - started:.1f}s; report: {built.html_path}")
     return EXIT_OK
 

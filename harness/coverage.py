@@ -15,6 +15,7 @@ from harness.journey_map import JourneyMap, load_map
 class MapCheck:
     journey_map: JourneyMap | None
     features: list[Path] = field(default_factory=list)
+    features_dir: Path | None = None
     scenarios: int = 0
     covered: dict[str, set[str]] = field(default_factory=dict)  # touchpoint id -> segments covering it
     errors: list[HarnessError] = field(default_factory=list)
@@ -33,7 +34,7 @@ class MapCheck:
             f" {len(journey_map.stages)} stages, {len(touchpoints)} touchpoints,"
             f" segments: {', '.join(journey_map.segments) or '(none)'}"
         ]
-        if not self.features:
+        if self.features_dir is None:
             return lines[0]
         lines.append(f"{len(self.features)} feature file(s), {self.scenarios} scenario(s)")
         uncovered = self.uncovered()
@@ -64,7 +65,7 @@ def check_map(map_path: Path, features_dir: Path | None) -> MapCheck:
         journey_map = load_map(map_path)
     except HarnessError as exc:
         return MapCheck(journey_map=None, errors=[exc])
-    result = MapCheck(journey_map=journey_map)
+    result = MapCheck(journey_map=journey_map, features_dir=features_dir)
     if features_dir is None:
         return result
     from steps import PLUGINS
@@ -75,6 +76,8 @@ def check_map(map_path: Path, features_dir: Path | None) -> MapCheck:
         result.errors.append(HarnessError("features folder not found", file=features_dir))
         return result
     result.features = find_features(features_dir)
+    if not result.features:
+        result.errors.append(HarnessError("no .feature files here", file=features_dir))
     for path in result.features:
         try:
             feature = parse_feature(path)

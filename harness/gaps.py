@@ -4,6 +4,9 @@ Observations are per step; a customer experiences a touchpoint as a *visit*: the
 steps of one scenario attempt spent at it. A visit's duration is the time the touchpoint took to
 answer: the sum of its timed steps (page loads, form replies, emails arriving; not the customer
 typing or checking), or of all its steps when none is timed. It succeeds when no step failed.
+A visit with a step in error (the harness could not run it: no mailbox, a step the map cannot
+bind, a crashed browser) measured nothing: it is left out of the figures and reported as a
+problem of the scenario, not of the touchpoint's owner.
 Statuses follow DESIGN.md:
 
     untested  in the map, no visit in the window
@@ -64,6 +67,7 @@ class Verdict:
     step: str = ""
     error: str = ""
     evidence: str = ""
+    harness_error: str = ""  # why some visits measured nothing (see the module docstring)
 
 
 @dataclass
@@ -113,7 +117,7 @@ def visits(observations: pd.DataFrame) -> pd.DataFrame:
     """Group step observations into visits: consecutive steps of one attempt at one touchpoint."""
     obs = observations[observations["touchpoint"].notna()]
     obs = obs.sort_values(["run_id", "node_id", "attempt", "seq"], kind="stable").reset_index(drop=True)
-    columns = [*VISIT_COLUMNS, "duration_ms", "failed", "step", "error", "evidence"]
+    columns = [*VISIT_COLUMNS, "duration_ms", "failed", "errored", "step", "error", "evidence"]
     if obs.empty:
         return pd.DataFrame(columns=columns)
     keys = obs[["run_id", "node_id", "attempt", "touchpoint"]]
@@ -126,6 +130,7 @@ def visits(observations: pd.DataFrame) -> pd.DataFrame:
         {
             "visit": starts.cumsum(),
             "failed": failed,
+            "errored": (obs["outcome"] == "error").to_numpy(),
             "executed": (obs["outcome"] != "skipped").to_numpy(),
             "total_ms": duration,
             "timed_ms": duration * timed,
@@ -134,6 +139,7 @@ def visits(observations: pd.DataFrame) -> pd.DataFrame:
     )
     per_visit = steps.groupby("visit").agg(
         failed=("failed", "max"),
+        errored=("errored", "max"),
         executed=("executed", "max"),
         total_ms=("total_ms", "sum"),
         timed_ms=("timed_ms", "sum"),
@@ -144,6 +150,7 @@ def visits(observations: pd.DataFrame) -> pd.DataFrame:
         per_visit["timed_ms"].where(per_visit["any_timed"], per_visit["total_ms"]).to_numpy()
     )
     result["failed"] = per_visit["failed"].to_numpy()
+    result["errored"] = per_visit["errored"].to_numpy()
     # The failing step of a visit (the last one, if several) is its evidence.
     failures = obs.loc[failed, ["step", "error", "evidence"]].assign(
         visit=steps.loc[failed, "visit"].to_numpy()
@@ -169,8 +176,9 @@ def observe(group: pd.DataFrame, expectation: Expectation) -> Observed:
     final_failed = per_scenario.last()
     within = expectation.within_ms
     fail_after = expectation.fail_after_ms
-    overlong = group["duration_ms"] > fail_after if fail_after else pd.Series(False, index=group.index)
-    slow = group["duration_ms"] > within if within else pd.Series(False, index=group.index)
+    never = pd.Series(False, index=group.index)
+    overlong = group["duration_ms"] > fail_after if fail_after is not None else never
+    slow = group["duration_ms"] > within if within is not None else never
     affected = group.loc[group["failed"] | overlong | slow, "run_id"].nunique()
     return Observed(
         n=len(group),
@@ -199,9 +207,9 @@ def judge(observed: Observed, expectation: Expectation) -> tuple[str, str, float
             f" {expectation.success_rate:.0%}",
             size,
         )
-    if observed.beyond_fail_after and expectation.fail_after_ms:
+    if observed.beyond_fail_after and expectation.fail_after_ms is not None:
         assert observed.max_ms is not None
-        size = observed.max_ms / expectation.fail_after_ms - 1.0
+        size = observed.max_ms / max(expectation.fail_after_ms, 1) - 1.0
         return (
             "failing",
             f"{observed.beyond_fail_after} visit(s) took longer than fail_after"
@@ -216,12 +224,12 @@ def judge(observed: Observed, expectation: Expectation) -> tuple[str, str, float
             size,
         )
     within = expectation.within_ms
-    if within and observed.p95_ms is not None and observed.p95_ms > within:
+    if within is not None and observed.p95_ms is not None and observed.p95_ms > within:
         return (
             "slow",
             f"p95 {format_duration(observed.p95_ms)} is {format_duration(observed.p95_ms - within)} over the"
             f" {format_duration(within)} target",
-            observed.p95_ms / within - 1.0,
+            observed.p95_ms / max(within, 1) - 1.0,
         )
     return "met", "", 0.0
 
@@ -238,6 +246,8 @@ def _what_to_fix(verdict: Verdict) -> str:
         return (
             f"Bring {verdict.name} p95 from {format_duration(verdict.observed.p95_ms)} to {target} for {who}"
         )
+    if verdict.harness_error:
+        return f"Fix the scenario for {verdict.name} ({who}): {verdict.harness_error.splitlines()[0]}"
     if verdict.channel == "phone":
         return f"Measure {verdict.name} by hand (a mystery call) or drop the promise from the map"
     return f"Write a scenario that exercises {verdict.name} ({verdict.channel}) for {who}"
@@ -279,8 +289,15 @@ def _verdict(
     group: pd.DataFrame | None,
     expectation: Expectation,
 ) -> Verdict:
+    errored = group[group["errored"]] if group is not None and not group.empty else None
+    harness_error = str(errored["error"].iloc[-1]) if errored is not None and not errored.empty else ""
+    if group is not None and not group.empty:
+        group = group[~group["errored"]]
     observed = observe(group, expectation) if group is not None and not group.empty else Observed()
     status, gap, size = judge(observed, expectation)
+    if harness_error and status == "untested":
+        count = len(errored) if errored is not None else 0
+        gap = f"{count} visit(s) measured nothing: the scenario could not run"
     failures = group[group["failed"]] if group is not None and not group.empty else None
     last_failure = failures.iloc[-1] if failures is not None and not failures.empty else None
     return Verdict(
@@ -299,6 +316,7 @@ def _verdict(
         step=str(last_failure["step"]) if last_failure is not None else "",
         error=str(last_failure["error"]) if last_failure is not None else "",
         evidence=str(last_failure["evidence"]) if last_failure is not None else "",
+        harness_error=harness_error,
     )
 
 

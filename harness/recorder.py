@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from harness.catalogue import Binding
 from harness.journey_map import JourneyMap
@@ -21,6 +22,16 @@ from harness.observation import Handler, Observation, Run, RunFinished, RunStart
 from harness.shopper import Shopper, redact
 
 MAX_ERROR_CHARS = 2000
+
+
+def without_credentials(url: str) -> str:
+    """https://user:pass@host/ -> https://host/: the run's target is shown in reports."""
+    parts = urlsplit(url)
+    return (
+        parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl()
+        if (parts.username or parts.password) and parts.hostname
+        else url
+    )
 
 
 def new_run_id() -> str:
@@ -98,11 +109,11 @@ class Recorder:
                     started_at=utc_now(),
                     pid=os.getpid(),
                     host=socket.gethostname(),
-                    target=self.target,
+                    target=without_credentials(self.target),
                     segment=self.segment,
                     journey=self.journey_map.journey,
                     map_version=self.journey_map.version,
-                    map_path=str(self.journey_map.path),
+                    map_path=str(self.journey_map.path.resolve()),
                 )
             )
         )

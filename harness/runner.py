@@ -86,6 +86,8 @@ def pytest_command(request: RunRequest) -> list[str]:
 def check_features_dir(features: Path) -> None:
     if not features.exists():
         raise HarnessError("features folder not found", file=features)
+    if features.is_dir() and not any(features.rglob("*.feature")):
+        raise HarnessError("no .feature files here", file=features)
     if features.is_dir() and not any(features.glob("test_*.py")):
         raise HarnessError(
             "no test module collects the features here: add test_journey.py containing"

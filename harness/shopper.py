@@ -116,7 +116,11 @@ def _looks_secret(name: str) -> bool:
 
 
 def redact(text: str, secret_values: list[str]) -> str:
+    from urllib.parse import quote, quote_plus
+
     for value in secret_values:
         if value:
-            text = text.replace(value, "•••")
+            # A secret typed into a GET form reaches URLs (and so error texts) percent-encoded.
+            for form in {value, quote(value, safe=""), quote_plus(value)}:
+                text = text.replace(form, "•••")
     return text

@@ -163,3 +163,78 @@ def test_python_dash_m_harness_is_the_same_command() -> None:
     assert done.returncode == 0
     for command in ("demo", "run", "report", "map", "steps"):
         assert command in done.stdout
+
+
+def test_a_step_the_harness_cannot_run_is_a_scenario_to_fix_not_a_failing_touchpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    features = _features(
+        tmp_path, "@stage:signup\nFeature: F\n  Scenario: S\n    Then I receive the confirmation email\n"
+    )
+    store = tmp_path / "obs.db"
+    # No --mailbox: the email step cannot look anywhere.
+    status = main(
+        [
+            "run",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--map",
+            str(DEMO_MAP),
+            "--features",
+            str(features),
+            "--store",
+            str(store),
+            "--segment",
+            "self-serve",
+            "--quiet",
+        ]
+    )
+    assert status == 1
+    assert main(["report", "--store", str(store), "--out", str(tmp_path / "out")]) == 1
+    document = json.loads((tmp_path / "out" / "gap-report.json").read_text())
+    email = next(
+        tp for s in document["stages"] for tp in s["touchpoints"] if tp["id"] == "confirmation-email"
+    )
+    verdict = email["segments"]["self-serve"]
+    assert verdict["status"] == "untested" and "measured nothing" in verdict["gap"]
+    action = next(
+        a
+        for a in document["actions"]
+        if a["touchpoint_id"] == "confirmation-email" and a["segment"] == "self-serve"
+    )
+    assert action["what_to_fix"].startswith("Fix the scenario") and "--mailbox" in action["what_to_fix"]
+
+
+def test_places_that_cannot_be_written_are_input_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    features = _features(
+        tmp_path, "@stage:discover\nFeature: F\n  Scenario: S\n    Given I open the home page\n"
+    )
+    status = main(
+        [
+            "run",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--map",
+            str(DEMO_MAP),
+            "--features",
+            str(features),
+            "--store",
+            str(blocker / "obs.db"),
+        ]
+    )
+    assert status == 2 and "cannot open the store" in _one_sentence(capsys.readouterr().err)
+    assert main(["demo", "--out", str(blocker / "out")]) == 2
+    assert str(blocker) in _one_sentence(capsys.readouterr().err)
+
+
+def test_a_features_folder_without_features_is_an_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["map", "check", str(DEMO_MAP), "--features", str(empty)]) == 2
+    assert "no .feature files" in capsys.readouterr().err
