@@ -68,6 +68,7 @@ class Verdict:
     error: str = ""
     evidence: str = ""
     harness_error: str = ""  # why some visits measured nothing (see the module docstring)
+    segment_played: bool = True  # some run in the window played this segment
 
 
 @dataclass
@@ -248,6 +249,8 @@ def _what_to_fix(verdict: Verdict) -> str:
         )
     if verdict.harness_error:
         return f"Fix the scenario for {verdict.name} ({who}): {verdict.harness_error.splitlines()[0]}"
+    if not verdict.segment_played:
+        return f"Run the scenarios as {verdict.segment} customers: no run in the window played that segment"
     if verdict.channel == "phone":
         return f"Measure {verdict.name} by hand (a mystery call) or drop the promise from the map"
     return f"Write a scenario that exercises {verdict.name} ({verdict.channel}) for {who}"
@@ -325,13 +328,18 @@ def analyse(journey_map: JourneyMap, observations: pd.DataFrame) -> GapAnalysis:
     unbound = int(observations["touchpoint"].isna().sum()) if not observations.empty else 0
     table = visits(observations)
     groups = {key: group for key, group in table.groupby(["touchpoint", "segment"], sort=False)}
+    played = set(observations["segment"]) if not observations.empty else set()
     verdicts = []
     for stage in journey_map.stages:
         for touchpoint in stage.touchpoints:
             for segment in segments:
                 group = groups.get((touchpoint.id, segment))
                 expectation = touchpoint.expectation(segment)
-                verdicts.append(_verdict(touchpoint, touchpoint.id, stage.id, segment, group, expectation))
+                verdict = _verdict(touchpoint, touchpoint.id, stage.id, segment, group, expectation)
+                if segment not in played:
+                    verdict.segment_played = False
+                    verdict.gap = f"no run in the window played the {segment} segment"
+                verdicts.append(verdict)
     known = {touchpoint.id for touchpoint in journey_map.touchpoints()}
     off_map = [
         _verdict(None, str(touchpoint_id), str(group["stage"].iloc[0]), str(segment), group, Expectation())

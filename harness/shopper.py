@@ -55,6 +55,10 @@ class Shopper:
     last_url: str = ""
     seen_emails: set[str] = field(default_factory=set)
     emails: dict[str, ReceivedEmail] = field(default_factory=dict)
+    # Monotonic end of the last timed step that passed: what triggered an email, for time to inbox.
+    trigger_clock: float | None = None
+    # A step's own measure of the touchpoint's answer, taken instead of the step's duration.
+    measured_ms: float | None = None
 
     def __repr__(self) -> str:
         # pytest prints step arguments in tracebacks; URLs and pages may carry what a form sent.

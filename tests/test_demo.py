@@ -13,6 +13,8 @@ from playwright.sync_api import sync_playwright
 
 from harness.browser import launch_options
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def _demo(out: Path, *extra: str) -> dict[str, Any]:
     done = subprocess.run(
@@ -107,3 +109,47 @@ def test_pricing_latency_is_measured(tmp_path: Path) -> None:
         assert 1500 <= p50 <= 1500 * 1.05 + 100, (segment, p50)
     home = next(tp for stage in document["stages"] for tp in stage["touchpoints"] if tp["id"] == "home-page")
     assert home["segments"]["self-serve"]["observed"]["p50_ms"] < 1000
+
+
+def test_time_to_inbox_runs_from_the_submit_that_sent_the_email(tmp_path: Path) -> None:
+    from harness.cli import main
+    from harness.demo import load_faults_text, start_acme
+    from harness.store import open_store
+
+    features = tmp_path / "features"
+    features.mkdir()
+    (features / "test_journey.py").write_text('from pytest_bdd import scenarios\n\nscenarios(".")\n')
+    (features / "signup.feature").write_text(
+        "@stage:signup\nFeature: F\n  Scenario: S\n    Given I open the signup page\n"
+        '    When I sign up with my details\n    Then I should see "Check your inbox"\n'
+        "    And I receive the confirmation email\n"
+    )
+    store = tmp_path / "obs.db"
+    faults = load_faults_text("email_delay_s: {confirmation: 2}\n")
+    with start_acme(faults, tmp_path / "mail") as acme:
+        status = main(
+            [
+                "run",
+                "--base-url",
+                acme.url,
+                "--map",
+                str(ROOT / "scenarios" / "acme.yaml"),
+                "--features",
+                str(features),
+                "--store",
+                str(store),
+                "--segment",
+                "self-serve",
+                "--quiet",
+                "--mailbox",
+                f"maildir:{acme.maildir}",
+            ]
+        )
+    assert status == 0
+    opened = open_store(store)
+    observations = opened.observations([run.run_id for run in opened.runs()])
+    opened.close()
+    email = observations[observations["touchpoint"] == "confirmation-email"]
+    assert list(email["outcome"]) == ["passed"]
+    # Polling every 100 ms: within +5% +1 s of the 2 s the demo company waited before sending.
+    assert 2000 <= email["duration_ms"].iloc[0] <= 2000 * 1.05 + 1000

@@ -218,3 +218,37 @@ def test_a_refreshed_map_is_applied_to_stored_runs_without_a_new_run(
     assert status == 1
     assert document["map"]["version"] == "v2"
     assert _verdicts(document)["fast-page"]["status"] == "slow"
+
+
+def test_a_segment_no_run_played_is_named_as_such(
+    reported: tuple[Path, dict[str, object], int, int],
+) -> None:
+    root, _, _, _ = reported
+    two_segments = (
+        (root / "map.yaml").read_text().replace("segments: [self-serve]", "segments: [self-serve, vip]")
+    )
+    (root / "map-vip.yaml").write_text(two_segments)
+    main(
+        [
+            "report",
+            "--store",
+            str(root / "obs.db"),
+            "--map",
+            str(root / "map-vip.yaml"),
+            "--out",
+            str(root / "vip"),
+        ]
+    )
+    document = json.loads((root / "vip" / "gap-report.json").read_text())
+    stages = document["stages"]
+    assert isinstance(stages, list)
+    fast = stages[0]["touchpoints"][0]["segments"]
+    assert fast["self-serve"]["status"] == "met"
+    assert (
+        fast["vip"]["status"] == "untested"
+        and "no run in the window played the vip segment" in fast["vip"]["gap"]
+    )
+    actions = document["actions"]
+    assert isinstance(actions, list)
+    vip = [a for a in actions if a["segment"] == "vip"]
+    assert vip and all(a["what_to_fix"].startswith("Run the scenarios as vip customers") for a in vip)
