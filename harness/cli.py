@@ -204,6 +204,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from harness.demo import DEFAULT_FAULTS, load_faults, start_acme
+    from harness.journey_map import load_map
     from harness.report import build_report
     from harness.runner import RunRequest, run_scenarios
 
@@ -220,8 +221,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for stale in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
         stale.unlink(missing_ok=True)  # each demo tells the story of one fault profile, not of all of them
     started = time.monotonic()
-    from harness.journey_map import load_map
-
     journey_map = load_map(map_path)
     with (
         tempfile.TemporaryDirectory(prefix="shopper-demo-mail-") as mail,

@@ -39,6 +39,7 @@ class StepText:
 
 @dataclass
 class ScenarioInfo:
+    path: Path
     name: str
     line: int
     tags: list[Tag]  # its own tags plus those of its feature and rule
@@ -107,6 +108,7 @@ def _collect(
             scenario = child["scenario"]
             info.scenarios.append(
                 ScenarioInfo(
+                    path=info.path,
                     name=scenario["name"],
                     line=scenario["location"]["line"],
                     tags=tags + _tags(scenario),
@@ -189,8 +191,7 @@ def scenario_at(path: Path, line: int) -> ScenarioInfo | None:
 
 def check_scenario(info: ScenarioInfo, journey_map: JourneyMap) -> None:
     """Raise the first journey-tag error of one scenario: an unknown tag must never be dropped silently."""
-    path = next((p for p, f in _PARSED.items() if any(s is info for s in f.scenarios)), Path("<feature>"))
     for tag in info.tags:
-        error = check_tag(tag, journey_map, path)
+        error = check_tag(tag, journey_map, info.path)
         if error is not None:
             raise error

@@ -10,9 +10,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Protocol
 
-RUN_STATES = ("running", "finished", "aborted")
-OUTCOMES = ("passed", "failed", "error", "skipped")
-
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -22,7 +19,7 @@ def utc_now() -> dt.datetime:
 class Run:
     run_id: str
     started_at: dt.datetime
-    state: str = "running"
+    state: str = "running"  # running, finished or aborted
     finished_at: dt.datetime | None = None
     pid: int | None = None
     host: str = ""
@@ -47,7 +44,9 @@ class Observation:
     step: str
     started_at: dt.datetime
     duration_ms: float
-    outcome: str
+    outcome: (
+        str  # passed, failed (the touchpoint let the customer down), error (the step could not run), skipped
+    )
     attempt: int = 1
     seq: int = 0
     error: str = ""

@@ -27,11 +27,9 @@ MAX_ERROR_CHARS = 2000
 def without_credentials(url: str) -> str:
     """https://user:pass@host/ -> https://host/: the run's target is shown in reports."""
     parts = urlsplit(url)
-    return (
-        parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl()
-        if (parts.username or parts.password) and parts.hostname
-        else url
-    )
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
 def new_run_id() -> str:

@@ -53,6 +53,7 @@ class Shopper:
     off_map: str | None = None
     last_status: int | None = None
     last_url: str = ""
+    navigations: int = 0  # main-frame pages the customer got: tells a click that led somewhere
     seen_emails: set[str] = field(default_factory=set)
     emails: dict[str, ReceivedEmail] = field(default_factory=dict)
     # Monotonic end of the last timed step that passed: what triggered an email, for time to inbox.

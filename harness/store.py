@@ -80,6 +80,7 @@ class Store(Protocol):
     """What the recorder, the gap analysis and the CLI need from a store."""
 
     def handle(self, event: Event) -> None: ...
+    def has_run(self, run_id: str) -> bool: ...
     def runs(self, last: int | None = None) -> list[Run]: ...
     def observations(self, run_ids: list[str]) -> pd.DataFrame: ...
     def close(self) -> None: ...
@@ -196,6 +197,9 @@ class SQLiteStore:
             )
         return gone
 
+    def has_run(self, run_id: str) -> bool:
+        return self._db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is not None
+
     def runs(self, last: int | None = None) -> list[Run]:
         self.reconcile_aborted()
         query = (
@@ -272,6 +276,6 @@ def run_exists(url: str | Path, run_id: str) -> bool:
         return False
     store = open_store(url)
     try:
-        return any(run.run_id == run_id for run in store.runs())
+        return store.has_run(run_id)
     finally:
         store.close()

@@ -7,29 +7,20 @@ from urllib.parse import urlsplit
 
 from harness.shopper import Shopper, StepFailure
 
-NAVIGATIONS = "_shopper_navigations"
-
 
 def browse(shopper: Shopper, page: Any) -> Any:
     """Attach the page to the shopper once, listening for the HTTP status of every page the customer gets."""
     if shopper.page is not page:
         shopper.page = page
-        counter = {"n": 0}
 
         def on_response(response: Any) -> None:
             if response.request.is_navigation_request() and response.frame == page.main_frame:
                 shopper.last_status = response.status
                 shopper.last_url = response.url
-                counter["n"] += 1
+                shopper.navigations += 1
 
         page.on("response", on_response)
-        setattr(shopper, NAVIGATIONS, counter)
     return page
-
-
-def navigations(shopper: Shopper) -> int:
-    counter = getattr(shopper, NAVIGATIONS, None)
-    return counter["n"] if counter else 0
 
 
 def fail_on_http_error(shopper: Shopper) -> None:
@@ -51,9 +42,9 @@ def open_url(shopper: Shopper, page: Any, url: str) -> None:
 
 def after_action(shopper: Shopper, page: Any, before: int) -> None:
     """A click or a submit may take the customer to a new page: wait for it and bind to where they are."""
-    if navigations(shopper) == before and page.url == shopper.last_url:
+    if shopper.navigations == before and page.url == shopper.last_url:
         return
     page.wait_for_load_state("load", timeout=shopper.wait_ms())
-    if navigations(shopper) != before:
+    if shopper.navigations != before:
         shopper.arrive(page.url)
         fail_on_http_error(shopper)

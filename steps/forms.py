@@ -7,7 +7,7 @@ from typing import Any
 from harness.catalogue import touchpoint_step
 from harness.errors import HarnessError
 from harness.shopper import Shopper
-from steps.browsing import after_action, browse, navigations
+from steps.browsing import after_action, browse
 from steps.web import CHECK_WAIT_MS
 
 DETAILS = ("name", "email", "password")
@@ -40,6 +40,6 @@ def choose(shopper: Shopper, page: Any, option: str, field: str) -> None:
 def press(shopper: Shopper, page: Any, button: str) -> None:
     """Press a button; the wait for the page that answers counts for that page."""
     browse(shopper, page)
-    before = navigations(shopper)
+    before = shopper.navigations
     page.get_by_role("button", name=button, exact=True).first.click(timeout=CHECK_WAIT_MS)
     after_action(shopper, page, before)

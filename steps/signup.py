@@ -6,7 +6,7 @@ from typing import Any
 
 from harness.catalogue import touchpoint_step
 from harness.shopper import Shopper
-from steps.browsing import after_action, browse, navigations
+from steps.browsing import after_action, browse
 from steps.web import CHECK_WAIT_MS
 
 NAME_LABELS = ("Full name", "Name", "Your name")
@@ -24,7 +24,7 @@ def _fill_first(page: Any, labels: tuple[str, ...], value: str) -> bool:
 
 
 def _submit(shopper: Shopper, page: Any) -> None:
-    before = navigations(shopper)
+    before = shopper.navigations
     page.locator("form:has(input[type=email]) [type=submit]").first.click(timeout=CHECK_WAIT_MS)
     after_action(shopper, page, before)
 

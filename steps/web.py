@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from harness.catalogue import BY_URL, touchpoint_step
 from harness.shopper import Shopper
-from steps.browsing import after_action, browse, fail_on_http_error, navigations, open_url
+from steps.browsing import after_action, browse, fail_on_http_error, open_url
 
 # A check is about what is on the page now; a long fail_after is for the page's answer, not for this.
 CHECK_WAIT_MS = 5_000
@@ -32,7 +32,7 @@ def open_path(shopper: Shopper, page: Any, path: str) -> None:
 def click(shopper: Shopper, page: Any, text: str) -> None:
     """Click a link or button by its visible text; the wait for the next page counts for that page."""
     browse(shopper, page)
-    before = navigations(shopper)
+    before = shopper.navigations
     target = page.get_by_role("link", name=text, exact=True).or_(
         page.get_by_role("button", name=text, exact=True)
     )

@@ -9,12 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from journeys import DEMO_MAP, ROOT, shopper_run, stored_observations, write_features
 
 from harness.cli import main
-from harness.store import open_store
-
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_MAP = ROOT / "scenarios" / "acme.yaml"
 
 
 def _one_sentence(err: str) -> str:
@@ -22,14 +19,6 @@ def _one_sentence(err: str) -> str:
     assert len(lines) == 1, err
     assert lines[0].startswith("shopper: ")
     return lines[0]
-
-
-def _features(tmp_path: Path, text: str) -> Path:
-    features = tmp_path / "features"
-    features.mkdir()
-    (features / "journey.feature").write_text(text)
-    (features / "test_journey.py").write_text('from pytest_bdd import scenarios\n\nscenarios(".")\n')
-    return features
 
 
 def test_map_check_accepts_the_demo_journey_and_lists_uncovered_touchpoints(
@@ -60,8 +49,9 @@ def test_a_broken_map_is_one_sentence_with_file_and_line(
 def test_an_unknown_stage_tag_is_one_sentence_with_file_and_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    features = _features(
-        tmp_path, "Feature: F\n\n  @stage:discovr\n  Scenario: S\n    Given I open the home page\n"
+    features = write_features(
+        tmp_path / "features",
+        "Feature: F\n\n  @stage:discovr\n  Scenario: S\n    Given I open the home page\n",
     )
     status = main(["map", "check", str(DEMO_MAP), "--features", str(features)])
     line = _one_sentence(capsys.readouterr().err)
@@ -73,23 +63,11 @@ def test_an_unknown_stage_tag_is_one_sentence_with_file_and_line(
 def test_run_refuses_an_unknown_tag_before_starting_a_browser(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    features = _features(
-        tmp_path, "@stage:renewal\nFeature: F\n  Scenario: S\n    Given I open the home page\n"
+    features = write_features(
+        tmp_path / "features", "@stage:renewal\nFeature: F\n  Scenario: S\n    Given I open the home page\n"
     )
     store = tmp_path / "obs.db"
-    status = main(
-        [
-            "run",
-            "--base-url",
-            "http://127.0.0.1:9",
-            "--map",
-            str(DEMO_MAP),
-            "--features",
-            str(features),
-            "--store",
-            str(store),
-        ]
-    )
+    status = shopper_run("http://127.0.0.1:9", features, store)
     line = _one_sentence(capsys.readouterr().err)
     assert status == 2 and "line 1" in line and "@stage:renewal" in line
     assert not store.exists()
@@ -124,30 +102,13 @@ def test_a_target_that_is_down_is_a_failed_observation_not_a_crash(
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    features = _features(
-        tmp_path, "@stage:discover\nFeature: F\n  Scenario: S\n    Given I open the home page\n"
+    features = write_features(
+        tmp_path / "features", "@stage:discover\nFeature: F\n  Scenario: S\n    Given I open the home page\n"
     )
     store = tmp_path / "obs.db"
-    status = main(
-        [
-            "run",
-            "--base-url",
-            f"http://127.0.0.1:{port}",
-            "--map",
-            str(DEMO_MAP),
-            "--features",
-            str(features),
-            "--store",
-            str(store),
-            "--segment",
-            "self-serve",
-            "--quiet",
-        ]
-    )
+    status = shopper_run(f"http://127.0.0.1:{port}", features, store, "--segment", "self-serve", "--quiet")
     assert status == 1
-    opened = open_store(store)
-    observations = opened.observations([run.run_id for run in opened.runs()])
-    opened.close()
+    observations = stored_observations(store)
     assert list(observations["outcome"]) == ["failed"]
     assert "ERR_CONNECTION_REFUSED" in observations["error"].iloc[0]
     assert main(["report", "--store", str(store), "--out", str(tmp_path / "out")]) == 1
@@ -168,27 +129,13 @@ def test_python_dash_m_harness_is_the_same_command() -> None:
 def test_a_step_the_harness_cannot_run_is_a_scenario_to_fix_not_a_failing_touchpoint(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    features = _features(
-        tmp_path, "@stage:signup\nFeature: F\n  Scenario: S\n    Then I receive the confirmation email\n"
+    features = write_features(
+        tmp_path / "features",
+        "@stage:signup\nFeature: F\n  Scenario: S\n    Then I receive the confirmation email\n",
     )
     store = tmp_path / "obs.db"
     # No --mailbox: the email step cannot look anywhere.
-    status = main(
-        [
-            "run",
-            "--base-url",
-            "http://127.0.0.1:9",
-            "--map",
-            str(DEMO_MAP),
-            "--features",
-            str(features),
-            "--store",
-            str(store),
-            "--segment",
-            "self-serve",
-            "--quiet",
-        ]
-    )
+    status = shopper_run("http://127.0.0.1:9", features, store, "--segment", "self-serve", "--quiet")
     assert status == 1
     assert main(["report", "--store", str(store), "--out", str(tmp_path / "out")]) == 1
     document = json.loads((tmp_path / "out" / "gap-report.json").read_text())
@@ -210,22 +157,10 @@ def test_places_that_cannot_be_written_are_input_errors(
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    features = _features(
-        tmp_path, "@stage:discover\nFeature: F\n  Scenario: S\n    Given I open the home page\n"
+    features = write_features(
+        tmp_path / "features", "@stage:discover\nFeature: F\n  Scenario: S\n    Given I open the home page\n"
     )
-    status = main(
-        [
-            "run",
-            "--base-url",
-            "http://127.0.0.1:9",
-            "--map",
-            str(DEMO_MAP),
-            "--features",
-            str(features),
-            "--store",
-            str(blocker / "obs.db"),
-        ]
-    )
+    status = shopper_run("http://127.0.0.1:9", features, blocker / "obs.db")
     assert status == 2 and "cannot open the store" in _one_sentence(capsys.readouterr().err)
     assert main(["demo", "--out", str(blocker / "out")]) == 2
     assert str(blocker) in _one_sentence(capsys.readouterr().err)

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from journeys import shopper_run, stored_observations, write_features
 from playwright.sync_api import sync_playwright
 
 from harness.browser import launch_options
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _demo(out: Path, *extra: str) -> dict[str, Any]:
@@ -112,43 +111,29 @@ def test_pricing_latency_is_measured(tmp_path: Path) -> None:
 
 
 def test_time_to_inbox_runs_from_the_submit_that_sent_the_email(tmp_path: Path) -> None:
-    from harness.cli import main
     from harness.demo import load_faults_text, start_acme
-    from harness.store import open_store
 
-    features = tmp_path / "features"
-    features.mkdir()
-    (features / "test_journey.py").write_text('from pytest_bdd import scenarios\n\nscenarios(".")\n')
-    (features / "signup.feature").write_text(
+    features = write_features(
+        tmp_path / "features",
         "@stage:signup\nFeature: F\n  Scenario: S\n    Given I open the signup page\n"
         '    When I sign up with my details\n    Then I should see "Check your inbox"\n'
-        "    And I receive the confirmation email\n"
+        "    And I receive the confirmation email\n",
     )
     store = tmp_path / "obs.db"
     faults = load_faults_text("email_delay_s: {confirmation: 2}\n")
     with start_acme(faults, tmp_path / "mail") as acme:
-        status = main(
-            [
-                "run",
-                "--base-url",
-                acme.url,
-                "--map",
-                str(ROOT / "scenarios" / "acme.yaml"),
-                "--features",
-                str(features),
-                "--store",
-                str(store),
-                "--segment",
-                "self-serve",
-                "--quiet",
-                "--mailbox",
-                f"maildir:{acme.maildir}",
-            ]
+        status = shopper_run(
+            acme.url,
+            features,
+            store,
+            "--segment",
+            "self-serve",
+            "--quiet",
+            "--mailbox",
+            f"maildir:{acme.maildir}",
         )
     assert status == 0
-    opened = open_store(store)
-    observations = opened.observations([run.run_id for run in opened.runs()])
-    opened.close()
+    observations = stored_observations(store)
     email = observations[observations["touchpoint"] == "confirmation-email"]
     assert list(email["outcome"]) == ["passed"]
     # Polling every 100 ms: within +5% +1 s of the 2 s the demo company waited before sending.

@@ -20,7 +20,9 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
+from harness.browser import launch_options
 from harness.demo import Acme, MailSink, start_acme
 from harness.demo.faults import DEFAULT_FAULTS, FaultProfile, load_faults, load_faults_text
 from harness.demo.site import AcmeSite
@@ -420,22 +422,11 @@ def test_unreachable_mail_server_does_not_break_the_site(
 
 
 def test_chromium_walks_home_to_pricing_on_loopback_only(acme: Acme) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("no system Chromium at /usr/bin/chromium")
     console_errors: list[str] = []
     hosts: set[str] = set()
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-gpu",
-            ],
-        )
+    with sync_playwright() as playwright:
+        # The harness's own way to a Chromium: `make test` installs one, so there is nothing to skip.
+        browser = playwright.chromium.launch(**launch_options({}, playwright.chromium.executable_path))
         try:
             page = browser.new_page()
             page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
@@ -443,11 +434,10 @@ def test_chromium_walks_home_to_pricing_on_loopback_only(acme: Acme) -> None:
             page.on("request", lambda request: hosts.add(urllib.parse.urlsplit(request.url).hostname or ""))
             page.goto(acme.url)
             page.get_by_role("link", name="See pricing").click()
-            sync_api.expect(page.get_by_role("heading", level=1)).to_have_text("Pricing")
+            expect(page.get_by_role("heading", level=1)).to_have_text("Pricing")
             assert page.url == acme.url + "/pricing"
         finally:
             browser.close()
     assert console_errors == []
-    assert "127.0.0.1" in hosts and hosts <= {"127.0.0.1", ""}, (
-        hosts
-    )  # "" is a data: URL, which never leaves the page
+    # "" is a data: URL, which never leaves the page.
+    assert "127.0.0.1" in hosts and hosts <= {"127.0.0.1", ""}, hosts

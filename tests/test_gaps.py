@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from journeys import shopper_run, write_features
 
 from harness.cli import main
 
@@ -118,29 +119,13 @@ def site() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def reported(site: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object], int, int]:
     root = tmp_path_factory.mktemp("statuses")
-    features = root / "features"
-    features.mkdir()
-    (features / "browse.feature").write_text(FEATURE)
-    (features / "test_journey.py").write_text('from pytest_bdd import scenarios\n\nscenarios(".")\n')
+    features = write_features(root / "features", FEATURE, "browse.feature")
     (root / "map.yaml").write_text(MAP)
-    store = str(root / "obs.db")
-    run_status = main(
-        [
-            "run",
-            "--base-url",
-            site,
-            "--map",
-            str(root / "map.yaml"),
-            "--features",
-            str(features),
-            "--store",
-            store,
-            "--retries",
-            "1",
-            "--quiet",
-        ]
+    store = root / "obs.db"
+    run_status = shopper_run(
+        site, features, store, "--retries", "1", "--quiet", journey_map=root / "map.yaml"
     )
-    report_status = main(["report", "--store", store, "--out", str(root / "out")])
+    report_status = main(["report", "--store", str(store), "--out", str(root / "out")])
     document = json.loads((root / "out" / "gap-report.json").read_text())
     return root, document, run_status, report_status
 

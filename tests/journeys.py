@@ -1,0 +1,36 @@
+"""What the CLI and end-to-end tests share: a features folder, a `shopper run`, the store read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from harness.cli import main
+from harness.store import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_MAP = ROOT / "scenarios" / "acme.yaml"
+COLLECTOR = 'from pytest_bdd import scenarios\n\nscenarios(".")\n'
+
+
+def write_features(folder: Path, text: str, name: str = "journey.feature") -> Path:
+    """A features folder holding one feature and the module that collects it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text)
+    (folder / "test_journey.py").write_text(COLLECTOR)
+    return folder
+
+
+def shopper_run(base_url: str, features: Path, store: Path, *extra: str, journey_map: Path = DEMO_MAP) -> int:
+    """`shopper run` in this process (the scenarios still run in their own pytest process)."""
+    args = ["run", "--base-url", base_url, "--map", str(journey_map), "--features", str(features)]
+    return main([*args, "--store", str(store), *extra])
+
+
+def stored_observations(store: Path) -> pd.DataFrame:
+    opened = open_store(store)
+    try:
+        return opened.observations([run.run_id for run in opened.runs()])
+    finally:
+        opened.close()
