@@ -30,6 +30,13 @@ STATUSES = ("met", "slow", "failing", "flaky", "untested", "off-map")
 FAILED = ("failed", "error")
 SEVERITY = {"failing": 3.0, "flaky": 2.0, "slow": 1.0, "untested": 0.5}
 
+EMOTION_RULE = (
+    "each visit the customer made scores +2 when answered within half the `within` target, +1 within it,"
+    " 0 up to twice the target, -1 beyond that, -2 when it failed or took longer than fail_after;"
+    " a visit to a touchpoint without a `within` target scores +1 when it succeeded;"
+    " a stage's experienced emotion is the mean over its visits"
+)
+
 PRIORITY_RULE = (
     "score = severity (failing 3, flaky 2, slow 1, untested 0.5) × 2 if a moment of truth"
     " × (1 + relative size of the gap) × number of runs affected; highest score first"
@@ -51,6 +58,17 @@ class Observed:
 
 
 @dataclass
+class TrendPoint:
+    """One run's figures for a touchpoint and segment: the response-time trend across the window."""
+
+    run_id: str
+    visits: int
+    failed: int
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+@dataclass
 class Verdict:
     stage_id: str
     touchpoint_id: str
@@ -69,6 +87,57 @@ class Verdict:
     evidence: str = ""
     harness_error: str = ""  # why some visits measured nothing (see the module docstring)
     segment_played: bool = True  # some run in the window played this segment
+    trend: list[TrendPoint] = field(default_factory=list)  # window runs that visited it, oldest first
+    trace: str = ""  # Playwright trace of the failing step shown as evidence
+    page_url: str = ""
+    page_title: str = ""
+
+
+@dataclass
+class StageEmotion:
+    """The map's expected emotion for a stage against the one its visits gave (EMOTION_RULE)."""
+
+    stage_id: str
+    stage_name: str
+    segment: str
+    expected: float | None  # mean of the stage's touchpoint emotions in the map; None if the map has none
+    experienced: float | None  # None when no visit in the window
+    visits: int
+
+
+@dataclass
+class Movement:
+    """A touchpoint that got worse or better since the previous window of the same length."""
+
+    stage_id: str
+    touchpoint_id: str
+    name: str
+    owner: str
+    segment: str
+    direction: str  # worse or better
+    before_status: str
+    after_status: str
+    before_p95_ms: float | None
+    after_p95_ms: float | None
+    before_success_rate: float | None
+    after_success_rate: float | None
+    reason: str  # one sentence
+
+
+@dataclass
+class FirstValue:
+    """Time to first value: from the first step of the first stage to the `milestone: first-value` touchpoint."""
+
+    touchpoint_id: str
+    name: str
+    segment: str
+    expected_ms: float | None
+    expected_rule: str  # how the expectation was derived from the map
+    runs: int  # runs in the window that played the journey for this segment
+    reached: int  # of those, runs in which the customer got to the milestone
+    p50_ms: float | None
+    p95_ms: float | None
+    status: str  # met, slow, failing or untested
 
 
 @dataclass
@@ -94,6 +163,10 @@ class GapAnalysis:
     off_map: list[Verdict]
     actions: list[Action] = field(default_factory=list)
     unbound_steps: int = 0
+    emotions: list[StageEmotion] = field(default_factory=list)
+    movements: list[Movement] = field(default_factory=list)  # empty when there is no previous window
+    previous_runs: int = 0  # runs in the previous window (0: nothing to compare with)
+    first_value: list[FirstValue] = field(default_factory=list)  # one per segment, if the map has a milestone
 
     def verdict(self, touchpoint_id: str, segment: str) -> Verdict | None:
         return next(

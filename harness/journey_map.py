@@ -123,6 +123,7 @@ class JourneyMap:
     segments: list[str]  # may be empty: the map then draws no line between customers
     stages: list[Stage]
     path: Path
+    text: str = field(default="", repr=False)  # the YAML as written: stored with every run, for map diffs
 
     def touchpoints(self) -> list[Touchpoint]:
         return [touchpoint for stage in self.stages for touchpoint in stage.touchpoints]
@@ -184,7 +185,9 @@ def load_map_text(text: str, path: str | Path = "<map>") -> JourneyMap:
     except ReaderError as exc:  # a control character: the reader gives an offset, not a line
         line = text.count("\n", 0, exc.position) + 1
         raise MapError(f"the map is not valid YAML: {exc.reason}", file=path, line=line) from None
-    return _Builder(path).journey_map(root)
+    journey_map = _Builder(path).journey_map(root)
+    journey_map.text = text
+    return journey_map
 
 
 class _Builder:

@@ -28,6 +28,7 @@ class Run:
     journey: str = ""
     map_version: str = ""
     map_path: str = ""
+    map_digest: str = ""  # names the map text stored with the run (see RunStarted.map_text)
 
 
 @dataclass
@@ -50,13 +51,17 @@ class Observation:
     attempt: int = 1
     seq: int = 0
     error: str = ""
-    evidence: str = ""
+    evidence: str = ""  # screenshot at failure
+    trace: str = ""  # Playwright trace at failure (`playwright show-trace FILE`)
+    page_url: str = ""  # where the customer was when the step failed
+    page_title: str = ""
     timed: bool = True  # the step waited for the touchpoint's answer (see catalogue.StepEntry.timed)
 
 
 @dataclass
 class RunStarted:
     run: Run
+    map_text: str = ""  # the journey map as the run saw it: a later map refresh is diffed against it
 
 
 @dataclass

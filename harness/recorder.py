@@ -7,6 +7,7 @@ It does not import pytest: the plugin's hooks pass plain values in. It only emit
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import secrets
 import socket
@@ -30,6 +31,10 @@ def without_credentials(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
+def map_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def new_run_id() -> str:
@@ -100,6 +105,7 @@ class Recorder:
         if self.started:
             return
         self.started = True
+        map_text = self.journey_map.text
         self.emit(
             RunStarted(
                 Run(
@@ -112,7 +118,9 @@ class Recorder:
                     journey=self.journey_map.journey,
                     map_version=self.journey_map.version,
                     map_path=str(self.journey_map.path.resolve()),
-                )
+                    map_digest=map_digest(map_text) if map_text else "",
+                ),
+                map_text=map_text,
             )
         )
 

@@ -32,7 +32,14 @@ CREATE TABLE IF NOT EXISTS runs (
     segment TEXT NOT NULL DEFAULT '',
     journey TEXT NOT NULL DEFAULT '',
     map_version TEXT NOT NULL DEFAULT '',
-    map_path TEXT NOT NULL DEFAULT ''
+    map_path TEXT NOT NULL DEFAULT '',
+    map_digest TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS maps (
+    digest TEXT PRIMARY KEY,
+    journey TEXT NOT NULL,
+    version TEXT NOT NULL,
+    text TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS observations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -51,7 +58,10 @@ CREATE TABLE IF NOT EXISTS observations (
     error TEXT NOT NULL DEFAULT '',
     attempt INTEGER NOT NULL DEFAULT 1,
     evidence TEXT NOT NULL DEFAULT '',
-    timed INTEGER NOT NULL DEFAULT 1
+    timed INTEGER NOT NULL DEFAULT 1,
+    trace TEXT NOT NULL DEFAULT '',
+    page_url TEXT NOT NULL DEFAULT '',
+    page_title TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS observations_run ON observations(run_id);
 """
@@ -73,6 +83,17 @@ OBSERVATION_COLUMNS = [
     "attempt",
     "evidence",
     "timed",
+    "trace",
+    "page_url",
+    "page_title",
+]
+
+# Columns later versions added: a store written by an older harness gains them when opened.
+ADDED_COLUMNS = [
+    ("runs", "map_digest", "TEXT NOT NULL DEFAULT ''"),
+    ("observations", "trace", "TEXT NOT NULL DEFAULT ''"),
+    ("observations", "page_url", "TEXT NOT NULL DEFAULT ''"),
+    ("observations", "page_title", "TEXT NOT NULL DEFAULT ''"),
 ]
 
 
@@ -82,6 +103,12 @@ class Store(Protocol):
     def handle(self, event: Event) -> None: ...
     def has_run(self, run_id: str) -> bool: ...
     def runs(self, last: int | None = None) -> list[Run]: ...
+    def map_text(self, digest: str) -> str | None: ...
+    def map_text(self, digest: str) -> str | None:
+        """The journey map a run was recorded with, as it was written then."""
+        row = self._db.execute("SELECT text FROM maps WHERE digest = ?", (digest,)).fetchone()
+        return None if row is None else str(row[0])
+
     def observations(self, run_ids: list[str]) -> pd.DataFrame: ...
     def close(self) -> None: ...
 
@@ -121,14 +148,26 @@ class SQLiteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the store: {exc}", file=self.path) from None
+
+    def _migrate(self) -> None:
+        for table, column, declaration in ADDED_COLUMNS:
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def handle(self, event: Event) -> None:
         try:
             if isinstance(event, StepObserved):
                 self._insert_observation(event.observation)
             elif isinstance(event, RunStarted):
+                if event.map_text and event.run.map_digest:
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO maps (digest, journey, version, text) VALUES (?, ?, ?, ?)",
+                        (event.run.map_digest, event.run.journey, event.run.map_version, event.map_text),
+                    )
                 self._insert_run(event.run)
             elif isinstance(event, RunFinished):
                 self._db.execute(
@@ -142,7 +181,7 @@ class SQLiteStore:
         # Retries happen inside the run's own process; re-opening keeps the start, takes the new pid.
         self._db.execute(
             "INSERT INTO runs (run_id, started_at, state, pid, host, target, segment, journey, map_version,"
-            " map_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " map_path, map_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(run_id) DO UPDATE SET state = excluded.state, pid = excluded.pid,"
             " host = excluded.host, finished_at = NULL",
             (
@@ -156,6 +195,7 @@ class SQLiteStore:
                 run.journey,
                 run.map_version,
                 run.map_path,
+                run.map_digest,
             ),
         )
 
@@ -180,6 +220,9 @@ class SQLiteStore:
                 obs.attempt,
                 obs.evidence,
                 int(obs.timed),
+                obs.trace,
+                obs.page_url,
+                obs.page_title,
             ),
         )
 
@@ -204,7 +247,7 @@ class SQLiteStore:
         self.reconcile_aborted()
         query = (
             "SELECT run_id, started_at, state, finished_at, pid, host, target, segment, journey,"
-            " map_version, map_path FROM runs ORDER BY started_at DESC"
+            " map_version, map_path, map_digest FROM runs ORDER BY started_at DESC"
         )
         params: tuple[int, ...] = ()
         if last is not None:
@@ -223,6 +266,7 @@ class SQLiteStore:
                 journey=r[8],
                 map_version=r[9],
                 map_path=r[10],
+                map_digest=r[11],
             )
             for r in self._db.execute(query, params).fetchall()
         ]
