@@ -31,6 +31,15 @@ def journey_map(pytestconfig: pytest.Config) -> JourneyMap:
 
 
 @pytest.fixture
+def page(page: Any, request: pytest.FixtureRequest) -> Any:
+    """pytest-playwright's page; a scenario's trace starts with it, before a step's clock runs."""
+    record = request.node.stash.get(SCENARIO, None)
+    if record is not None:
+        record.shopper.start_tracing(page.context)
+    return page
+
+
+@pytest.fixture
 def shopper(request: pytest.FixtureRequest) -> Shopper:
     if SCENARIO not in request.node.stash:
         raise HarnessError("no journey map: pass --journey-map MAP")

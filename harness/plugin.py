@@ -34,7 +34,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--store", help=f"store path or URL (default: $SHOPPER_STORE or {DEFAULT_STORE})")
     group.addoption("--run-id", help="run id to record under (default: a new one)")
     group.addoption("--mailbox", help="the synthetic customer's inbox, e.g. maildir:PATH")
-    group.addoption("--evidence-dir", help="where screenshots at failure go (default: beside the store)")
+    group.addoption(
+        "--evidence-dir", help="where screenshots and traces at failure go (default: beside the store)"
+    )
+    group.addoption(
+        "--no-trace",
+        action="store_true",
+        help="record no Playwright trace for evidence at failure (tracing slows browser steps a little)",
+    )
     group.addoption("--customer-domain", default=DEFAULT_DOMAIN, help="mail domain of synthetic customers")
     parser.addini("journey_map", "journey map YAML that turns recording on")
 
@@ -143,6 +150,7 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
         mailbox=open_mailbox(request.config.getoption("mailbox"))
         if request.config.getoption("mailbox")
         else None,
+        trace_wanted=recorder.evidence_dir is not None and not request.config.getoption("no_trace"),
     )
     tagged = info.values("touchpoint") if info else []
     if tagged:
@@ -236,9 +244,13 @@ def _record_failure(
     timed: bool = True,
 ) -> None:
     recorder = request.config.stash[RECORDER]
+    shopper = record.shopper
     evidence = recorder.evidence_path(record, step.line_number)
-    if evidence is not None and not record.shopper.screenshot(evidence):
+    trace = evidence.with_suffix(".zip") if evidence is not None else None
+    if evidence is not None and not shopper.screenshot(evidence):
         evidence = None
+    if trace is not None and not shopper.save_trace(trace):
+        trace = None
     recorder.step_ended(
         record,
         line=step.line_number,
@@ -247,6 +259,9 @@ def _record_failure(
         error=error_text(exception),
         evidence=str(evidence) if evidence else "",
         timed=timed,
+        trace=str(trace) if trace else "",
+        page_url=shopper.page_url(),
+        page_title=shopper.page_title(),
     )
 
 

@@ -23,6 +23,7 @@ from harness.observation import Handler, Observation, Run, RunFinished, RunStart
 from harness.shopper import Shopper, redact
 
 MAX_ERROR_CHARS = 2000
+MAX_TITLE_CHARS = 300
 
 
 def without_credentials(url: str) -> str:
@@ -31,6 +32,11 @@ def without_credentials(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
+def page_location(url: str) -> str:
+    """The page's URL as a record shows it: no credentials, no query (a GET form puts typed values there)."""
+    return urlsplit(without_credentials(url))._replace(query="", fragment="").geturl()
 
 
 def map_digest(text: str) -> str:
@@ -146,6 +152,9 @@ class Recorder:
         error: str = "",
         evidence: str = "",
         timed: bool = True,
+        trace: str = "",
+        page_url: str = "",
+        page_title: str = "",
     ) -> Observation:
         if record.step_clock is None or record.step_started_at is None:
             # The step broke before it could start (no definition, a bad argument): it took no time.
@@ -160,7 +169,16 @@ class Recorder:
             shopper.trigger_clock = now
         record.executed.add(line)
         observation = self._observation(
-            record, text, record.step_started_at, duration_ms, outcome, error, evidence
+            record,
+            text,
+            record.step_started_at,
+            duration_ms,
+            outcome,
+            error,
+            evidence,
+            trace=trace,
+            page_url=page_url,
+            page_title=page_title,
         )
         observation.timed = timed
         record.step_clock = record.step_started_at = None
@@ -198,6 +216,10 @@ class Recorder:
         outcome: str,
         error: str,
         evidence: str,
+        *,
+        trace: str = "",
+        page_url: str = "",
+        page_title: str = "",
     ) -> Observation:
         shopper = record.shopper
         touchpoint = shopper.touchpoint
@@ -220,6 +242,9 @@ class Recorder:
             seq=self._seq,
             error=redact(error, hidden),
             evidence=evidence,
+            trace=trace,
+            page_url=redact(page_location(page_url), hidden) if page_url else "",
+            page_title=redact(" ".join(page_title.split()), hidden)[:MAX_TITLE_CHARS],
         )
 
     def evidence_path(self, record: ScenarioRecord, line: int) -> Path | None:

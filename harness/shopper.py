@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,8 @@ class Shopper:
     trigger_clock: float | None = None
     # A step's own measure of the touchpoint's answer, taken instead of the step's duration.
     measured_ms: float | None = None
+    trace_wanted: bool = False  # record a Playwright trace of the page's context, kept only at failure
+    traced: Any = None  # the browser context this shopper started tracing
 
     def __repr__(self) -> str:
         # pytest prints step arguments in tracebacks; URLs and pages may carry what a form sent.
@@ -109,6 +113,51 @@ class Shopper:
             return False
         return True
 
+    def start_tracing(self, context: Any) -> None:
+        """Trace a browser context from now on; only a failure keeps the trace (see save_trace)."""
+        if not self.trace_wanted or self.traced is not None:
+            return
+        try:
+            context.tracing.start(screenshots=True, snapshots=True)
+        except Exception:
+            return  # already tracing (pytest-playwright's --tracing keeps its own), or the browser is gone
+        self.traced = context
+
+    def save_trace(self, path: Path) -> bool:
+        """Stop tracing and write the trace to `path` with every secret removed; False if there is none.
+
+        The raw trace (what the customer typed, URLs with it) only ever lives in a temporary folder.
+        """
+        context, self.traced = self.traced, None
+        if context is None:
+            return False
+        try:
+            with tempfile.TemporaryDirectory(prefix="shopper-trace-") as folder:
+                raw = Path(folder) / "trace.zip"
+                context.tracing.stop(path=str(raw))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                redact_zip(raw, path, self.secrets())
+        except Exception:
+            path.unlink(missing_ok=True)
+            return False
+        return True
+
+    def page_url(self) -> str:
+        """Where the customer is (unredacted: the recorder hides secrets and the query string)."""
+        try:
+            return str(self.page.url) if self.page is not None else ""
+        except Exception:
+            return ""
+
+    def page_title(self) -> str:
+        """The page's <title>; a hung or dead page gives "" within two seconds."""
+        if self.page is None:
+            return ""
+        try:
+            return str(self.page.locator(":root").evaluate("() => document.title", timeout=2000))
+        except Exception:
+            return ""
+
     def secrets(self) -> list[str]:
         found = [self.customer.password]
         found += [value for name, value in os.environ.items() if _looks_secret(name) and len(value) >= 4]
@@ -120,12 +169,49 @@ def _looks_secret(name: str) -> bool:
     return any(word in upper for word in ("PASSWORD", "TOKEN", "SECRET", "API_KEY", "APIKEY"))
 
 
-def redact(text: str, secret_values: list[str]) -> str:
+# What browsers and servers leave unencoded in a URL's path, query and fragment (WHATWG URL standard).
+_URL_SAFE = ("!$%&'()*+,-./:;=@[\\]^_|~", "!$%&()*+,-./:;=?@[\\]^_`{|}~", "!#$%&'()*+,-./:;=?@[\\]^_{|}~")
+
+
+def secret_forms(value: str) -> list[str]:
+    """The ways a secret can show up in URLs, form bodies, JSON and HTML; longest first."""
+    import html
+    import json
     from urllib.parse import quote, quote_plus
 
+    if not value:
+        return []
+    forms = {
+        value,
+        quote(value, safe=""),  # RFC 3986
+        quote(value, safe="!'()*~"),  # JavaScript's encodeURIComponent
+        quote_plus(value, safe=""),
+        quote_plus(value, safe="*").replace("~", "%7E"),  # a form sent by a browser (GET or POST)
+        *(quote(value, safe=safe) for safe in _URL_SAFE),  # a raw secret put into a URL
+    }
+    for form in list(forms):
+        forms |= {json.dumps(form)[1:-1], json.dumps(form, ensure_ascii=False)[1:-1]}
+        forms |= {html.escape(form), html.escape(form, quote=False)}
+    return sorted(forms, key=lambda form: (-len(form), form))
+
+
+def redact(text: str, secret_values: list[str]) -> str:
     for value in secret_values:
-        if value:
-            # A secret typed into a GET form reaches URLs (and so error texts) percent-encoded.
-            for form in {value, quote(value, safe=""), quote_plus(value)}:
-                text = text.replace(form, "•••")
+        # A secret typed into a GET form reaches URLs (and so error texts) percent-encoded.
+        for form in secret_forms(value):
+            text = text.replace(form, "•••")
     return text
+
+
+def redact_bytes(data: bytes, secret_values: list[str]) -> bytes:
+    for value in secret_values:
+        for form in secret_forms(value):
+            data = data.replace(form.encode("utf-8"), "•••".encode())
+    return data
+
+
+def redact_zip(source: Path, target: Path, secret_values: list[str]) -> None:
+    """Copy a zip (a Playwright trace) entry by entry, every secret removed from every entry's bytes."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
+        for info in original.infolist():
+            copy.writestr(info, redact_bytes(original.read(info), secret_values))

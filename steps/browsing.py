@@ -28,7 +28,19 @@ def fail_on_http_error(shopper: Shopper) -> None:
         # The query string is left out: a form sent with GET puts what the customer typed there.
         url = urlsplit(shopper.last_url)._replace(query="", fragment="").geturl()
         where = shopper.touchpoint.name if shopper.touchpoint else url
-        raise StepFailure(f"{where} answered HTTP {shopper.last_status} ({url})")
+        said = _error_page_says(shopper.page)
+        raise StepFailure(f"{where} answered HTTP {shopper.last_status} ({url}){f': {said}' if said else ''}")
+
+
+def _error_page_says(page: Any) -> str:
+    """What the error page told the customer (its heading, else its title): the first clue for the owner."""
+    if page is None:
+        return ""
+    try:
+        said = page.evaluate("() => (document.querySelector('h1')?.innerText || document.title || '').trim()")
+    except Exception:  # a page gone with the error must not hide the error itself
+        return ""
+    return " ".join(str(said).split())[:200]
 
 
 def open_url(shopper: Shopper, page: Any, url: str) -> None:
