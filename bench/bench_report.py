@@ -1,8 +1,11 @@
 """Benchmark: build the gap report from many synthetic observations (run by hand, not in tests).
 
-    .venv/bin/python bench/bench_report.py --observations 200000 --stages 20 --touchpoints 200 --segments 3
+    .venv/bin/python bench/bench_report.py --observations 1000000 --stages 20 --touchpoints 200 --segments 3
 
-Prints the time of each phase (write the store, read it, analyse, render) and the peak memory.
+Fills a SQLite store, then builds the report in a child process, as `shopper report --last N` does
+with N = half the runs: the other half is the previous window the trend compares with, so every
+observation in the store is read and analysed. Prints the time of each phase (read the store,
+analyse, write every format) and the child's peak memory, which is the report's alone.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ import datetime as dt
 import random
 import resource
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+from harness.exports import write_observations_csv
 from harness.gaps import analyse
 from harness.journey_map import load_map_text
-from harness.report import Window, write_report
+from harness.report import Window, read_window, write_report
 from harness.store import OBSERVATION_COLUMNS, open_store
 
 
@@ -37,8 +43,10 @@ def synthetic_map(stages: int, touchpoints: int, segments: int) -> str:
                 f"      - id: tp-{s}-{t}",
                 "        channel: web",
                 f"        url: /s{s}/t{t}",
-                "        expect: {within: 800ms, fail_after: 5s, success_rate: 0.9}",
+                "        expect: {within: 800ms, fail_after: 5s, success_rate: 0.9, emotion: 1}",
             ]
+            if s == stages // 2 and t == 0:
+                lines.append("        milestone: first-value")
     return "\n".join(lines) + "\n"
 
 
@@ -82,6 +90,9 @@ def fill_store(path: Path, n: int, stages: int, touchpoints: int, segments: int,
                 1,
                 "",
                 1,
+                "",
+                "",
+                "",
             )
         )
     marks = ", ".join("?" for _ in OBSERVATION_COLUMNS)
@@ -91,37 +102,62 @@ def fill_store(path: Path, n: int, stages: int, touchpoints: int, segments: int,
     return run_ids
 
 
+def measure(path: Path, args: argparse.Namespace) -> None:
+    """The report phases, timed; run in a child so that its peak memory is the report's alone."""
+    clock = time.perf_counter()
+    store = open_store(path)
+    both = store.runs(last=args.runs)
+    size = args.runs if args.no_previous else args.runs // 2
+    runs, previous_runs = both[-size:], both[:-size]
+    observations, previous = read_window(store, runs, previous_runs)
+    store.close()
+    previous_rows = 0 if previous is None else len(previous)
+    read = time.perf_counter()
+    journey_map = load_map_text(synthetic_map(args.stages, args.touchpoints, args.segments))
+    analysis = analyse(journey_map, observations, previous=previous, run_order=[run.run_id for run in runs])
+    analysed = time.perf_counter()
+    out = path.parent / "out"
+    write_report(analysis, Window(runs=runs, previous=previous_runs), out)
+    written = time.perf_counter()
+    # What `shopper report --observations-csv` adds.
+    rows = write_observations_csv(str(path), [run.run_id for run in runs], out / "observations.csv")
+    exported = time.perf_counter()
+    print(
+        f"{len(observations) + previous_rows} observations read ({len(observations)} in the window),"
+        f" {len(journey_map.touchpoints())} touchpoints, {args.segments} segments,"
+        f" {len(analysis.movements)} movements"
+    )
+    print(
+        f"read {read - clock:.2f}s | analyse {analysed - read:.2f}s | write HTML, JSON, Markdown, JUnit,"
+        f" actions CSV {written - analysed:.2f}s | report total {written - clock:.2f}s"
+    )
+    print(f"observations CSV ({rows} rows, optional) {exported - written:.2f}s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--observations", type=int, default=200_000)
+    parser.add_argument("--observations", type=int, default=1_000_000)
     parser.add_argument("--stages", type=int, default=20)
     parser.add_argument("--touchpoints", type=int, default=200)
     parser.add_argument("--segments", type=int, default=3)
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument(
+        "--no-previous", action="store_true", help="one window of every run, no previous window to compare"
+    )
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure:
+        measure(args.measure, args)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
         clock = time.perf_counter()
-        run_ids = fill_store(path, args.observations, args.stages, args.touchpoints, args.segments, args.runs)
-        filled = time.perf_counter()
-        store = open_store(path)
-        runs = store.runs(last=args.runs)
-        observations = store.observations(run_ids)
-        read = time.perf_counter()
-        journey_map = load_map_text(synthetic_map(args.stages, args.touchpoints, args.segments))
-        analysis = analyse(journey_map, observations)
-        analysed = time.perf_counter()
-        write_report(analysis, Window(runs=runs), Path(tmp) / "out")
-        rendered = time.perf_counter()
-        store.close()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    touchpoints = len(journey_map.touchpoints())
-    print(f"{args.observations} observations, {touchpoints} touchpoints, {args.segments} segments")
-    print(
-        f"fill store {filled - clock:.2f}s | read {read - filled:.2f}s | analyse {analysed - read:.2f}s"
-        f" | render {rendered - analysed:.2f}s | report total {rendered - filled:.2f}s"
-        f" | peak RSS {peak_mb:.0f} MB"
-    )
+        fill_store(path, args.observations, args.stages, args.touchpoints, args.segments, args.runs)
+        print(f"filled the store in {time.perf_counter() - clock:.1f}s")
+        child = [sys.executable, __file__, "--measure", str(path), *sys.argv[1:]]
+        subprocess.run(child, check=True)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"report peak RSS {peak_mb:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -21,13 +21,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from harness.journey_map import Expectation, JourneyMap, Touchpoint, format_duration
+from harness.journey_map import Expectation, JourneyMap, Stage, Touchpoint, format_duration
+from harness.visits import (
+    FAILED,
+    Figures,
+    FloatArray,
+    IntArray,
+    Visits,
+    codes,
+    figures,
+    group_visits,
+    quantiles,
+)
 
 STATUSES = ("met", "slow", "failing", "flaky", "untested", "off-map")
-FAILED = ("failed", "error")
 SEVERITY = {"failing": 3.0, "flaky": 2.0, "slow": 1.0, "untested": 0.5}
 
 EMOTION_RULE = (
@@ -126,7 +138,7 @@ class Movement:
 
 @dataclass
 class FirstValue:
-    """Time to first value: from the first step of the first stage to the `milestone: first-value` touchpoint."""
+    """Time to first value: from the journey's first step to the `milestone: first-value` touchpoint."""
 
     touchpoint_id: str
     name: str
@@ -184,88 +196,426 @@ class GapAnalysis:
         return all(v.status == "met" for v in self.verdicts) and not self.off_map
 
 
-VISIT_COLUMNS = ["run_id", "node_id", "attempt", "segment", "touchpoint", "stage"]
-
-
-def visits(observations: pd.DataFrame) -> pd.DataFrame:
-    """Group step observations into visits: consecutive steps of one attempt at one touchpoint."""
-    obs = observations[observations["touchpoint"].notna()]
-    obs = obs.sort_values(["run_id", "node_id", "attempt", "seq"], kind="stable").reset_index(drop=True)
-    columns = [*VISIT_COLUMNS, "duration_ms", "failed", "errored", "step", "error", "evidence"]
-    if obs.empty:
-        return pd.DataFrame(columns=columns)
-    keys = obs[["run_id", "node_id", "attempt", "touchpoint"]]
-    starts = (keys != keys.shift()).any(axis=1).to_numpy()
-    failed = obs["outcome"].isin(FAILED).to_numpy()
-    timed = obs["timed"].astype(bool).to_numpy()
-    duration = obs["duration_ms"].to_numpy(dtype=float)
-    # Numeric aggregation only: grouping object columns row by row is what makes big windows slow.
-    steps = pd.DataFrame(
-        {
-            "visit": starts.cumsum(),
-            "failed": failed,
-            "errored": (obs["outcome"] == "error").to_numpy(),
-            "executed": (obs["outcome"] != "skipped").to_numpy(),
-            "total_ms": duration,
-            "timed_ms": duration * timed,
-            "any_timed": timed,
-        }
-    )
-    per_visit = steps.groupby("visit").agg(
-        failed=("failed", "max"),
-        errored=("errored", "max"),
-        executed=("executed", "max"),
-        total_ms=("total_ms", "sum"),
-        timed_ms=("timed_ms", "sum"),
-        any_timed=("any_timed", "max"),
-    )
-    result = obs.loc[starts, VISIT_COLUMNS].reset_index(drop=True)
-    result["duration_ms"] = (
-        per_visit["timed_ms"].where(per_visit["any_timed"], per_visit["total_ms"]).to_numpy()
-    )
-    result["failed"] = per_visit["failed"].to_numpy()
-    result["errored"] = per_visit["errored"].to_numpy()
-    # The failing step of a visit (the last one, if several) is its evidence.
-    failures = obs.loc[failed, ["step", "error", "evidence"]].assign(
-        visit=steps.loc[failed, "visit"].to_numpy()
-    )
-    failures = failures.drop_duplicates("visit", keep="last").set_index("visit")
-    index = per_visit.index
-    for column in ("step", "error", "evidence"):
-        result[column] = failures[column].reindex(index).fillna("").to_numpy()
-    return result[per_visit["executed"].to_numpy()].reset_index(drop=True)
-
-
-def _quantile(values: pd.Series, q: float) -> float | None:
-    return None if values.empty else float(values.quantile(q))
-
-
-def observe(group: pd.DataFrame, expectation: Expectation) -> Observed:
-    """The figures of one touchpoint and segment over the window."""
-    passed = group.loc[~group["failed"], "duration_ms"]
-    timed = passed if not passed.empty else group["duration_ms"]
-    tries = group.groupby(["run_id", "node_id", "attempt"], sort=False)["failed"].any()
-    per_scenario = tries.groupby(level=["run_id", "node_id"], sort=False)
-    first_failed = per_scenario.first()  # attempts were sorted ascending
-    final_failed = per_scenario.last()
-    within = expectation.within_ms
-    fail_after = expectation.fail_after_ms
-    never = pd.Series(False, index=group.index)
-    overlong = group["duration_ms"] > fail_after if fail_after is not None else never
-    slow = group["duration_ms"] > within if within is not None else never
-    affected = group.loc[group["failed"] | overlong | slow, "run_id"].nunique()
+def _observed(fig: Figures, g: int) -> Observed:
+    if fig.n[g] == 0:
+        return Observed()
     return Observed(
-        n=len(group),
-        runs=group["run_id"].nunique(),
-        success_rate=float(1.0 - final_failed.mean()),
-        first_attempt_success_rate=float(1.0 - first_failed.mean()),
-        p50_ms=_quantile(timed, 0.5),
-        p95_ms=_quantile(timed, 0.95),
-        max_ms=float(group["duration_ms"].max()),
-        flaky=int((first_failed & ~final_failed).sum()),
-        runs_affected=int(affected),
-        beyond_fail_after=int(overlong.sum()),
+        n=int(fig.n[g]),
+        runs=int(fig.runs[g]),
+        success_rate=_number(fig.success_rate[g]),
+        first_attempt_success_rate=_number(fig.first_attempt_success_rate[g]),
+        p50_ms=_number(fig.p50_ms[g]),
+        p95_ms=_number(fig.p95_ms[g]),
+        max_ms=_number(fig.max_ms[g]),
+        flaky=int(fig.flaky[g]),
+        runs_affected=int(fig.runs_affected[g]),
+        beyond_fail_after=int(fig.beyond_fail_after[g]),
     )
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or np.isnan(value) else float(value)
+
+
+DETAILS = ("step", "error", "evidence", "trace", "page_url", "page_title")
+
+
+def _details(observations: pd.DataFrame, rows: IntArray) -> dict[int, dict[str, str]]:
+    """The texts of the failing steps shown as evidence, read in one go (row by row is slow)."""
+    wanted = np.unique(rows[rows >= 0])
+    columns = [column for column in DETAILS if column in observations.columns]
+    picked = observations.iloc[wanted][columns]
+    found: dict[int, dict[str, str]] = {}
+    for row, values in zip(wanted.tolist(), picked.itertuples(index=False, name=None), strict=True):
+        found[row] = {
+            column: "" if pd.isna(value) else str(value)
+            for column, value in zip(columns, values, strict=True)
+        }
+    return found
+
+
+def _run_rank(visits_run_ids: list[str], run_order: list[str] | None) -> IntArray:
+    """Each run code's place in the window (oldest first); runs the window does not name go last."""
+    place = {run_id: number for number, run_id in enumerate(run_order or [])}
+    return np.array(
+        [place.get(run_id, len(place) + code) for code, run_id in enumerate(visits_run_ids)], dtype=np.int64
+    )
+
+
+def _trends(visits: Visits, group: IntArray, groups: int, rank: IntArray) -> list[list[TrendPoint]]:
+    """Per group, one point per run that visited it, oldest run first."""
+    runs = max(len(visits.run_ids), 1)
+    key = group * runs + visits.run
+    cells = groups * runs
+    count = np.bincount(key, minlength=cells)
+    failed = np.bincount(key[visits.failed], minlength=cells)
+    passed = ~visits.failed
+    p50, p95 = quantiles(visits.duration_ms[passed], key[passed], cells)
+    present = np.flatnonzero(count)
+    present = present[np.lexsort((rank[present % runs], present // runs))]
+    trends: list[list[TrendPoint]] = [[] for _ in range(groups)]
+    for cell in present.tolist():
+        g, r = divmod(cell, runs)
+        trends[g].append(
+            TrendPoint(
+                run_id=visits.run_ids[r],
+                visits=int(count[cell]),
+                failed=int(failed[cell]),
+                p50_ms=_number(p50[cell]),
+                p95_ms=_number(p95[cell]),
+            )
+        )
+    return trends
+
+
+def visit_emotions(visits: Visits, group: IntArray, within: FloatArray, fail_after: FloatArray) -> FloatArray:
+    """Each visit's score by EMOTION_RULE."""
+    target, limit, duration = within[group], fail_after[group], visits.duration_ms
+    with np.errstate(invalid="ignore"):
+        broken = visits.failed | (duration > limit)
+        timed = np.select(
+            [duration <= target / 2, duration <= target, duration <= target * 2], [2.0, 1.0, 0.0], -1.0
+        )
+    return np.where(broken, -2.0, np.where(np.isnan(target), 1.0, timed))
+
+
+def _stage_of_visits(journey_map: JourneyMap, visits: Visits) -> IntArray:
+    """The map stage index of each visit: a map touchpoint's own stage, else the scenario's (-1: none)."""
+    index = {stage.id: number for number, stage in enumerate(journey_map.stages)}
+    by_stage = np.array([index.get(stage_id, -1) for stage_id in visits.stages] + [-1], dtype=np.int64)
+    by_touchpoint = np.array(
+        [
+            index[touchpoint.stage_id] if (touchpoint := journey_map.touchpoint(tp)) else -1
+            for tp in visits.touchpoints
+        ]
+        + [-1],
+        dtype=np.int64,
+    )
+    own = by_touchpoint[visits.touchpoint]
+    return np.where(own >= 0, own, by_stage[visits.stage])
+
+
+def _expected_emotion(stage: Stage, segment: str) -> float | None:
+    emotions = [e for tp in stage.touchpoints if (e := tp.expectation(segment).emotion) is not None]
+    return sum(emotions) / len(emotions) if emotions else None
+
+
+def _emotions(
+    journey_map: JourneyMap, segments: list[str], visits: Visits, stage_of: IntArray, scores: FloatArray
+) -> list[StageEmotion]:
+    width = max(len(visits.segments), 1)
+    cells = max(len(journey_map.stages), 1) * width
+    known = stage_of >= 0
+    key = stage_of[known] * width + visits.segment[known]
+    count = np.bincount(key, minlength=cells)
+    total = np.bincount(key, weights=scores[known], minlength=cells)
+    code = {segment: number for number, segment in enumerate(visits.segments)}
+    emotions = []
+    for segment in segments:
+        for number, stage in enumerate(journey_map.stages):
+            cell = number * width + code[segment] if segment in code else -1
+            visits_here = int(count[cell]) if cell >= 0 else 0
+            emotions.append(
+                StageEmotion(
+                    stage_id=stage.id,
+                    stage_name=stage.name,
+                    segment=segment,
+                    expected=_expected_emotion(stage, segment),
+                    experienced=round(float(total[cell]) / visits_here, 2) if visits_here else None,
+                    visits=visits_here,
+                )
+            )
+    return emotions
+
+
+def _first_value_expected(
+    journey_map: JourneyMap, milestone: Touchpoint, segment: str
+) -> tuple[float | None, str]:
+    if journey_map.first_value_within_ms is not None:
+        return float(journey_map.first_value_within_ms), "first_value_within in the journey map"
+    total, counted = 0.0, 0
+    for stage in journey_map.stages:
+        for touchpoint in stage.touchpoints:
+            within = touchpoint.expectation(segment).within_ms
+            if within is not None:
+                total, counted = total + within, counted + 1
+            if touchpoint is milestone:
+                rule = (
+                    "the map sets no first_value_within: the sum of the `within` targets up to the milestone"
+                )
+                return (total if counted else None), rule
+    return None, ""
+
+
+def _first_value(
+    journey_map: JourneyMap, segments: list[str], observations: pd.DataFrame
+) -> list[FirstValue]:
+    """Journey time per run: every executed step of the final attempts, from the first stage to the milestone.
+
+    Steps of the stages before the milestone's count whole; in the scenario that reaches the
+    milestone, steps count up to the milestone's last step. Time between scenarios (a new
+    browser, the harness) is not the customer's and is not counted.
+    """
+    milestone = next((tp for tp in journey_map.touchpoints() if tp.milestone == "first-value"), None)
+    if milestone is None:
+        return []
+    index = {stage.id: number for number, stage in enumerate(journey_map.stages)}
+    last_stage = index[milestone.stage_id]
+    frame = observations
+    run, run_ids = codes(frame["run_id"])
+    node, _ = codes(frame["node_id"])
+    stage_codes, stage_ids = codes(frame["stage"])
+    stage = np.array([index.get(s, -1) for s in stage_ids] + [-1], dtype=np.int64)[stage_codes]
+    attempt = frame["attempt"].to_numpy(dtype=np.int64)
+    seq = frame["seq"].to_numpy(dtype=np.int64)
+    duration = frame["duration_ms"].to_numpy(dtype=np.float64)
+    outcome = frame["outcome"]
+    executed = (outcome != "skipped").to_numpy(dtype=bool)
+    broken = outcome.isin(FAILED).to_numpy(dtype=bool) | ~executed
+    at_milestone = (frame["touchpoint"] == milestone.id).to_numpy(dtype=bool)
+    segment_of_run = pd.Series(frame["segment"].astype(str).to_numpy()).groupby(run).first()
+
+    scenario = run * (int(node.max()) + 1 if len(node) else 1) + node
+    final = attempt == pd.Series(attempt).groupby(scenario).transform("max").to_numpy()
+    played = np.zeros(len(run_ids), dtype=bool)
+    played[run[(stage >= 0) & (stage <= last_stage)]] = True
+    reaching = final & at_milestone
+    cutoff = pd.Series(seq[reaching]).groupby(scenario[reaching]).max()
+    milestone_broken = pd.Series(broken[reaching]).groupby(scenario[reaching]).any()
+    limit = np.full(len(run), -1, dtype=np.int64)
+    has_cutoff = np.isin(scenario, cutoff.index.to_numpy())
+    limit[has_cutoff] = cutoff.reindex(scenario[has_cutoff]).to_numpy()
+    counted = final & executed & ((stage < last_stage) & (stage >= 0) | (has_cutoff & (seq <= limit)))
+    journey = np.bincount(run[counted], weights=duration[counted], minlength=len(run_ids))
+    reached = np.zeros(len(run_ids), dtype=bool)
+    good = milestone_broken.index.to_numpy()[~milestone_broken.to_numpy(dtype=bool)]
+    reached[np.unique(run[np.isin(scenario, good)])] = True
+
+    results = []
+    for segment in segments:
+        runs = [r for r in range(len(run_ids)) if played[r] and segment_of_run.get(r) == segment]
+        times = np.array([journey[r] for r in runs if reached[r]])
+        expected, rule = _first_value_expected(journey_map, milestone, segment)
+        p50, p95 = quantiles(times, np.zeros(len(times), dtype=np.int64), 1)
+        status = "untested"
+        if runs:
+            rate = sum(1 for r in runs if reached[r]) / len(runs)
+            status = "met"
+            if rate < milestone.expectation(segment).success_rate:
+                status = "failing"
+            elif expected is not None and not np.isnan(p95[0]) and p95[0] > expected:
+                status = "slow"
+        results.append(
+            FirstValue(
+                touchpoint_id=milestone.id,
+                name=milestone.name,
+                segment=segment,
+                expected_ms=expected,
+                expected_rule=rule,
+                runs=len(runs),
+                reached=sum(1 for r in runs if reached[r]),
+                p50_ms=_number(p50[0]),
+                p95_ms=_number(p95[0]),
+                status=status,
+            )
+        )
+    return results
+
+
+STATUS_RANK = {"met": 0, "slow": 1, "flaky": 2, "failing": 3}
+
+
+def movements(verdicts: list[Verdict], previous: list[Verdict]) -> list[Movement]:
+    """Touchpoints that got worse or better than in the previous window: status first, then figures.
+
+    Within one status, a p95 that moved by a quarter and at least 100 ms, or a success rate that
+    moved by 5 points, counts as a move: smaller changes are the noise of synthetic runs.
+    """
+    before = {(v.touchpoint_id, v.segment): v for v in previous}
+    moved = []
+    for now in verdicts:
+        then = before.get((now.touchpoint_id, now.segment))
+        if then is None or now.status not in STATUS_RANK or then.status not in STATUS_RANK:
+            continue
+        direction, reason = _direction(then, now)
+        if direction:
+            moved.append(
+                Movement(
+                    stage_id=now.stage_id,
+                    touchpoint_id=now.touchpoint_id,
+                    name=now.name,
+                    owner=now.owner,
+                    segment=now.segment,
+                    direction=direction,
+                    before_status=then.status,
+                    after_status=now.status,
+                    before_p95_ms=then.observed.p95_ms,
+                    after_p95_ms=now.observed.p95_ms,
+                    before_success_rate=then.observed.success_rate,
+                    after_success_rate=now.observed.success_rate,
+                    reason=reason,
+                )
+            )
+    moved.sort(key=lambda m: (m.direction != "worse", -STATUS_RANK[m.after_status], not _mot(m, verdicts)))
+    return moved
+
+
+def _mot(movement: Movement, verdicts: list[Verdict]) -> bool:
+    return any(v.moment_of_truth for v in verdicts if v.touchpoint_id == movement.touchpoint_id)
+
+
+def _direction(then: Verdict, now: Verdict) -> tuple[str, str]:
+    if STATUS_RANK[now.status] != STATUS_RANK[then.status]:
+        direction = "worse" if STATUS_RANK[now.status] > STATUS_RANK[then.status] else "better"
+        detail = f": {now.gap}" if direction == "worse" and now.gap else ""
+        return direction, f"{then.status} → {now.status}{detail}"
+    before, after = then.observed.p95_ms, now.observed.p95_ms
+    if before is not None and after is not None and abs(after - before) >= 100:
+        if after > before * 1.25:
+            return "worse", f"p95 {format_duration(before)} → {format_duration(after)}"
+        if after * 1.25 < before:
+            return "better", f"p95 {format_duration(before)} → {format_duration(after)}"
+    rate_before, rate_after = then.observed.success_rate, now.observed.success_rate
+    if rate_before is not None and rate_after is not None and abs(rate_after - rate_before) >= 0.05:
+        direction = "worse" if rate_after < rate_before else "better"
+        return direction, f"success {rate_before:.0%} → {rate_after:.0%}"
+    return "", ""
+
+
+@dataclass
+class _Judged:
+    verdicts: list[Verdict]
+    off_map: list[Verdict]
+    emotions: list[StageEmotion]
+
+
+def _judge_window(
+    journey_map: JourneyMap,
+    segments: list[str],
+    observations: pd.DataFrame,
+    run_order: list[str] | None,
+    *,
+    details: bool = True,
+) -> _Judged:
+    visits = group_visits(observations)
+    width = max(len(visits.segments), 1)
+    groups = max(len(visits.touchpoints), 1) * width
+    group = visits.touchpoint * width + visits.segment
+    within, fail_after = np.full(groups, np.nan), np.full(groups, np.nan)
+    for t, touchpoint_id in enumerate(visits.touchpoints):
+        touchpoint = journey_map.touchpoint(touchpoint_id)
+        for s, segment in enumerate(visits.segments):
+            expectation = touchpoint.expectation(segment) if touchpoint else Expectation()
+            if expectation.within_ms is not None:
+                within[t * width + s] = expectation.within_ms
+            if expectation.fail_after_ms is not None:
+                fail_after[t * width + s] = expectation.fail_after_ms
+    errored = visits.errored
+    clean, clean_group = visits.select(~errored), group[~errored]
+    fig = figures(clean, clean_group, groups, within, fail_after)
+    error_count = np.bincount(group[errored], minlength=groups)
+    last_error = np.full(groups, -1, dtype=np.int64)
+    np.maximum.at(last_error, group[errored], visits.failure_row[errored])
+    trends = _trends(clean, clean_group, groups, _run_rank(visits.run_ids, run_order)) if details else None
+    played = set(visits.segments) | set(observations["segment"].astype(str).unique())
+    texts = _details(observations, np.concatenate([fig.last_failure, last_error]))
+    tp_code = {tp: number for number, tp in enumerate(visits.touchpoints)}
+    segment_code = {segment: number for number, segment in enumerate(visits.segments)}
+
+    def verdict(touchpoint: Touchpoint | None, touchpoint_id: str, stage_id: str, segment: str) -> Verdict:
+        t, s = tp_code.get(touchpoint_id), segment_code.get(segment)
+        g = t * width + s if t is not None and s is not None else -1
+        expectation = touchpoint.expectation(segment) if touchpoint else Expectation()
+        observed = _observed(fig, g) if g >= 0 else Observed()
+        status, gap, size = judge(observed, expectation)
+        harness_error = texts.get(int(last_error[g]), {}).get("error", "") if g >= 0 else ""
+        if harness_error and status == "untested":
+            gap = f"{int(error_count[g])} visit(s) measured nothing: the scenario could not run"
+        row = int(fig.last_failure[g]) if g >= 0 else -1
+        result = Verdict(
+            stage_id=stage_id,
+            touchpoint_id=touchpoint_id,
+            name=touchpoint.name if touchpoint else touchpoint_id,
+            channel=touchpoint.channel if touchpoint else "",
+            owner=touchpoint.owner if touchpoint else "Unassigned",
+            moment_of_truth=touchpoint.moment_of_truth if touchpoint else False,
+            segment=segment,
+            status=status if touchpoint else "off-map",
+            expected=expectation,
+            observed=observed,
+            gap=gap if touchpoint else "the journey map has no such touchpoint",
+            gap_size=size,
+            harness_error=harness_error,
+            trend=trends[g] if trends is not None and g >= 0 else [],
+        )
+        for column, value in texts.get(row, {}).items():
+            setattr(result, column, value)
+        if touchpoint and segment not in played:
+            result.segment_played = False
+            result.gap = f"no run in the window played the {segment} segment"
+        return result
+
+    verdicts = [
+        verdict(touchpoint, touchpoint.id, stage.id, segment)
+        for stage in journey_map.stages
+        for touchpoint in stage.touchpoints
+        for segment in segments
+    ]
+    off_map = []
+    stage_names = [str(s) for s in visits.stages]
+    for t, touchpoint_id in enumerate(visits.touchpoints):
+        if journey_map.touchpoint(touchpoint_id) is not None:
+            continue
+        for s, segment in enumerate(visits.segments):
+            g = t * width + s
+            if fig.n[g] or error_count[g]:
+                where = visits.stage[(visits.touchpoint == t) & (visits.segment == s)]
+                stage_id = stage_names[int(where[0])] if len(where) and where[0] >= 0 else ""
+                off_map.append(verdict(None, touchpoint_id, stage_id, segment))
+    emotions: list[StageEmotion] = []
+    if details:
+        scores = visit_emotions(clean, clean_group, within, fail_after)
+        emotions = _emotions(journey_map, segments, clean, _stage_of_visits(journey_map, clean), scores)
+    return _Judged(verdicts=verdicts, off_map=off_map, emotions=emotions)
+
+
+def _segments(journey_map: JourneyMap, observations: pd.DataFrame) -> list[str]:
+    if journey_map.segments:
+        return list(journey_map.segments)
+    seen = sorted(str(s) for s in observations["segment"].dropna().unique()) if len(observations) else []
+    return seen or ["default"]
+
+
+def analyse(
+    journey_map: JourneyMap,
+    observations: pd.DataFrame,
+    *,
+    previous: pd.DataFrame | None = None,
+    run_order: list[str] | None = None,
+) -> GapAnalysis:
+    """Judge the window's observations against the map; `previous` is the window before it, for trends.
+
+    `run_order` names the window's runs oldest first (the trend's x axis); by default the order in
+    which runs appear in the observations.
+    """
+    segments = _segments(journey_map, observations)
+    unbound = int(observations["touchpoint"].isna().sum()) if len(observations) else 0
+    judged = _judge_window(journey_map, segments, observations, run_order)
+    analysis = GapAnalysis(
+        journey_map=journey_map,
+        segments=segments,
+        verdicts=judged.verdicts,
+        off_map=judged.off_map,
+        actions=rank(judged.verdicts),
+        unbound_steps=unbound,
+        emotions=judged.emotions,
+        first_value=_first_value(journey_map, segments, observations),
+    )
+    if previous is not None and len(previous):
+        before = _judge_window(journey_map, segments, previous, None, details=False)
+        analysis.previous_runs = int(previous["run_id"].nunique())
+        analysis.movements = movements(judged.verdicts, before.verdicts)
+    return analysis
 
 
 def judge(observed: Observed, expectation: Expectation) -> tuple[str, str, float]:
@@ -355,78 +705,6 @@ def rank(verdicts: list[Verdict]) -> list[Action]:
         )
         for number, (score, v) in enumerate(scored, start=1)
     ]
-
-
-def _verdict(
-    touchpoint: Touchpoint | None,
-    touchpoint_id: str,
-    stage_id: str,
-    segment: str,
-    group: pd.DataFrame | None,
-    expectation: Expectation,
-) -> Verdict:
-    errored = group[group["errored"]] if group is not None and not group.empty else None
-    harness_error = str(errored["error"].iloc[-1]) if errored is not None and not errored.empty else ""
-    if group is not None and not group.empty:
-        group = group[~group["errored"]]
-    observed = observe(group, expectation) if group is not None and not group.empty else Observed()
-    status, gap, size = judge(observed, expectation)
-    if harness_error and status == "untested":
-        count = len(errored) if errored is not None else 0
-        gap = f"{count} visit(s) measured nothing: the scenario could not run"
-    failures = group[group["failed"]] if group is not None and not group.empty else None
-    last_failure = failures.iloc[-1] if failures is not None and not failures.empty else None
-    return Verdict(
-        stage_id=stage_id,
-        touchpoint_id=touchpoint_id,
-        name=touchpoint.name if touchpoint else touchpoint_id,
-        channel=touchpoint.channel if touchpoint else "",
-        owner=touchpoint.owner if touchpoint else "Unassigned",
-        moment_of_truth=touchpoint.moment_of_truth if touchpoint else False,
-        segment=segment,
-        status=status if touchpoint else "off-map",
-        expected=expectation,
-        observed=observed,
-        gap=gap if touchpoint else "the journey map has no such touchpoint",
-        gap_size=size,
-        step=str(last_failure["step"]) if last_failure is not None else "",
-        error=str(last_failure["error"]) if last_failure is not None else "",
-        evidence=str(last_failure["evidence"]) if last_failure is not None else "",
-        harness_error=harness_error,
-    )
-
-
-def analyse(journey_map: JourneyMap, observations: pd.DataFrame) -> GapAnalysis:
-    segments = list(journey_map.segments) or sorted(set(observations["segment"])) or ["default"]
-    unbound = int(observations["touchpoint"].isna().sum()) if not observations.empty else 0
-    table = visits(observations)
-    groups = {key: group for key, group in table.groupby(["touchpoint", "segment"], sort=False)}
-    played = set(observations["segment"]) if not observations.empty else set()
-    verdicts = []
-    for stage in journey_map.stages:
-        for touchpoint in stage.touchpoints:
-            for segment in segments:
-                group = groups.get((touchpoint.id, segment))
-                expectation = touchpoint.expectation(segment)
-                verdict = _verdict(touchpoint, touchpoint.id, stage.id, segment, group, expectation)
-                if segment not in played:
-                    verdict.segment_played = False
-                    verdict.gap = f"no run in the window played the {segment} segment"
-                verdicts.append(verdict)
-    known = {touchpoint.id for touchpoint in journey_map.touchpoints()}
-    off_map = [
-        _verdict(None, str(touchpoint_id), str(group["stage"].iloc[0]), str(segment), group, Expectation())
-        for (touchpoint_id, segment), group in groups.items()
-        if touchpoint_id not in known
-    ]
-    return GapAnalysis(
-        journey_map=journey_map,
-        segments=segments,
-        verdicts=verdicts,
-        off_map=off_map,
-        actions=rank(verdicts),
-        unbound_steps=unbound,
-    )
 
 
 def finite(value: float | None) -> float | None:

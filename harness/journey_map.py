@@ -32,7 +32,7 @@ CHANNELS = ("web", "email", "chat", "form", "api", "phone")
 DEFAULT_OWNER = "Unassigned"
 DEFAULT_SUCCESS_RATE = 0.95
 
-_TOP_KEYS = {"journey", "version", "segments", "stages", "description"}
+_TOP_KEYS = {"journey", "version", "segments", "stages", "description", "first_value_within"}
 _STAGE_KEYS = {"id", "name", "description", "customer_goal", "touchpoints", "max_messages", "max_senders"}
 _TOUCHPOINT_KEYS = {"id", "name", "description", "channel", "owner", "moment_of_truth", "expect", "segments"}
 _TOUCHPOINT_KEYS |= {"url", "subject", "milestone"}
@@ -123,6 +123,8 @@ class JourneyMap:
     segments: list[str]  # may be empty: the map then draws no line between customers
     stages: list[Stage]
     path: Path
+    # The promised time from the first step of the journey to the `milestone: first-value` touchpoint.
+    first_value_within_ms: int | None = None
     text: str = field(default="", repr=False)  # the YAML as written: stored with every run, for map diffs
 
     def touchpoints(self) -> list[Touchpoint]:
@@ -311,7 +313,21 @@ class _Builder:
         if not stages:
             raise self.fail(stages_node, "stages is empty; a journey map needs at least one stage")
         version = self.optional(keys, "version", self.text, "")
-        return JourneyMap(journey, version, self.segments, stages, self.path)
+        first_value = keys.get("first_value_within")
+        first_value_ms = (
+            parse_duration(
+                self.text(first_value, "first_value_within"), file=self.path, line=_line(first_value)
+            )
+            if first_value is not None
+            else None
+        )
+        if first_value is not None and not any(
+            tp.milestone == "first-value" for s in stages for tp in s.touchpoints
+        ):
+            raise self.fail(
+                first_value, "first_value_within needs a touchpoint marked `milestone: first-value`"
+            )
+        return JourneyMap(journey, version, self.segments, stages, self.path, first_value_ms)
 
     def stage(self, node: Node) -> Stage:
         where = _label("stage", node)
