@@ -76,7 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--store", default=None, help="store path (default $SHOPPER_STORE or shopper.db)")
     report.add_argument("--out", type=Path, default=Path("reports"), help="report folder (default reports)")
-    report.add_argument("--last", type=int, default=20, help="window: the last N runs (default 20)")
+    report.add_argument(
+        "--last",
+        type=int,
+        default=20,
+        help="window: the last N runs (default 20); the N before them are the previous window for trends",
+    )
+    report.add_argument(
+        "--observations-csv",
+        action="store_true",
+        help="also write every observation of the window to observations.csv (large windows: seconds)",
+    )
 
     map_cmd = commands.add_parser("map", help="work with journey maps")
     map_commands = map_cmd.add_subparsers(dest="map_command", metavar="SUBCOMMAND", parser_class=_Parser)
@@ -84,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = map_commands.add_parser("check", help="validate a map and the features' tags against it")
     check.add_argument("map", type=Path)
     check.add_argument("--features", type=Path, default=None, help="features folder to check against the map")
+    diff = map_commands.add_parser("diff", help="what changed between two versions of a map (exit 1 if any)")
+    diff.add_argument("old", type=Path, metavar="OLD")
+    diff.add_argument("new", type=Path, metavar="NEW")
 
     commands.add_parser("steps", help="print the step catalogue: phrases, parameters, touchpoint kinds")
     return parser
@@ -126,6 +139,8 @@ def cmd_steps(args: argparse.Namespace) -> int:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
+    if args.map_command == "diff":
+        return _map_diff(args.old, args.new)
     from harness.coverage import check_map
 
     result = check_map(args.map, args.features)
@@ -135,6 +150,24 @@ def cmd_map(args: argparse.Namespace) -> int:
             print(f"shopper: {error}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
+
+
+def _map_diff(old_path: Path, new_path: Path) -> int:
+    from harness.journey_map import load_map
+    from harness.mapdiff import diff_maps
+
+    old, new = load_map(old_path), load_map(new_path)
+    print(f"{old_path} (version {old.version or '—'}) → {new_path} (version {new.version or '—'})")
+    changes = diff_maps(old, new)
+    if not changes:
+        print("no differences")
+        return EXIT_OK
+    for kind in ("added", "removed", "changed"):
+        sentences = [change.sentence for change in changes if change.kind == kind]
+        if sentences:
+            print(f"{kind.capitalize()}:")
+            print("\n".join(f"  {sentence}" for sentence in sentences))
+    return EXIT_GAPS  # like diff(1): 1 means the maps differ, not that anything failed
 
 
 def _segments(journey_map_segments: list[str], wanted: list[str] | None) -> list[str]:
@@ -195,7 +228,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     from harness.report import build_report
 
     built = build_report(
-        store_url=args.store or _store_default(), map_path=args.map, out_dir=args.out, last=args.last
+        store_url=args.store or _store_default(),
+        map_path=args.map,
+        out_dir=args.out,
+        last=args.last,
+        observations_csv=args.observations_csv,
     )
     print(built.html_path)
     print(built.summary)
@@ -242,7 +279,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 )
             )
             _report_run(result)
-    built = build_report(store_url=str(store), map_path=map_path, out_dir=out, last=len(journey_map.segments))
+    built = build_report(
+        store_url=str(store),
+        map_path=map_path,
+        out_dir=out,
+        last=len(journey_map.segments),
+        observations_csv=True,
+    )
     print(built.summary)
     if args.faults is None:
         print("(the shipped fault profile slows the pricing page and breaks the help search on purpose)")

@@ -6,26 +6,52 @@ through Jinja2's autoescaping only; the page loads nothing from the network.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import json
-from dataclasses import dataclass
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from harness.gaps import PRIORITY_RULE, STATUSES, GapAnalysis, Verdict, finite
-from harness.journey_map import Expectation, format_duration
+from harness import charts
+from harness.gaps import (
+    EMOTION_RULE,
+    PRIORITY_RULE,
+    STATUSES,
+    Action,
+    GapAnalysis,
+    StageEmotion,
+    Verdict,
+    finite,
+)
+from harness.journey_map import Expectation, Stage, Touchpoint, format_duration
 from harness.observation import Run
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harness.mapdiff import MapChange
+    from harness.store import Store
 
 HTML_NAME = "gap-report.html"
 JSON_NAME = "gap-report.json"
+SUMMARY_NAME = "summary.md"
+ACTIONS_CSV_NAME = "actions.csv"
+ACTIONS_MD_NAME = "actions.md"
+JUNIT_NAME = "junit.xml"
+OBSERVATIONS_NAME = "observations.csv"
 
 
 @dataclass
 class Window:
-    runs: list[Run]
+    runs: list[Run]  # oldest first
+    previous: list[Run] = field(default_factory=list)  # the window before, of the same length at most
 
     @property
     def start(self) -> dt.datetime | None:
@@ -69,8 +95,14 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
         "expected": _expected(verdict.expected),
         "observed": _observed(verdict),
         "gap": verdict.gap,
+        "step": verdict.step,
         "error": verdict.error,
         "evidence": verdict.evidence,
+        "trace": verdict.trace,
+        "page_url": verdict.page_url,
+        "page_title": verdict.page_title,
+        "harness_error": verdict.harness_error,
+        "trend": [dataclasses.asdict(point) for point in verdict.trend],
     }
 
 
@@ -146,7 +178,33 @@ def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
         ],
         "actions": [dataclasses.asdict(action) for action in analysis.actions],
         "priority_rule": PRIORITY_RULE,
+        "emotions": [dataclasses.asdict(emotion) for emotion in analysis.emotions],
+        "emotion_rule": EMOTION_RULE,
+        "previous_window": {
+            "runs": len(window.previous),
+            "run_ids": [run.run_id for run in window.previous],
+        },
+        "movements": [dataclasses.asdict(movement) for movement in analysis.movements],
+        "first_value": [dataclasses.asdict(first) for first in analysis.first_value],
     }
+
+
+# Screenshots are embedded in the page; beyond this a report stops being a file one can mail around.
+MAX_EMBEDDED_IMAGE_BYTES = 2 * 1024 * 1024
+_IMAGE_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
+# What could end a <script> element or an HTML comment inside it, and what older JavaScript
+# parsers treat as a line break inside a string.
+_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_EXPORT_LABELS = {
+    "json": "JSON report",
+    "summary_md": "summary (Markdown)",
+    "actions_csv": "action plan (CSV)",
+    "actions_md": "action plan (Markdown)",
+    "junit": "JUnit XML",
+    "observations_csv": "observations (CSV)",
+}
+_ACTION_EXPORTS = ("actions_csv", "actions_md")
+_EVIDENCE_STATUSES = ("failing", "flaky", "slow")
 
 
 def _environment() -> Environment:
@@ -158,30 +216,287 @@ def _environment() -> Environment:
     )
     env.filters["duration"] = format_duration
     env.filters["percent"] = lambda value: "—" if value is None else f"{value:.0%}"
+    env.filters["emotion"] = _emotion
     return env
 
 
-def render_html(analysis: GapAnalysis, window: Window, generated_at: dt.datetime) -> str:
+def _emotion(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "0.0" if round(value, 1) == 0 else f"{value:+.1f}"  # "+0.0" and "-0.0" read as a mood
+
+
+def _script_json(document: dict[str, Any]) -> str:
+    """The document as JSON that cannot end the <script> element it is embedded in."""
+    text = json.dumps(document, ensure_ascii=False, default=str)
+    for raw, escaped in _SCRIPT_ESCAPES.items():
+        text = text.replace(raw, escaped)
+    return text
+
+
+def _href(target: str, out_dir: Path) -> str:
+    """A link from the page in out_dir to a file: relative, so the folder can be moved as a whole."""
+    absolute = os.path.abspath(target)
+    try:
+        relative = os.path.relpath(absolute, os.path.abspath(out_dir))
+    except ValueError:  # another drive (Windows): no relative path exists
+        return Path(absolute).as_uri()
+    return quote(Path(relative).as_posix())
+
+
+def _embedded_image(path: str) -> tuple[str | None, str]:
+    """A data: URI for a screenshot, or why there is none; a missing file never breaks the report."""
+    if not path:
+        return None, "no screenshot was taken"
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_EMBEDDED_IMAGE_BYTES + 1)
+    except OSError as exc:
+        return None, f"the screenshot cannot be read ({exc.strerror or type(exc).__name__})"
+    if len(data) > MAX_EMBEDDED_IMAGE_BYTES:
+        return None, f"the screenshot is over {MAX_EMBEDDED_IMAGE_BYTES // 2**20} MB, too large to embed"
+    mime = next((mime for signature, mime in _IMAGE_SIGNATURES if data.startswith(signature)), None)
+    if mime is None:
+        return None, "the screenshot file is not a PNG or JPEG image"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}", ""
+
+
+@dataclass
+class _Evidence:
+    anchor: str
+    verdict: Verdict
+    image: str | None
+    image_note: str
+    trace_href: str
+    trace_command: str
+
+
+def _evidence(analysis: GapAnalysis, out_dir: Path) -> list[_Evidence]:
+    """Failing, flaky and slow verdicts, most urgent action first, each with what shows the gap."""
+    order = {(a.touchpoint_id, a.segment): a.priority for a in analysis.actions}
+    verdicts = [v for v in analysis.verdicts if v.status in _EVIDENCE_STATUSES]
+    verdicts.sort(key=lambda v: order.get((v.touchpoint_id, v.segment), len(order) + 1))
+    entries = []
+    for number, verdict in enumerate(verdicts, start=1):
+        image, note = _embedded_image(verdict.evidence)
+        entries.append(
+            _Evidence(
+                anchor=f"evidence-{number}",
+                verdict=verdict,
+                image=image,
+                image_note=note,
+                trace_href=_href(verdict.trace, out_dir) if verdict.trace else "",
+                trace_command=f"playwright show-trace {verdict.trace}" if verdict.trace else "",
+            )
+        )
+    return entries
+
+
+def _owner_groups(actions: list[Action]) -> list[tuple[str, list[Action]]]:
+    """Actions by owner team; a team's place is set by its most urgent action."""
+    groups: dict[str, list[Action]] = {}
+    for action in sorted(actions, key=lambda a: a.priority):
+        groups.setdefault(action.owner, []).append(action)
+    return list(groups.items())
+
+
+@dataclass
+class _StageCoverage:
+    stage: Stage
+    tested: list[Touchpoint]
+    untested: list[Touchpoint]
+
+
+def _coverage(analysis: GapAnalysis, segment: str) -> list[_StageCoverage]:
+    rows = []
+    for stage in analysis.journey_map.stages:
+        tested: list[Touchpoint] = []
+        untested: list[Touchpoint] = []
+        for touchpoint in stage.touchpoints:
+            verdict = analysis.verdict(touchpoint.id, segment)
+            (tested if verdict is not None and verdict.observed.n else untested).append(touchpoint)
+        rows.append(_StageCoverage(stage, tested, untested))
+    return rows
+
+
+def _emotion_curve(
+    analysis: GapAnalysis, segment: str
+) -> tuple[charts.EmotionCurve, list[StageEmotion | None]]:
+    by_stage = {e.stage_id: e for e in analysis.emotions if e.segment == segment}
+    rows = [by_stage.get(stage.id) for stage in analysis.journey_map.stages]
+    curve = charts.emotion_curve(
+        [row.expected if row else None for row in rows],
+        [row.experienced if row else None for row in rows],
+        width=900,
+        height=230,
+    )
+    return curve, rows
+
+
+def _sparkline(verdict: Verdict) -> charts.Trend | None:
+    if not verdict.trend:
+        return None
+    points = verdict.trend
+    # p50 is left out so the small chart is scaled to what it shows: p95 against the target.
+    return charts.trend(
+        [None] * len(points),
+        [point.p95_ms for point in points],
+        [point.failed > 0 for point in points],
+        verdict.expected.within_ms,
+        None,
+        width=180,
+        height=30,
+    )
+
+
+def _trend_chart(verdict: Verdict) -> charts.Trend | None:
+    if not verdict.trend:
+        return None
+    points = verdict.trend
+    return charts.trend(
+        [point.p50_ms for point in points],
+        [point.p95_ms for point in points],
+        [point.failed > 0 for point in points],
+        verdict.expected.within_ms,
+        verdict.expected.fail_after_ms,
+        width=290,
+        height=96,
+        left=44,
+        bottom=14,
+        top=8,
+    )
+
+
+def _bar_chart(verdict: Verdict) -> charts.Bars:
+    expected = verdict.expected
+    return charts.bars(
+        verdict.observed.p50_ms,
+        verdict.observed.p95_ms,
+        expected.within_ms,
+        expected.fail_after_ms,
+        width=290,
+    )
+
+
+def _changed_cards(changes: Sequence[Any], segments: list[str]) -> set[tuple[str, str]]:
+    """(touchpoint, segment) cards whose expectation the map refresh changed; no segment means all."""
+    cards = set()
+    for change in changes:
+        touchpoint_id = getattr(change, "touchpoint_id", None)
+        if not touchpoint_id:
+            continue
+        segment = getattr(change, "segment", None)
+        for name in [segment] if segment else segments:
+            cards.add((str(touchpoint_id), str(name)))
+    return cards
+
+
+def _exports(exports: dict[str, str], keys: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    chosen = [key for key in exports if keys is None or key in keys]
+    return [(_EXPORT_LABELS.get(key, key), quote(exports[key])) for key in chosen]
+
+
+def render_html(
+    analysis: GapAnalysis,
+    window: Window,
+    generated_at: dt.datetime,
+    *,
+    out_dir: Path,
+    document: dict[str, Any],
+    changes: Sequence[Any] = (),
+    recorded_version: str | None = None,
+    exports: dict[str, str] | None = None,
+) -> str:
+    """The report page for out_dir: trace links relative to it, screenshots and `document` embedded."""
     template = _environment().get_template("report.html.j2")
+    journey_map = analysis.journey_map
+    evidence = _evidence(analysis, out_dir)
+    exports = exports or {}
     return template.render(
         analysis=analysis,
-        journey_map=analysis.journey_map,
+        journey_map=journey_map,
         window=window,
         statuses=STATUSES,
         generated_at=generated_at,
         priority_rule=PRIORITY_RULE,
+        emotion_rule=EMOTION_RULE,
+        stage_ids=[stage.id for stage in journey_map.stages],
+        off_map=analysis.off_map,
+        changes=list(changes),
+        changed=_changed_cards(changes, analysis.segments),
+        recorded_version=recorded_version,
+        exports=_exports(exports),
+        action_exports=_exports(exports, _ACTION_EXPORTS),
+        evidence=evidence,
+        anchors={(item.verdict.touchpoint_id, item.verdict.segment): item.anchor for item in evidence},
+        owner_groups=_owner_groups(analysis.actions),
+        coverage=[_coverage(analysis, segment) for segment in analysis.segments],
+        emotion_curves=[_emotion_curve(analysis, segment) for segment in analysis.segments],
+        movements=sorted(analysis.movements, key=lambda m: m.direction != "worse"),
+        milestone=any(tp.milestone == "first-value" for tp in journey_map.touchpoints()),
+        sparkline=_sparkline,
+        trend_chart=_trend_chart,
+        bar_chart=_bar_chart,
+        document_json=_script_json(document),
     )
 
 
-def write_report(analysis: GapAnalysis, window: Window, out_dir: Path) -> tuple[Path, Path]:
+def write_report(
+    analysis: GapAnalysis,
+    window: Window,
+    out_dir: Path,
+    *,
+    changes: Sequence[MapChange] = (),
+    recorded_version: str | None = None,
+    store_url: str | None = None,
+) -> tuple[Path, Path]:
+    """Every format into out_dir: the HTML page, its JSON, the exports beside it.
+
+    `changes` are the expectations that changed since the map recorded with the window's runs;
+    `store_url` lets the observations go out as CSV, streamed from the store.
+    """
+    from harness import exports
+
     out_dir.mkdir(parents=True, exist_ok=True)
     generated_at = dt.datetime.now(dt.UTC)
     document = report_json(analysis, window)
     document["generated_at"] = generated_at.isoformat()
+    document["map"]["recorded_version"] = recorded_version
+    document["map"]["changed_expectations"] = [
+        {**dataclasses.asdict(change), "sentence": change.sentence} for change in changes
+    ]
+    written = {
+        "json": JSON_NAME,
+        "summary_md": SUMMARY_NAME,
+        "actions_csv": ACTIONS_CSV_NAME,
+        "actions_md": ACTIONS_MD_NAME,
+        "junit": JUNIT_NAME,
+    }
     json_path = out_dir / JSON_NAME
     json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / SUMMARY_NAME).write_text(
+        exports.markdown_summary(analysis, window, HTML_NAME), encoding="utf-8"
+    )
+    (out_dir / ACTIONS_CSV_NAME).write_text(exports.actions_csv(analysis), encoding="utf-8", newline="")
+    (out_dir / ACTIONS_MD_NAME).write_text(exports.actions_markdown(analysis), encoding="utf-8")
+    (out_dir / JUNIT_NAME).write_text(exports.junit_xml(analysis, window), encoding="utf-8")
+    if store_url is not None:
+        exports.write_observations_csv(
+            store_url, [run.run_id for run in window.runs], out_dir / OBSERVATIONS_NAME
+        )
+        written["observations_csv"] = OBSERVATIONS_NAME
     html_path = out_dir / HTML_NAME
-    html_path.write_text(render_html(analysis, window, generated_at), encoding="utf-8")
+    html = render_html(
+        analysis,
+        window,
+        generated_at,
+        out_dir=out_dir,
+        document=document,
+        changes=list(changes),
+        recorded_version=recorded_version,
+        exports=written,
+    )
+    html_path.write_text(html, encoding="utf-8")
     return html_path, json_path
 
 
@@ -193,11 +508,29 @@ class BuiltReport:
     summary: str
 
 
-def build_report(*, store_url: str, map_path: Path | None, out_dir: Path, last: int) -> BuiltReport:
-    """Store → gap analysis → report, evaluated against whichever map is given (default: the last run's)."""
+def read_window(
+    store: Store, runs: list[Run], previous_runs: list[Run]
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The window's observations and the previous window's, read in one scan of the store."""
+    frame = store.analysis_frame([run.run_id for run in [*previous_runs, *runs]])
+    if not previous_runs:
+        return frame, None
+    earlier = frame["run_id"].isin([run.run_id for run in previous_runs]).to_numpy()
+    return frame[~earlier], frame[earlier]
+
+
+def build_report(
+    *, store_url: str, map_path: Path | None, out_dir: Path, last: int, observations_csv: bool = False
+) -> BuiltReport:
+    """Store → gap analysis → report, evaluated against whichever map is given (default: the last run's).
+
+    The window is the last `last` runs; the `last` runs before them are the previous window that
+    trends and regressions compare with.
+    """
     from harness.errors import HarnessError
     from harness.gaps import analyse
     from harness.journey_map import load_map
+    from harness.mapdiff import diff_maps, expectation_changes, recorded_map
     from harness.store import open_store
 
     if last < 1:
@@ -206,7 +539,8 @@ def build_report(*, store_url: str, map_path: Path | None, out_dir: Path, last: 
         raise HarnessError("no store here yet: run `shopper run` (or `shopper demo`) first", file=store_url)
     store = open_store(store_url)
     try:
-        runs = store.runs(last=last)
+        both = store.runs(last=2 * last)
+        runs, previous_runs = both[-last:], both[:-last]
         if map_path is None:
             if not runs:
                 raise HarnessError(
@@ -214,15 +548,31 @@ def build_report(*, store_url: str, map_path: Path | None, out_dir: Path, last: 
                 )
             map_path = Path(runs[-1].map_path)
         journey_map = load_map(map_path)
-        observations = store.observations([run.run_id for run in runs])
+        recorded = recorded_map(store, runs)
+        observations, previous = read_window(store, runs, previous_runs)
     finally:
         store.close()
-    analysis = analyse(journey_map, observations)
-    window = Window(runs=runs)
-    html_path, json_path = write_report(analysis, window, out_dir)
+    analysis = analyse(journey_map, observations, previous=previous, run_order=[run.run_id for run in runs])
+    changes = expectation_changes(diff_maps(recorded, journey_map)) if recorded is not None else []
+    window = Window(runs=runs, previous=previous_runs)
+    html_path, json_path = write_report(
+        analysis,
+        window,
+        out_dir,
+        changes=changes,
+        recorded_version=recorded.version if recorded is not None else None,
+        store_url=store_url if observations_csv else None,
+    )
     counts = ", ".join(f"{count} {status}" for status, count in analysis.status_counts().items() if count)
     aborted = sum(1 for run in runs if run.state == "aborted")
     summary = (
         f"{len(runs)} run(s){f' ({aborted} aborted)' if aborted else ''}; touchpoint × segment: {counts}"
     )
+    if changes and recorded is not None:
+        summary += f"\n{len(changes)} expectation(s) changed since map version {recorded.version}:"
+        summary += "".join(f"\n  {change.sentence}" for change in changes)
+    worse = [m for m in analysis.movements if m.direction == "worse"]
+    if worse:
+        summary += f"\n{len(worse)} got worse since the previous {len(previous_runs)} run(s):"
+        summary += "".join(f"\n  {m.name} ({m.segment}): {m.reason}" for m in worse)
     return BuiltReport(html_path=html_path, json_path=json_path, all_met=analysis.all_met, summary=summary)

@@ -46,6 +46,8 @@ def test_the_demo_report_covers_the_journey(demo: tuple[Path, dict[str, Any]]) -
         "journey": "Acme self-serve trial",
         "version": "2026-11-01",
         "path": document["map"]["path"],
+        "recorded_version": "2026-11-01",  # the map the runs recorded: nothing changed since
+        "changed_expectations": [],
     }
     assert document["window"]["runs"] == 2
     assert {run["state"] for run in document["runs"]} == {"finished"}
@@ -76,6 +78,31 @@ def test_segments_see_different_expectations(demo: tuple[Path, dict[str, Any]]) 
     assert pricing["segments"]["enterprise"]["status"] == "slow"
 
 
+def test_the_demo_report_derives_emotion_first_value_and_evidence(demo: tuple[Path, dict[str, Any]]) -> None:
+    out, document = demo
+    emotions = [e for e in document["emotions"] if e["segment"] == "self-serve"]
+    assert [e["stage_id"] for e in emotions] == [stage["id"] for stage in document["stages"]]
+    assert all(-2 <= e["experienced"] <= 2 for e in emotions if e["visits"])
+    assert document["emotion_rule"].startswith("each visit")
+    first = {f["segment"]: f for f in document["first_value"]}
+    assert first["self-serve"]["touchpoint_id"] == "onboarding-checklist"
+    assert first["self-serve"]["reached"] == first["self-serve"]["runs"] == 1
+    assert first["self-serve"]["p50_ms"] > 0 and first["self-serve"]["expected_ms"] > 0
+    help_search = next(
+        tp for stage in document["stages"] for tp in stage["touchpoints"] if tp["id"] == "help-search"
+    )["segments"]["self-serve"]
+    # The error page's own words reach the owner, with a screenshot and a trace to open.
+    assert "answered HTTP 500" in help_search["error"] and "Something went wrong" in help_search["error"]
+    assert Path(help_search["evidence"]).is_file() and Path(help_search["trace"]).is_file()
+    assert help_search["page_url"].endswith("/help/search")
+    (point,) = help_search["trend"]  # one run; its visits are the attempt and the retry, both failed
+    assert point["failed"] == point["visits"] == 2 and point["p95_ms"] is None
+    assert document["previous_window"]["runs"] == 0 and document["movements"] == []
+    for name in ("summary.md", "actions.md", "actions.csv", "junit.xml", "observations.csv"):
+        assert (out / name).stat().st_size > 0, name
+    assert "Help search" in (out / "actions.md").read_text()
+
+
 def test_the_html_report_opens_in_chromium_without_console_errors(demo: tuple[Path, dict[str, Any]]) -> None:
     out, _ = demo
     errors: list[str] = []
@@ -90,7 +117,16 @@ def test_the_html_report_opens_in_chromium_without_console_errors(demo: tuple[Pa
         assert page.get_by_role("heading", name="Gap report: Acme self-serve trial").is_visible()
         assert page.locator(".card.failing").count() >= 2
         assert page.locator("#actions tr").count() >= 2
-        page.screenshot(path=str(out / "report.png"), full_page=True)
+        page.screenshot(path=str(out / "report.png"))
+        for section in ("#journey-strip", "#emotion-curve svg", "#action-plan"):
+            located = page.locator(section).first
+            assert located.is_visible(), section
+            box = located.bounding_box()
+            assert box is not None and box["width"] > 600 and box["height"] > 100, (section, box)
+        evidence = page.locator("#evidence img[src^='data:image/png']").first
+        evidence.scroll_into_view_if_needed()
+        assert evidence.evaluate("image => image.naturalWidth") > 0
+        assert page.locator("#evidence a[href$='.zip']").count() >= 2
         browser.close()
     assert errors == []
     assert all(url.startswith(("file:", "data:")) for url in requests), requests

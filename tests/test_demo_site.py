@@ -115,7 +115,7 @@ def sign_up(client: Browser, name: str = "Ada Lovelace", mail: str = "ada@exampl
 def test_default_profile_has_documented_values() -> None:
     profile = load_faults(DEFAULT_FAULTS)
     assert profile == FaultProfile(
-        latency_ms={"/pricing": 1500},
+        latency_ms={"/pricing": 1200},
         status={"/help/search": 500},
         email_delay_s={"confirmation": 1.0},
         drop_email=[],

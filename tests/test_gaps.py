@@ -178,7 +178,7 @@ def test_figures_behind_the_statuses(reported: tuple[Path, dict[str, object], in
 
 
 def test_a_refreshed_map_is_applied_to_stored_runs_without_a_new_run(
-    reported: tuple[Path, dict[str, object], int, int],
+    reported: tuple[Path, dict[str, object], int, int], capsys: pytest.CaptureFixture[str]
 ) -> None:
     root, _, _, _ = reported
     tightened = (
@@ -203,6 +203,18 @@ def test_a_refreshed_map_is_applied_to_stored_runs_without_a_new_run(
     assert status == 1
     assert document["map"]["version"] == "v2"
     assert _verdicts(document)["fast-page"]["status"] == "slow"
+    # The report names what the refresh changed against the map recorded with the runs.
+    assert document["map"]["recorded_version"] == "v1"
+    changed = document["map"]["changed_expectations"]
+    assert [(c["touchpoint_id"], c["field"], c["old"], c["new"]) for c in changed] == [
+        ("fast-page", "within", "2s", "1ms")
+    ]
+    assert (
+        "1 expectation(s) changed since map version v1:\n  Fast page: within 2s → 1ms"
+        in capsys.readouterr().out
+    )
+    html = (root / "out-v2" / "gap-report.html").read_text()
+    assert 'id="map-refresh"' in html and "Fast page: within 2s → 1ms" in html
 
 
 def test_a_segment_no_run_played_is_named_as_such(

@@ -1,0 +1,160 @@
+"""A hostile target site: what it puts in page titles, error texts and URLs reaches the report as text.
+
+The site is real (an HTTP server), the run is real (Chromium through `shopper run`), the report
+is opened in a real Chromium twice: as written, and with its Content-Security-Policy removed, so
+that escaping alone is shown to keep every payload inert.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from journeys import shopper_run, write_features
+from playwright.sync_api import sync_playwright
+
+from harness.browser import launch_options
+from harness.cli import main
+
+# Each payload would set window.__xss (or open a dialog) if it ever ran.
+PAYLOADS = [
+    "<script>window.__xss=1</script>",
+    '<img src=x onerror="window.__xss=2">',
+    '<svg onload="window.__xss=3"></svg>',
+    '"><script>window.__xss=4</script>',
+    "'><img src=x onerror=window.__xss=5>",
+    "</title><script>window.__xss=6</script>",
+    '<iframe srcdoc="<script>parent.__xss=7</script>"></iframe>',
+    '<a href="javascript:window.__xss=8">click me</a>',
+    "</script><script>window.__xss=9</script>",
+    '<body onload="alert(10)">',
+    "<style>body{display:none}</style>",
+    "{{ 7*7 }} ${7*7} <!-- comment -->",
+    '<math><mtext><table><mglyph><style><img src=x onerror="window.__xss=13">',
+]
+# Survives a URL path unencoded: breaking out of a quoted attribute is the risk here.
+URL_PAYLOAD = "'onmouseover='window.__xss=99'x"
+
+
+class HostileSite(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        parts = self.path.split("/")
+        if len(parts) == 3 and parts[1] == "p":  # /p/N: off to a URL carrying a payload
+            self.send_response(302)
+            self.send_header("Location", f"/p/{parts[2]}/{URL_PAYLOAD}")
+            self.end_headers()
+            return
+        number = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
+        payload = html.escape(PAYLOADS[number % len(PAYLOADS)])
+        # Escaped here, so that the page's title and heading *text* is exactly the payload.
+        body = f"<!doctype html><title>{payload}</title><link rel=icon href='data:,'><h1>{payload}</h1>"
+        data = body.encode()
+        self.send_response(500)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HostileSite)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _map() -> str:
+    touchpoints = "".join(
+        f"      - {{id: page-{n}, channel: web, owner: Web, url: /p/{n}, expect: {{within: 2s}}}}\n"
+        for n in range(len(PAYLOADS))
+    )
+    header = "journey: Hostile\nversion: v1\nsegments: [self-serve]\nstages:\n  - id: visit\n"
+    return f"{header}    touchpoints:\n{touchpoints}"
+
+
+def _feature() -> str:
+    examples = "".join(f"      | {n} |\n" for n in range(len(PAYLOADS)))
+    return (
+        "@stage:visit\nFeature: Visit a hostile site\n\n"
+        "  Scenario Outline: Page <n>\n"
+        '    Given I open "/p/<n>"\n'
+        '    Then I should see "a friendly page"\n\n'
+        f"    Examples:\n      | n |\n{examples}"
+    )
+
+
+@pytest.fixture(scope="module")
+def report(site: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    root = tmp_path_factory.mktemp("hostile")
+    (root / "map.yaml").write_text(_map())
+    features = write_features(root / "features", _feature())
+    status = shopper_run(site, features, root / "obs.db", "--quiet", journey_map=root / "map.yaml")
+    assert status == 1  # every page failed
+    assert main(["report", "--store", str(root / "obs.db"), "--out", str(root / "out")]) == 1
+    return root / "out", json.loads((root / "out" / "gap-report.json").read_text())
+
+
+def test_the_payloads_were_recorded_raw(report: tuple[Path, dict[str, Any]]) -> None:
+    _, document = report
+    verdicts = [tp["segments"]["self-serve"] for tp in document["stages"][0]["touchpoints"]]
+    assert [v["page_title"] for v in verdicts] == PAYLOADS
+    assert all(unquote(v["page_url"]).endswith(URL_PAYLOAD) for v in verdicts)
+    for verdict, payload in zip(verdicts, PAYLOADS, strict=True):
+        assert verdict["error"].endswith(payload) and URL_PAYLOAD in unquote(verdict["error"])
+
+
+@pytest.mark.parametrize("policy", ["with CSP", "without CSP"])
+def test_no_payload_runs_and_every_one_reads_as_text(
+    report: tuple[Path, dict[str, Any]], tmp_path: Path, policy: str
+) -> None:
+    out, _ = report
+    page_file = out / "gap-report.html"
+    if policy == "without CSP":
+        text = page_file.read_text()
+        assert 'http-equiv="Content-Security-Policy"' in text
+        page_file = tmp_path / "gap-report.html"
+        page_file.write_text(text.replace('http-equiv="Content-Security-Policy"', 'name="removed"'))
+    dialogs: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**launch_options({}, playwright.chromium.executable_path))
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(page_file.as_uri())
+        page.wait_for_timeout(300)  # an onload or onerror handler would have run by now
+        # And an onmouseover one, wherever it hid.
+        page.evaluate(
+            "() => document.querySelectorAll('*').forEach(e => e.dispatchEvent(new MouseEvent('mouseover')))"
+        )
+        ran = page.evaluate("() => window.__xss ?? null")
+        injected = page.evaluate(
+            """() => ({
+                scripts: [...document.scripts].filter(s => s.id !== 'gap-report-data').length,
+                images: document.querySelectorAll('img:not([src^="data:"])').length,
+                frames: document.querySelectorAll('iframe, svg[onload], [onmouseover], [onerror]').length,
+                links: document.querySelectorAll('a[href^="javascript:"]').length,
+                hidden: getComputedStyle(document.body).display,
+            })"""
+        )
+        shown = page.locator("#evidence").inner_text()
+        embedded = page.evaluate("() => JSON.parse(document.getElementById('gap-report-data').textContent)")
+        browser.close()
+    assert ran is None and dialogs == []
+    assert injected == {"scripts": 0, "images": 0, "frames": 0, "links": 0, "hidden": "block"}
+    for payload in PAYLOADS:
+        assert payload in shown, payload
+    assert URL_PAYLOAD in unquote(shown)
+    titles = [tp["segments"]["self-serve"]["page_title"] for tp in embedded["stages"][0]["touchpoints"]]
+    assert titles == PAYLOADS  # the embedded JSON kept its content and its script element
