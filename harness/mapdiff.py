@@ -69,6 +69,18 @@ def diff_maps(old: JourneyMap, new: JourneyMap) -> list[MapChange]:
             changes.append(
                 MapChange("changed", "journey", "", field=attribute, old=_show(before), new=_show(after))
             )
+    if old.first_value_within_ms != new.first_value_within_ms:
+        before_ms, after_ms = old.first_value_within_ms, new.first_value_within_ms
+        changes.append(
+            MapChange(
+                "changed",
+                "journey",
+                "",
+                field="first_value_within",
+                old=format_duration(before_ms) if before_ms is not None else ABSENT,
+                new=format_duration(after_ms) if after_ms is not None else ABSENT,
+            )
+        )
     changes += [MapChange("removed", "segment", "", segment=s) for s in old.segments if s not in new.segments]
     changes += [MapChange("added", "segment", "", segment=s) for s in new.segments if s not in old.segments]
 

@@ -588,3 +588,29 @@ def test_duplicate_touchpoint_id_across_stages(tmp_path: Path) -> None:
     )
     assert err.line == 8
     assert err.message == 'duplicate touchpoint id "pricing-page" (first used on line 5)'
+
+
+FIRST_VALUE = """\
+journey: J
+first_value_within: {within}
+stages:
+  - id: s
+    touchpoints:
+      - {{id: t, channel: web{milestone}}}
+"""
+
+
+def test_first_value_within_is_a_duration_promised_for_the_milestone(tmp_path: Path) -> None:
+    journey_map = load(tmp_path, FIRST_VALUE.format(within="90s", milestone=", milestone: first-value"))
+    assert journey_map.first_value_within_ms == 90_000
+    assert load_map_text("journey: J\nstages:\n  - id: s\n").first_value_within_ms is None
+
+
+def test_first_value_within_needs_a_milestone(tmp_path: Path) -> None:
+    error = fails(tmp_path, FIRST_VALUE.format(within="90s", milestone=""))
+    assert error.line == 2 and "milestone: first-value" in error.message
+
+
+def test_first_value_within_must_parse(tmp_path: Path) -> None:
+    error = fails(tmp_path, FIRST_VALUE.format(within="soon", milestone=", milestone: first-value"))
+    assert error.line == 2 and "duration 'soon' does not parse" in error.message

@@ -283,3 +283,15 @@ def test_cli_a_broken_new_map_is_one_line_with_file_and_line(
     assert lines[0].startswith(f"shopper: {tmp_path / 'new.yaml'}, line 24: ")
     assert "duration 'soon' does not parse" in lines[0]
     assert "Changed:" not in captured.out
+
+
+def test_the_promised_time_to_first_value_is_compared() -> None:
+    base = (
+        "journey: J\nversion: v1\n{extra}stages:\n  - id: s\n    touchpoints:\n"
+        "      - {{id: t, channel: web, milestone: first-value}}\n"
+    )
+    old = load_map_text(base.format(extra="first_value_within: 2m\n"))
+    new = load_map_text(base.format(extra="first_value_within: 90s\n"))
+    (change,) = diff_maps(old, new)
+    assert (change.field, change.old, change.new) == ("first_value_within", "2m", "1.5m")
+    assert diff_maps(old, load_map_text(base.format(extra="")))[0].new == "—"

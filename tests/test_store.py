@@ -298,3 +298,71 @@ def test_open_store_with_relative_sqlite_url(tmp_path: Path, monkeypatch: pytest
     finally:
         store.close()
     assert (tmp_path / "relative.db").is_file()
+
+
+# The schema before evidence traces and stored maps: a store written by an older harness.
+OLD_SCHEMA = """
+CREATE TABLE runs (run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
+    state TEXT NOT NULL, pid INTEGER, host TEXT NOT NULL DEFAULT '', target TEXT NOT NULL DEFAULT '',
+    segment TEXT NOT NULL DEFAULT '', journey TEXT NOT NULL DEFAULT '', map_version TEXT NOT NULL DEFAULT '',
+    map_path TEXT NOT NULL DEFAULT '');
+CREATE TABLE observations (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    feature TEXT NOT NULL, scenario TEXT NOT NULL, node_id TEXT NOT NULL, segment TEXT NOT NULL,
+    stage TEXT NOT NULL, touchpoint TEXT, step TEXT NOT NULL, started_at TEXT NOT NULL,
+    duration_ms REAL NOT NULL, outcome TEXT NOT NULL, error TEXT NOT NULL DEFAULT '',
+    attempt INTEGER NOT NULL DEFAULT 1, evidence TEXT NOT NULL DEFAULT '', timed INTEGER NOT NULL DEFAULT 1);
+INSERT INTO runs (run_id, started_at, state, host)
+    VALUES ('old', '2026-10-01T09:00:00+00:00', 'finished', 'x');
+INSERT INTO observations (run_id, seq, feature, scenario, node_id, segment, stage, touchpoint, step,
+    started_at, duration_ms, outcome, error)
+    VALUES ('old', 1, 'f', 's', 'n', 'self-serve', 'discover', 'home-page', 'Given I open the home page',
+    '2026-10-01T09:00:01+00:00', 250.0, 'failed', 'HTTP 500');
+"""
+
+
+def test_a_store_from_an_older_harness_gains_the_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(OLD_SCHEMA)
+    store = open_store(path)
+    try:
+        (run,) = store.runs()
+        assert (run.run_id, run.map_digest) == ("old", "")
+        frame = store.analysis_frame(["old"])
+        assert frame[["touchpoint", "outcome", "error", "trace", "page_title"]].astype(
+            str
+        ).values.tolist() == [["home-page", "failed", "HTTP 500", "", ""]]
+        store.handle(StepObserved(make_obs("old", 2, T0, trace="t.zip", page_url="http://acme.test/x")))
+        assert store.observations(["old"])["trace"].tolist() == ["", "t.zip"]
+    finally:
+        store.close()
+
+
+def test_the_map_text_is_stored_once_and_read_back(store: SQLiteStore) -> None:
+    text = "journey: Acme\nstages: []\n"
+    for run_id in ("r1", "r2"):
+        store.handle(RunStarted(replace(make_run(run_id), map_digest="abc123"), map_text=text))
+    assert store.map_text("abc123") == text and store.map_text("nope") is None
+    assert [run.map_digest for run in store.runs()] == ["abc123", "abc123"]
+
+
+@pytest.mark.parametrize("arrow", [True, False], ids=["arrow", "plain sqlite3"])
+def test_the_analysis_frame_holds_what_the_observations_hold(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch, arrow: bool
+) -> None:
+    if not arrow:  # where the ADBC driver is not installed the store falls back to sqlite3
+        monkeypatch.setattr("harness.store._read_arrow", lambda *args: None)
+    for run_id in ("r1", "r2", "r3"):
+        store.handle(RunStarted(make_run(run_id)))
+    store.handle(StepObserved(make_obs("r1", 1, T0)))
+    store.handle(StepObserved(make_obs("r2", 2, T0, outcome="failed", error="boom", evidence="e.png")))
+    store.handle(StepObserved(make_obs("r3", 3, T0, touchpoint=None, node_id="other")))
+    store.handle(StepObserved(make_obs("r2", 4, T0, outcome="skipped")))
+    frame = store.analysis_frame(["r2", "r3"])
+    plain = store.observations(["r2", "r3"])
+    assert sorted(frame["seq"]) == sorted(plain["seq"]) == [2, 3, 4]
+    by_seq = frame.set_index("seq")
+    assert by_seq.loc[2, "error"] == "boom" and by_seq.loc[2, "evidence"] == "e.png"
+    assert pd.isna(by_seq.loc[4, "error"])  # texts of steps that did not fail are not read
+    assert pd.isna(by_seq.loc[3, "touchpoint"]) and by_seq.loc[3, "node_id"] != by_seq.loc[2, "node_id"]
+    assert store.analysis_frame([]).empty
