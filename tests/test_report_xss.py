@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import html
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from journeys import shopper_run, write_features
+from journeys import serve, shopper_run, write_features
 from playwright.sync_api import sync_playwright
 
 from harness.browser import launch_options
@@ -68,12 +67,8 @@ class HostileSite(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HostileSite)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(HostileSite) as url:
+        yield url
 
 
 def _map() -> str:
