@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from harness.errors import HarnessError, StoreError
-from harness.gaps import PRIORITY_RULE, STATUSES, Action, GapAnalysis, Verdict, finite
+from harness.gaps import PRIORITY_RULE, STATUSES, Action, GapAnalysis, Verdict, by_team, finite
 from harness.journey_map import format_duration
 from harness.store import OBSERVATION_COLUMNS, store_path
 
@@ -138,11 +138,7 @@ def actions_markdown(analysis: GapAnalysis) -> str:
     if not analysis.actions:
         lines.append("Every expectation of the map is met. Nothing to fix.")
         return "\n".join(lines) + "\n"
-    by_owner: dict[str, list[Action]] = {}
-    # Sorted by priority, so teams are met in the order of their best priority.
-    for action in sorted(analysis.actions, key=lambda a: a.priority):
-        by_owner.setdefault(action.owner, []).append(action)
-    for owner, actions in by_owner.items():
+    for owner, actions in by_team(analysis.actions):
         lines += [f"### {md_escape(owner)}", ""]
         lines += [f"- **#{a.priority}** {_action_line(a, owner=False)}" for a in actions]
         lines.append("")

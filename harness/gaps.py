@@ -26,14 +26,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.first_value import FirstValue, first_value
 from harness.journey_map import Expectation, JourneyMap, Stage, Touchpoint, format_duration
 from harness.visits import (
-    FAILED,
     Figures,
     FloatArray,
     IntArray,
     Visits,
-    codes,
     figures,
     group_visits,
     quantiles,
@@ -134,22 +133,6 @@ class Movement:
     before_success_rate: float | None
     after_success_rate: float | None
     reason: str  # one sentence
-
-
-@dataclass
-class FirstValue:
-    """Time to first value: from the journey's first step to the `milestone: first-value` touchpoint."""
-
-    touchpoint_id: str
-    name: str
-    segment: str
-    expected_ms: float | None
-    expected_rule: str  # how the expectation was derived from the map
-    runs: int  # runs in the window that played the journey for this segment
-    reached: int  # of those, runs in which the customer got to the milestone
-    p50_ms: float | None
-    p95_ms: float | None
-    status: str  # met, slow, failing or untested
 
 
 @dataclass
@@ -326,100 +309,6 @@ def _emotions(
                 )
             )
     return emotions
-
-
-def _first_value_expected(
-    journey_map: JourneyMap, milestone: Touchpoint, segment: str
-) -> tuple[float | None, str]:
-    if journey_map.first_value_within_ms is not None:
-        return float(journey_map.first_value_within_ms), "first_value_within in the journey map"
-    total, counted = 0.0, 0
-    for stage in journey_map.stages:
-        for touchpoint in stage.touchpoints:
-            within = touchpoint.expectation(segment).within_ms
-            if within is not None:
-                total, counted = total + within, counted + 1
-            if touchpoint is milestone:
-                rule = (
-                    "the map sets no first_value_within: the sum of the `within` targets up to the milestone"
-                )
-                return (total if counted else None), rule
-    return None, ""
-
-
-def _first_value(
-    journey_map: JourneyMap, segments: list[str], observations: pd.DataFrame
-) -> list[FirstValue]:
-    """Journey time per run: every executed step of the final attempts, from the first stage to the milestone.
-
-    Steps of the stages before the milestone's count whole; in the scenario that reaches the
-    milestone, steps count up to the milestone's last step. Time between scenarios (a new
-    browser, the harness) is not the customer's and is not counted.
-    """
-    milestone = next((tp for tp in journey_map.touchpoints() if tp.milestone == "first-value"), None)
-    if milestone is None:
-        return []
-    index = {stage.id: number for number, stage in enumerate(journey_map.stages)}
-    last_stage = index[milestone.stage_id]
-    frame = observations
-    run, run_ids = codes(frame["run_id"])
-    node, _ = codes(frame["node_id"])
-    stage_codes, stage_ids = codes(frame["stage"])
-    stage = np.array([index.get(s, -1) for s in stage_ids] + [-1], dtype=np.int64)[stage_codes]
-    attempt = frame["attempt"].to_numpy(dtype=np.int64)
-    seq = frame["seq"].to_numpy(dtype=np.int64)
-    duration = frame["duration_ms"].to_numpy(dtype=np.float64)
-    outcome = frame["outcome"]
-    executed = (outcome != "skipped").to_numpy(dtype=bool)
-    broken = outcome.isin(FAILED).to_numpy(dtype=bool) | ~executed
-    at_milestone = (frame["touchpoint"] == milestone.id).to_numpy(dtype=bool)
-    segment_of_run = pd.Series(frame["segment"].astype(str).to_numpy()).groupby(run).first()
-
-    scenario = run * (int(node.max()) + 1 if len(node) else 1) + node
-    final = attempt == pd.Series(attempt).groupby(scenario).transform("max").to_numpy()
-    played = np.zeros(len(run_ids), dtype=bool)
-    played[run[(stage >= 0) & (stage <= last_stage)]] = True
-    reaching = final & at_milestone
-    cutoff = pd.Series(seq[reaching]).groupby(scenario[reaching]).max()
-    milestone_broken = pd.Series(broken[reaching]).groupby(scenario[reaching]).any()
-    limit = np.full(len(run), -1, dtype=np.int64)
-    has_cutoff = np.isin(scenario, cutoff.index.to_numpy())
-    limit[has_cutoff] = cutoff.reindex(scenario[has_cutoff]).to_numpy()
-    counted = final & executed & ((stage < last_stage) & (stage >= 0) | (has_cutoff & (seq <= limit)))
-    journey = np.bincount(run[counted], weights=duration[counted], minlength=len(run_ids))
-    reached = np.zeros(len(run_ids), dtype=bool)
-    good = milestone_broken.index.to_numpy()[~milestone_broken.to_numpy(dtype=bool)]
-    reached[np.unique(run[np.isin(scenario, good)])] = True
-
-    results = []
-    for segment in segments:
-        runs = [r for r in range(len(run_ids)) if played[r] and segment_of_run.get(r) == segment]
-        times = np.array([journey[r] for r in runs if reached[r]])
-        expected, rule = _first_value_expected(journey_map, milestone, segment)
-        p50, p95 = quantiles(times, np.zeros(len(times), dtype=np.int64), 1)
-        status = "untested"
-        if runs:
-            rate = sum(1 for r in runs if reached[r]) / len(runs)
-            status = "met"
-            if rate < milestone.expectation(segment).success_rate:
-                status = "failing"
-            elif expected is not None and not np.isnan(p95[0]) and p95[0] > expected:
-                status = "slow"
-        results.append(
-            FirstValue(
-                touchpoint_id=milestone.id,
-                name=milestone.name,
-                segment=segment,
-                expected_ms=expected,
-                expected_rule=rule,
-                runs=len(runs),
-                reached=sum(1 for r in runs if reached[r]),
-                p50_ms=_number(p50[0]),
-                p95_ms=_number(p95[0]),
-                status=status,
-            )
-        )
-    return results
 
 
 STATUS_RANK = {"met": 0, "slow": 1, "flaky": 2, "failing": 3}
@@ -609,7 +498,7 @@ def analyse(
         actions=rank(judged.verdicts),
         unbound_steps=unbound,
         emotions=judged.emotions,
-        first_value=_first_value(journey_map, segments, observations),
+        first_value=first_value(journey_map, segments, observations),
     )
     if previous is not None and len(previous):
         before = _judge_window(journey_map, segments, previous, None, details=False)
@@ -656,6 +545,21 @@ def judge(observed: Observed, expectation: Expectation) -> tuple[str, str, float
             observed.p95_ms / max(within, 1) - 1.0,
         )
     return "met", "", 0.0
+
+
+COVERAGE_TEAM = "Coverage: scenarios to write or fix"
+
+
+def by_team(actions: list[Action]) -> list[tuple[str, list[Action]]]:
+    """Actions by owner team, a team placed by its most urgent action.
+
+    An untested touchpoint is not its owner's failure: a scenario has to be written (or fixed) first,
+    so those go to one coverage group of their own, whoever owns the touchpoint.
+    """
+    groups: dict[str, list[Action]] = {}
+    for action in sorted(actions, key=lambda a: a.priority):
+        groups.setdefault(COVERAGE_TEAM if action.status == "untested" else action.owner, []).append(action)
+    return list(groups.items())
 
 
 def _what_to_fix(verdict: Verdict) -> str:

@@ -36,6 +36,10 @@ class MapChange:
     new: str = ""
     name: str = ""  # the touchpoint's name (new map's when it has one), for sentences people read
     stage_name: str = ""
+    # For a base expectation change in a map with segments: those it reaches (an override hides
+    # it from the others). Empty for every other change.
+    reaches: tuple[str, ...] = ()
+    hidden_from: tuple[str, ...] = ()
 
     @property
     def sentence(self) -> str:
@@ -50,8 +54,12 @@ class MapChange:
             subject = "map"
         elif self.what == "stage":
             subject = f'stage "{self.stage_id}"'
+        elif self.segment:
+            subject = f"{self.name} ({self.segment})"
+        elif self.hidden_from:
+            subject = f"{self.name} ({', '.join(self.reaches) or 'no segment: each has its own'})"
         else:
-            subject = self.name + (f" ({self.segment})" if self.segment else "")
+            subject = self.name
         return f"{subject}: {self.field.replace('_', ' ')} {self.old} → {self.new}"
 
 
@@ -169,8 +177,17 @@ def _touchpoint_changes(
             if found not in base:  # a segment that only inherits the base change would repeat it
                 differences.append(("expectation", *found, segment))
     stage_name = _stage_name(new, new_tp.stage_id)
-    return [
-        MapChange(
+    changes = []
+    for what, field, before, after, segment in differences:
+        reaches: tuple[str, ...] = ()
+        if what == "expectation" and not segment and segments:
+            found = (field, before, after)
+            reaches = tuple(
+                s
+                for s in segments
+                if found in _differences(old_tp.expectation(s), new_tp.expectation(s), _EXPECT_FIELDS)
+            )
+        change = MapChange(
             "changed",
             what,
             new_tp.stage_id,
@@ -182,8 +199,10 @@ def _touchpoint_changes(
             new_tp.name,
             stage_name,
         )
-        for what, field, before, after, segment in differences
-    ]
+        if reaches != tuple(segments) and what == "expectation" and not segment and segments:
+            change.reaches, change.hidden_from = reaches, tuple(s for s in segments if s not in reaches)
+        changes.append(change)
+    return changes
 
 
 def _stage_name(journey_map: JourneyMap, stage_id: str) -> str:

@@ -24,10 +24,10 @@ from harness.gaps import (
     EMOTION_RULE,
     PRIORITY_RULE,
     STATUSES,
-    Action,
     GapAnalysis,
     StageEmotion,
     Verdict,
+    by_team,
     finite,
 )
 from harness.journey_map import Expectation, Stage, Touchpoint, format_duration
@@ -292,14 +292,6 @@ def _evidence(analysis: GapAnalysis, out_dir: Path) -> list[_Evidence]:
     return entries
 
 
-def _owner_groups(actions: list[Action]) -> list[tuple[str, list[Action]]]:
-    """Actions by owner team; a team's place is set by its most urgent action."""
-    groups: dict[str, list[Action]] = {}
-    for action in sorted(actions, key=lambda a: a.priority):
-        groups.setdefault(action.owner, []).append(action)
-    return list(groups.items())
-
-
 @dataclass
 class _StageCoverage:
     stage: Stage
@@ -383,10 +375,12 @@ def _changed_cards(changes: Sequence[Any], segments: list[str]) -> set[tuple[str
     cards = set()
     for change in changes:
         touchpoint_id = getattr(change, "touchpoint_id", None)
-        if not touchpoint_id:
+        if not touchpoint_id or getattr(change, "what", "") != "expectation":
             continue
         segment = getattr(change, "segment", None)
-        for name in [segment] if segment else segments:
+        # A base change reaches only the segments without an override of that field.
+        reached = getattr(change, "reaches", ()) if getattr(change, "hidden_from", ()) else segments
+        for name in [segment] if segment else reached:
             cards.add((str(touchpoint_id), str(name)))
     return cards
 
@@ -429,7 +423,7 @@ def render_html(
         action_exports=_exports(exports, _ACTION_EXPORTS),
         evidence=evidence,
         anchors={(item.verdict.touchpoint_id, item.verdict.segment): item.anchor for item in evidence},
-        owner_groups=_owner_groups(analysis.actions),
+        owner_groups=by_team(analysis.actions),
         coverage=[_coverage(analysis, segment) for segment in analysis.segments],
         emotion_curves=[_emotion_curve(analysis, segment) for segment in analysis.segments],
         movements=sorted(analysis.movements, key=lambda m: m.direction != "worse"),
@@ -462,8 +456,11 @@ def write_report(
     document = report_json(analysis, window)
     document["generated_at"] = generated_at.isoformat()
     document["map"]["recorded_version"] = recorded_version
-    document["map"]["changed_expectations"] = [
+    document["map"]["changes"] = [
         {**dataclasses.asdict(change), "sentence": change.sentence} for change in changes
+    ]
+    document["map"]["changed_expectations"] = [
+        item for item in document["map"]["changes"] if item["what"] == "expectation"
     ]
     written = {
         "json": JSON_NAME,
@@ -530,7 +527,7 @@ def build_report(
     from harness.errors import HarnessError
     from harness.gaps import analyse
     from harness.journey_map import load_map
-    from harness.mapdiff import diff_maps, expectation_changes, recorded_map
+    from harness.mapdiff import diff_maps, recorded_map
     from harness.store import open_store
 
     if last < 1:
@@ -553,7 +550,7 @@ def build_report(
     finally:
         store.close()
     analysis = analyse(journey_map, observations, previous=previous, run_order=[run.run_id for run in runs])
-    changes = expectation_changes(diff_maps(recorded, journey_map)) if recorded is not None else []
+    changes = diff_maps(recorded, journey_map) if recorded is not None else []
     window = Window(runs=runs, previous=previous_runs)
     html_path, json_path = write_report(
         analysis,
@@ -569,7 +566,9 @@ def build_report(
         f"{len(runs)} run(s){f' ({aborted} aborted)' if aborted else ''}; touchpoint × segment: {counts}"
     )
     if changes and recorded is not None:
-        summary += f"\n{len(changes)} expectation(s) changed since map version {recorded.version}:"
+        summary += (
+            f"\n{len(changes)} change(s) to the map since version {recorded.version}, recorded with the runs:"
+        )
         summary += "".join(f"\n  {change.sentence}" for change in changes)
     worse = [m for m in analysis.movements if m.direction == "worse"]
     if worse:

@@ -47,6 +47,7 @@ def test_the_demo_report_covers_the_journey(demo: tuple[Path, dict[str, Any]]) -
         "version": "2026-11-01",
         "path": document["map"]["path"],
         "recorded_version": "2026-11-01",  # the map the runs recorded: nothing changed since
+        "changes": [],
         "changed_expectations": [],
     }
     assert document["window"]["runs"] == 2

@@ -210,13 +210,14 @@ def test_actions_markdown_groups_by_owner_in_order_of_best_priority(analysis: Ga
     text = actions_markdown(analysis)
     assert "score = severity" in text  # the stated priority rule
     headings = [line for line in text.splitlines() if line.startswith("### ")]
-    assert headings == ["### Platform", "### Web"]
-    platform, web = text.split("### Web")
-    by_owner = {"Platform": platform, "Web": web}
+    assert headings == ["### Platform", "### Web", "### Coverage: scenarios to write or fix"]
+    platform, rest = text.split("### Web")
+    web, coverage = rest.split("### Coverage")
+    by_team = {"Platform": platform, "Web": web, "Coverage": coverage}
     for action in analysis.actions:
-        section = by_owner[action.owner]
-        other = by_owner["Web" if action.owner == "Platform" else "Platform"]
-        assert f"**#{action.priority}** " in section and f"**#{action.priority}** " not in other
+        team = "Coverage" if action.status == "untested" else action.owner
+        for name, section in by_team.items():
+            assert (f"**#{action.priority}** " in section) == (name == team), (action, name)
     line = next(line for line in text.splitlines() if line.startswith("- **#1** "))
     assert line.startswith("- **#1** Broken page (buy, self\\-serve) — failing ★: Make Broken page")
     assert IMG not in text and LINK not in text and "<img" not in text

@@ -205,8 +205,8 @@ def test_a_refreshed_map_is_applied_to_stored_runs_without_a_new_run(
         ("fast-page", "within", "2s", "1ms")
     ]
     assert (
-        "1 expectation(s) changed since map version v1:\n  Fast page: within 2s → 1ms"
-        in capsys.readouterr().out
+        "2 change(s) to the map since version v1, recorded with the runs:\n"
+        "  map: version v1 → v2\n  Fast page: within 2s → 1ms" in capsys.readouterr().out
     )
     html = (root / "out-v2" / "gap-report.html").read_text()
     assert 'id="map-refresh"' in html and "Fast page: within 2s → 1ms" in html

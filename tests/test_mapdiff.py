@@ -88,14 +88,14 @@ def test_a_tightened_base_target_is_one_change_not_one_per_inheriting_segment() 
 def test_a_base_change_is_reported_for_a_segment_only_where_its_own_target_differs() -> None:
     # Enterprise keeps its own 1s override, so neither its target nor its effective expectation moved.
     new = _edited(("within: 2s, fail_after: 10s", "within: 3s, fail_after: 10s"))
-    assert _sentences(diff_maps(_map(OLD), new)) == ["Pricing page: within 2s → 3s"]
+    assert _sentences(diff_maps(_map(OLD), new)) == ["Pricing page (self-serve): within 2s → 3s"]
     # Dropping the override while loosening the base changes what enterprise gets: 1s → 3s, not 2s → 3s.
     new = _edited(
         ("within: 2s, fail_after: 10s", "within: 3s, fail_after: 10s"),
         ("        segments: {enterprise: {within: 1s}}\n", ""),
     )
     assert _sentences(diff_maps(_map(OLD), new)) == [
-        "Pricing page: within 2s → 3s",
+        "Pricing page (self-serve): within 2s → 3s",
         "Pricing page (enterprise): within 1s → 3s",
     ]
 
@@ -295,3 +295,14 @@ def test_the_promised_time_to_first_value_is_compared() -> None:
     (change,) = diff_maps(old, new)
     assert (change.field, change.old, change.new) == ("first_value_within", "2m", "1.5m")
     assert diff_maps(old, load_map_text(base.format(extra="")))[0].new == "—"
+
+
+def test_a_base_change_names_the_segments_it_reaches() -> None:
+    text = (
+        "journey: J\nversion: v1\nsegments: [self-serve, enterprise]\nstages:\n  - id: s\n"
+        "    touchpoints:\n      - {{id: t, name: Pricing page, channel: web, expect: {{within: {base}}},"
+        " segments: {{enterprise: {{within: 1s}}}}}}\n"
+    )
+    (change,) = diff_maps(load_map_text(text.format(base="2s")), load_map_text(text.format(base="1.2s")))
+    assert (change.reaches, change.hidden_from) == (("self-serve",), ("enterprise",))
+    assert change.sentence == "Pricing page (self-serve): within 2s → 1.2s"
