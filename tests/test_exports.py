@@ -29,8 +29,10 @@ from harness.exports import (
     md_escape,
     write_observations_csv,
 )
-from harness.gaps import Action, FirstValue, GapAnalysis, Movement, analyse
+from harness.first_value import FirstValue
+from harness.gaps import Action, GapAnalysis, analyse
 from harness.journey_map import load_map_text
+from harness.movements import Movement
 from harness.observation import Observation, Run, RunFinished, RunStarted, StepObserved
 from harness.report import Window
 from harness.store import OBSERVATION_COLUMNS, open_store

@@ -18,9 +18,11 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from harness import charts
 from harness.browser import launch_options
-from harness.gaps import COVERAGE_TEAM, FirstValue, GapAnalysis, Movement, StageEmotion, TrendPoint, analyse
+from harness.first_value import FirstValue
+from harness.gaps import COVERAGE_TEAM, GapAnalysis, StageEmotion, TrendPoint, analyse
 from harness.journey_map import load_map_text
 from harness.mapdiff import MapChange
+from harness.movements import Movement
 from harness.observation import Run
 from harness.report import Window, render_html, report_json
 from harness.store import OBSERVATION_COLUMNS
