@@ -53,61 +53,63 @@ def journey_times(journey_map: JourneyMap, observations: pd.DataFrame, milestone
     index = {stage.id: number for number, stage in enumerate(journey_map.stages)}
     milestone_stage = index[next(tp.stage_id for tp in journey_map.touchpoints() if tp.id == milestone_id)]
     run, run_ids = codes(observations["run_id"])
-    node, _ = codes(observations["node_id"])
+    node, _ = codes(observations["node_id"], names=False)
+    segment, segment_names = codes(observations["segment"])
     stage_code, stage_ids = codes(observations["stage"])
     stage = np.array([index.get(s, -1) for s in stage_ids] + [-1], dtype=np.int64)[stage_code]
     attempt = observations["attempt"].to_numpy(dtype=np.int64)
-    seq = observations["seq"].to_numpy(dtype=np.int64)
-    steps = pd.DataFrame(
-        {
-            "run": run,
-            "scenario": run * (int(node.max()) + 1 if len(node) else 1) + node,
-            "stage": np.where(stage >= 0, stage, np.iinfo(np.int64).max),
-            "seq": seq,
-            "duration": observations["duration_ms"].to_numpy(dtype=np.float64),
-            "executed": (observations["outcome"] != "skipped").to_numpy(dtype=bool),
-            "broken": observations["outcome"].isin(FAILED).to_numpy(dtype=bool),
-            "milestone": (observations["touchpoint"] == milestone_id).to_numpy(dtype=bool),
-            "segment": observations["segment"].astype(str).to_numpy(),
-        }
-    )
-    final = attempt == pd.Series(attempt).groupby(steps["scenario"].to_numpy()).transform("max").to_numpy()
-    steps = steps[final & (steps["stage"] <= milestone_stage).to_numpy()]
-    if steps.empty:
+    # Scenario runs coded once: every figure below is a numpy reduction over these codes.
+    scenario, _ = pd.factorize(run * (int(node.max()) + 1 if len(node) else 1) + node)
+    count = int(scenario.max()) + 1 if len(scenario) else 0
+    final_attempt = np.zeros(count, dtype=np.int64)
+    np.maximum.at(final_attempt, scenario, attempt)
+    keep = (attempt == final_attempt[scenario]) & (stage >= 0) & (stage <= milestone_stage)
+    if not keep.any():
         return pd.DataFrame(columns=["run_id", "segment", "reached", "journey_ms"])
-    executed = steps[steps["executed"]]
+    sc, st = scenario[keep], stage[keep]
+    seq = observations["seq"].to_numpy(dtype=np.int64)[keep]
+    duration = observations["duration_ms"].to_numpy(dtype=np.float64)[keep]
+    executed = (observations["outcome"] != "skipped").to_numpy(dtype=bool)[keep]
+    broken = observations["outcome"].isin(FAILED).to_numpy(dtype=bool)[keep]
+    at = (observations["touchpoint"] == milestone_id).to_numpy(dtype=bool)[keep]
+    segment_code = np.full(len(run_ids), -1, dtype=np.int64)
+    segment_code[run[keep]] = segment[keep]
+
+    run_of = np.full(count, -1, dtype=np.int64)
+    run_of[sc] = run[keep]
+    start = np.full(count, np.iinfo(np.int64).max)
+    np.minimum.at(start, sc, st)
+    total = np.bincount(sc, weights=duration * executed, minlength=count)
+    failed = np.bincount(sc, weights=broken, minlength=count) > 0
+    # The scenario that reaches the milestone counts up to the milestone's last step; a skipped
+    # milestone step means the customer never got there.
+    cutoff = np.full(count, -1, dtype=np.int64)
+    np.maximum.at(cutoff, sc[at], seq[at])
+    missed = np.bincount(sc[at], weights=broken[at] | ~executed[at], minlength=count) > 0
+    upto = executed & (seq <= cutoff[sc])
+    to_milestone = np.bincount(sc[upto], weights=duration[upto], minlength=count)
+    present = np.bincount(sc, minlength=count) > 0
     scenarios = pd.DataFrame(
-        {
-            "run": steps.groupby("scenario")["run"].first(),
-            "start": steps.groupby("scenario")["stage"].min(),
-            "total": executed.groupby("scenario")["duration"].sum(),
-            "broken": steps.groupby("scenario")["broken"].any(),
-        }
-    )
-    scenarios["total"] = scenarios["total"].fillna(0.0)
-    # The scenario that reaches the milestone counts up to the milestone's last step.
-    at = steps[steps["milestone"]]
-    cutoff = at.groupby("scenario")["seq"].max()
-    through = (at["broken"] | ~at["executed"]).groupby(at["scenario"]).any()  # skipped: never got there
-    upto = executed[executed["seq"] <= executed["scenario"].map(cutoff).fillna(-1)]
-    reaching = pd.DataFrame({"to_milestone": upto.groupby("scenario")["duration"].sum(), "broken": through})
-    reaching = reaching[~reaching["broken"]].join(scenarios[["run", "start"]])
+        {"run": run_of, "start": start, "total": total, "broken": failed, "to_milestone": to_milestone}
+    )[present]
+    reaching = scenarios[(cutoff[present] >= 0) & ~missed[present]]
     best = reaching.sort_values("to_milestone").drop_duplicates("run").set_index("run")
     lead_ins = (
         scenarios[~scenarios["broken"]].groupby(["run", "start"])["total"].min().reset_index()
     )  # the quickest way through each stage
-    stages_played = scenarios.groupby("run")["start"].apply(set)
+    stages_played = scenarios.groupby("run")["start"].apply(set).to_dict()
+    best_start = dict(zip(best.index.tolist(), best["start"].tolist(), strict=True))
+    best_time = dict(zip(best.index.tolist(), best["to_milestone"].tolist(), strict=True))
     rows = []
-    segment_of = steps.groupby("run")["segment"].first()
-    for run_code, segment in segment_of.items():
-        played = stages_played.get(run_code, set())
+    for run_code in np.flatnonzero(segment_code >= 0).tolist():
+        segment = segment_names[segment_code[run_code]]
         reached, journey = False, float("nan")
-        if run_code in best.index:
-            start = int(best.loc[run_code, "start"])
-            earlier = lead_ins[(lead_ins["run"] == run_code) & (lead_ins["start"] < start)]
-            needed = {s for s in played if s < start}
-            reached = needed <= set(earlier["start"])
-            journey = float(best.loc[run_code, "to_milestone"]) + float(earlier["total"].sum())
+        if run_code in best_start:
+            first_stage = int(best_start[run_code])
+            earlier = lead_ins[(lead_ins["run"] == run_code) & (lead_ins["start"] < first_stage)]
+            needed = {s for s in stages_played.get(run_code, set()) if s < first_stage}
+            reached = needed <= set(earlier["start"].tolist())
+            journey = float(best_time[run_code]) + float(earlier["total"].sum())
         rows.append(
             {"run_id": run_ids[int(run_code)], "segment": segment, "reached": reached, "journey_ms": journey}
         )

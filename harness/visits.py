@@ -25,13 +25,16 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-def codes(column: pd.Series) -> tuple[IntArray, list[str]]:
-    """Integer codes (-1 for missing) and the values they stand for, in order of first appearance."""
+def codes(column: pd.Series, *, names: bool = True) -> tuple[IntArray, list[str]]:
+    """Integer codes (-1 for missing) and the values they stand for, in order of first appearance.
+
+    `names=False` skips building the list of values where only the codes matter (scenario ids).
+    """
     if isinstance(column.dtype, pd.CategoricalDtype):
-        categories = column.cat.categories.to_numpy(dtype=object).tolist()
-        return column.cat.codes.to_numpy().astype(np.int64), [str(value) for value in categories]
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    return codes.astype(np.int64), [str(value) for value in uniques]
+        values = column.cat.categories.to_numpy(dtype=object).tolist() if names else []
+        return column.cat.codes.to_numpy().astype(np.int64), [str(value) for value in values]
+    found, uniques = pd.factorize(column, use_na_sentinel=True)
+    return found.astype(np.int64), [str(value) for value in uniques] if names else []
 
 
 @dataclass
@@ -86,7 +89,7 @@ class Visits:
 def group_visits(observations: pd.DataFrame) -> Visits:
     """Group step observations into visits: consecutive steps of one attempt at one touchpoint."""
     run, run_ids = codes(observations["run_id"])
-    node, node_ids = codes(observations["node_id"])
+    node, _ = codes(observations["node_id"], names=False)
     touchpoint, touchpoints = codes(observations["touchpoint"])
     segment, segments = codes(observations["segment"])
     stage, stages = codes(observations["stage"])
@@ -123,7 +126,7 @@ def group_visits(observations: pd.DataFrame) -> Visits:
             np.zeros(0, dtype=bool),
             np.zeros(0, dtype=bool),
             empty,
-            len(node_ids),
+            0,
         )
     d, t = duration[rows], timed[rows]
     total = np.add.reduceat(d, first)
@@ -148,7 +151,7 @@ def group_visits(observations: pd.DataFrame) -> Visits:
         errored=np.logical_or.reduceat(errored[rows], first)[keep],
         # The failing step of a visit (the last one, if several) is its evidence.
         failure_row=np.maximum.reduceat(failing_row, first)[keep],
-        nodes=len(node_ids),
+        nodes=int(node.max()) + 1 if len(node) else 0,
     )
 
 
