@@ -99,13 +99,35 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("new", type=Path, metavar="NEW")
 
     commands.add_parser("steps", help="print the step catalogue: phrases, parameters, touchpoint kinds")
+
+    scheduled = commands.add_parser(
+        "schedule", help="run the journey on a schedule, forever (see docs/deploy.md)"
+    )
+    scheduled.add_argument("schedule", type=Path, metavar="SCHEDULE.yaml", help="the schedule file")
+    scheduled.add_argument(
+        "--once", action="store_true", help="run one cycle now and exit (0 all passed, 1 failures)"
+    )
+
+    status = commands.add_parser("status", help="what the scheduler did last and does next")
+    status.add_argument(
+        "schedule", type=Path, nargs="?", metavar="SCHEDULE.yaml", help="the schedule file (names the store)"
+    )
+    status.add_argument("--store", default=None, help="store path (default $SHOPPER_STORE or shopper.db)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        handler = {"demo": cmd_demo, "run": cmd_run, "report": cmd_report, "map": cmd_map, "steps": cmd_steps}
+        handler = {
+            "demo": cmd_demo,
+            "run": cmd_run,
+            "report": cmd_report,
+            "map": cmd_map,
+            "steps": cmd_steps,
+            "schedule": cmd_schedule,
+            "status": cmd_status,
+        }
         return handler[args.command](args)
     except HarnessError as exc:
         print(f"shopper: {exc}", file=sys.stderr)
@@ -290,6 +312,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.faults is None:
         print("(the shipped fault profile slows the pricing page and breaks the help search on purpose)")
     print(f"demo finished in {time.monotonic() - started:.1f}s; report: {built.html_path}")
+    return EXIT_OK
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from harness.schedule import run_schedule
+
+    return run_schedule(args.schedule, once=args.once)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from harness.schedule_file import load_schedule
+    from harness.status import status_lines
+
+    if args.schedule is not None and args.store is not None:
+        raise UsageError("give the schedule file or --store, not both")
+    config = load_schedule(args.schedule) if args.schedule is not None else None
+    store = config.store if config is not None else args.store or _store_default()
+    print("\n".join(status_lines(store, config)))
     return EXIT_OK
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.recorder import new_run_id
+from harness.store import open_store, store_path
+from harness.watchdog import MARKER_VARIABLE, kill_run
 from steps import PLUGINS
 
 PYTEST_OK, PYTEST_FAILED, PYTEST_NO_TESTS = 0, 1, 5
@@ -36,6 +41,7 @@ class RunResult:
     segment: str
     exit_code: int  # pytest's
     output: str = ""  # pytest's output when it was not shown (quiet)
+    killed: str = ""  # why the run was killed: "timeout" or "stopped"; "" when it ended by itself
 
     @property
     def passed(self) -> bool:
@@ -96,12 +102,21 @@ def check_features_dir(features: Path) -> None:
         )
 
 
-def run_scenarios(request: RunRequest) -> RunResult:
+def run_scenarios(
+    request: RunRequest, *, timeout_s: float | None = None, stop: Callable[[], bool] | None = None
+) -> RunResult:
+    """One run in its own pytest process.
+
+    With `timeout_s` or `stop` the run is watched: past the timeout, or as soon as `stop()` says so,
+    it is killed with every process it started (Chromium included) and recorded as aborted.
+    """
     check_features_dir(request.features)
     env = dict(os.environ)
     # The harness (and its step library) must import in the child even when run from a source tree.
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    if timeout_s is not None or stop is not None:
+        return _run_watched(request, env, timeout_s, stop or (lambda: False))
     capture = subprocess.PIPE if request.quiet else None
     completed = subprocess.run(
         pytest_command(request), env=env, stdout=capture, stderr=capture, text=True, check=False
@@ -110,3 +125,69 @@ def run_scenarios(request: RunRequest) -> RunResult:
     return RunResult(
         run_id=request.run_id, segment=request.segment, exit_code=completed.returncode, output=output
     )
+
+
+_POLL_S = 0.2
+
+
+def _run_watched(
+    request: RunRequest, env: dict[str, str], timeout_s: float | None, stop: Callable[[], bool]
+) -> RunResult:
+    capture = subprocess.PIPE if request.quiet else None
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    # A temporary folder of the run's own: a killed Chromium leaves its profile there, removed below,
+    # and the folder's name (with the run id) is on the command line of every browser process.
+    with tempfile.TemporaryDirectory(
+        prefix=f"shopper-run-{request.run_id}-", ignore_cleanup_errors=True
+    ) as private:
+        env = {**env, MARKER_VARIABLE: request.run_id, "TMPDIR": private}
+        process = subprocess.Popen(
+            pytest_command(request),
+            env=env,
+            stdout=capture,
+            stderr=capture,
+            text=True,
+            start_new_session=True,
+        )
+        killed, out, err = "", "", ""
+        while True:
+            try:
+                out, err = process.communicate(timeout=_POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if deadline is not None and time.monotonic() >= deadline:
+                killed = "timeout"
+            elif stop():
+                killed = "stopped"
+            if killed:
+                kill_run(process, request.run_id)
+                out, err = _rest_of_output(process)
+                _record_aborted(request.store)
+                break
+    return RunResult(
+        run_id=request.run_id,
+        segment=request.segment,
+        exit_code=process.returncode,
+        output=(out or "") + (err or ""),
+        killed=killed,
+    )
+
+
+def _rest_of_output(process: subprocess.Popen[str]) -> tuple[str, str]:
+    try:
+        out, err = process.communicate(timeout=_POLL_S * 5)
+    except (subprocess.TimeoutExpired, ValueError):  # a straggler holds the pipe, or it is read already
+        return "", ""
+    return out or "", err or ""
+
+
+def _record_aborted(store: str) -> None:
+    """A killed run never says it ended: the store's reconciliation marks it, now that its process is gone."""
+    if not store_path(store).exists():
+        return  # the run was killed before it recorded anything
+    opened = open_store(store)
+    try:
+        opened.reconcile_aborted()
+    finally:
+        opened.close()

@@ -360,6 +360,35 @@ class SQLiteStore:
     def close(self) -> None:
         self._db.close()
 
+    def prune(self, older_than: dt.datetime) -> list[str]:
+        """Delete the runs started before `older_than` with their observations; return their ids.
+
+        A run still going is kept, whatever its age. The file is compacted afterwards (incrementally
+        where the store was made with auto_vacuum=INCREMENTAL), so retention also keeps it small.
+        """
+        try:
+            rows = self._db.execute(
+                "SELECT run_id FROM runs WHERE started_at < ? AND state != 'running'", (_iso(older_than),)
+            ).fetchall()
+            pruned = [str(row[0]) for row in rows]
+            if not pruned:
+                return []
+            self._db.execute("BEGIN")
+            for start in range(0, len(pruned), 500):  # SQLite caps the number of ? in one statement
+                chunk = pruned[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                self._db.execute(f"DELETE FROM observations WHERE run_id IN ({marks})", chunk)
+                self._db.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", chunk)
+            self._db.execute("DELETE FROM maps WHERE digest NOT IN (SELECT map_digest FROM runs)")
+            self._db.execute("COMMIT")
+            incremental = self._db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+            self._db.execute("PRAGMA incremental_vacuum" if incremental else "VACUUM").fetchall()
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise StoreError(f"cannot prune the store: {exc}", file=self.path) from None
+        return pruned
+
 
 def _read_arrow(path: Path, query: str, params: list[str | int]) -> pd.DataFrame | None:
     """The query through ADBC into Arrow, dictionary-encoded; None where the driver is not installed."""

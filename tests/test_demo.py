@@ -173,5 +173,8 @@ def test_time_to_inbox_runs_from_the_submit_that_sent_the_email(tmp_path: Path) 
     observations = stored_observations(store)
     email = observations[observations["touchpoint"] == "confirmation-email"]
     assert list(email["outcome"]) == ["passed"]
-    # Polling every 100 ms: within +5% +1 s of the 2 s the demo company waited before sending.
-    assert 2000 <= email["duration_ms"].iloc[0] <= 2000 * 1.05 + 1000
+    # Timed from the end of the step that sent it; Acme's 2 s began when the form reached it, during
+    # that step, so the email can seem early by at most the submit's own time. Polling every 100 ms:
+    # within +5% +1 s.
+    submit = observations[observations["step"] == "When I sign up with my details"]["duration_ms"].iloc[0]
+    assert 2000 - submit <= email["duration_ms"].iloc[0] <= 2000 * 1.05 + 1000

@@ -1,0 +1,97 @@
+"""Runs that must end: a run's process, and everything it started, killed when its time is up.
+
+A process group is not enough to find a run's processes. Playwright starts Chromium in a session
+of its own and Chromium's crash handler daemonizes, so a kill looks three ways: the descendants of
+the run's process, every process whose command line or environment carries the run's marker (the
+run id: it is in the environment the browser inherits and in the profile folder on Chromium's
+command line), and every member of the process groups those belong to (a renderer whose browser
+died first keeps its group). Linux shows all of that in /proc; elsewhere only the run's own
+process group is signalled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+MARKER_VARIABLE = "SHOPPER_RUN_MARKER"
+GRACE_S = 5.0  # between SIGTERM and SIGKILL: long enough for Chromium to close its profile
+_PROC = Path("/proc")
+
+
+def _table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, process group) of every live process; zombies are already dead."""
+    table: dict[int, tuple[int, int]] = {}
+    for entry in _PROC.iterdir() if _PROC.is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone since the listing
+        if fields and fields[0] not in ("Z", "X"):
+            table[int(entry.name)] = (int(fields[1]), int(fields[2]))
+    return table
+
+
+def _marked(pid: int, marker: bytes) -> bool:
+    for name in ("cmdline", "environ"):
+        try:
+            if marker in (_PROC / str(pid) / name).read_bytes():
+                return True
+        except OSError:
+            continue  # another user's process, or gone
+    return False
+
+
+class RunTree:
+    """The processes of one run, found again at every look, since a kill makes orphans."""
+
+    def __init__(self, root: int, marker: str) -> None:
+        self.root = root
+        self.marker = marker.encode()
+        self.groups = {root}  # the run's process leads its own session and group
+        self._own = {os.getpid(), os.getpgrp()}
+
+    def members(self) -> set[int]:
+        table = _table()
+        found = {self.root} & table.keys()
+        found |= {pid for pid in table if pid not in self._own and _marked(pid, self.marker)}
+        self.groups |= {table[pid][1] for pid in found} - self._own
+        found |= {pid for pid, (_, group) in table.items() if group in self.groups}
+        grown = True
+        while grown:  # descendants, to a fixed point
+            children = {pid for pid, (parent, _) in table.items() if parent in found} - found
+            found |= children
+            grown = bool(children)
+        return found - self._own
+
+    def signal(self, signum: int) -> set[int]:
+        members = self.members()
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.root, signum)  # where /proc is missing, the group is all there is to find
+        return members
+
+
+def kill_run(process: subprocess.Popen[str], marker: str, grace_s: float = GRACE_S) -> None:
+    """SIGTERM to the whole run, SIGKILL to whatever is left after `grace_s`; reaps the child."""
+    tree = RunTree(process.pid, marker)
+    tree.signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        # Polling also reaps the run's own process, which would otherwise linger in the table as a zombie.
+        if process.poll() is not None and not tree.members():
+            break
+        time.sleep(0.1)
+    for _ in range(20):  # a process forking while it is killed needs another look
+        if not tree.signal(signal.SIGKILL) and process.poll() is not None:
+            break
+        time.sleep(0.05)
+    process.wait()
