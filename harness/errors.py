@@ -58,3 +58,15 @@ def did_you_mean(word: str, choices: list[str] | set[str]) -> str:
 
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def read_user_file(path: str | Path, what: str, error: type[HarnessError]) -> str:
+    """The text of a file the user named (a map, a schedule), or one sentence saying why not."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{what} not found", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise error(f"{what} cannot be read ({reason})", file=path) from None

@@ -26,7 +26,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
-from harness.errors import MapError, did_you_mean
+from harness.errors import MapError, did_you_mean, read_user_file
 
 CHANNELS = ("web", "email", "chat", "form", "api", "phone")
 DEFAULT_OWNER = "Unassigned"
@@ -164,15 +164,7 @@ class JourneyMap:
 
 
 def load_map(path: str | Path) -> JourneyMap:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MapError("journey map not found", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-        raise MapError(f"journey map cannot be read ({reason})", file=path) from None
-    return load_map_text(text, path)
+    return load_map_text(read_user_file(path, "journey map", MapError), path)
 
 
 def load_map_text(text: str, path: str | Path = "<map>") -> JourneyMap:

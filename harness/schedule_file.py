@@ -26,7 +26,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from harness.alerts import AlertConfig, alert_config
-from harness.errors import HarnessError, MapError, did_you_mean
+from harness.errors import HarnessError, MapError, did_you_mean, read_user_file
 from harness.journey_map import format_duration, parse_duration
 
 KEYS = (
@@ -141,13 +141,7 @@ class ScheduleConfig:
 
 def load_schedule(path: str | Path) -> ScheduleConfig:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScheduleError("schedule file not found", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-        raise ScheduleError(f"the schedule file cannot be read ({reason})", file=path) from None
+    text = read_user_file(path, "schedule file", ScheduleError)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
