@@ -6,13 +6,19 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint browser install clean
+.PHONY: demo test lint browser install dovecot clean
 
 demo: install browser
 	$(VENV)/bin/shopper demo
 
-test: install browser lint
+test: install browser lint dovecot
 	$(PY) -m pytest
+
+# The IMAP tests run a real Dovecot (Debian's dovecot-imapd); they fail, saying so, without it.
+dovecot:
+	@command -v dovecot >/dev/null || [ -x /usr/sbin/dovecot ] || \
+		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq dovecot-imapd; } || \
+		echo "Dovecot is missing and cannot be installed here (not root): the IMAP tests will fail."
 
 lint: install
 	$(VENV)/bin/ruff check harness steps tests bench conftest.py

@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--store", default=None, help="store path (default $SHOPPER_STORE or shopper.db)")
     run.add_argument("--retries", type=int, default=0, help="retries of a failed scenario")
-    run.add_argument("--mailbox", help="the synthetic customer's inbox, e.g. maildir:PATH")
+    run.add_argument(
+        "--mailbox", help="the synthetic customer's inbox: maildir:PATH or imap://USER@HOST:PORT/INBOX"
+    )
     run.add_argument("--quiet", action="store_true")
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest (e.g. --headed)")
 

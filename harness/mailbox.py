@@ -1,4 +1,4 @@
-"""Mailboxes the synthetic customer reads: the demo's mail sink (a Maildir) today, IMAP later.
+"""Mailboxes the synthetic customer reads: the demo's mail sink (a Maildir), or a real inbox over IMAP.
 
 One interface, so an email step does not care where the inbox lives.
 """
@@ -61,6 +61,24 @@ def _body_text(message: EmailMessage) -> str:
         return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
 
 
+def parse_email(key: str, raw: bytes, delivered_at: dt.datetime | None = None) -> ReceivedEmail:
+    """One message as the customer reads it, whichever mailbox it came from.
+
+    The demo sink's delivery stamp wins; otherwise `delivered_at` (IMAP's INTERNALDATE) is used.
+    """
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    stamp = parsed.get("X-Shopper-Received")
+    return ReceivedEmail(
+        key=key,
+        to=str(parsed.get("To", "")),
+        sender=str(parsed.get("From", "")),
+        subject=str(parsed.get("Subject", "")),
+        body=_body_text(parsed),
+        received_at=dt.datetime.fromisoformat(str(stamp)) if stamp else delivered_at,
+    )
+
+
 class MaildirMailbox:
     """A Maildir on disk, as written by the demo company's SMTP sink."""
 
@@ -78,26 +96,21 @@ class MaildirMailbox:
                     raw = handle.read()
             except (KeyError, FileNotFoundError):
                 continue
-            parsed = email.message_from_bytes(raw, policy=email.policy.default)
-            assert isinstance(parsed, EmailMessage)
-            stamp = parsed.get("X-Shopper-Received")
-            found.append(
-                ReceivedEmail(
-                    key=key,
-                    to=str(parsed.get("To", "")),
-                    sender=str(parsed.get("From", "")),
-                    subject=str(parsed.get("Subject", "")),
-                    body=_body_text(parsed),
-                    received_at=dt.datetime.fromisoformat(str(stamp)) if stamp else None,
-                )
-            )
+            found.append(parse_email(key, raw))
         return found
 
 
 def open_mailbox(url: str) -> Mailbox:
     if url.startswith("maildir:"):
         return MaildirMailbox(url[len("maildir:") :])
-    raise HarnessError(f'mailbox "{url}" is not supported yet; use maildir:PATH')
+    if url.startswith(("imap://", "imaps://")):
+        from harness.imap import ImapMailbox
+
+        return ImapMailbox.from_url(url)
+    scheme = url.split(":", 1)[0]
+    raise HarnessError(
+        f'mailbox "{scheme}:..." is not supported; use maildir:PATH or imap://USER@HOST:PORT/INBOX'
+    )
 
 
 def wait_for_email(
@@ -107,9 +120,14 @@ def wait_for_email(
     subject: str | None,
     seen: set[str],
     timeout_s: float,
-    poll_s: float = 0.1,
+    poll_s: float | None = None,
 ) -> ReceivedEmail:
-    """Poll until a message to `to` (subject matching, not yet seen) arrives, or fail after timeout_s."""
+    """Poll until a message to `to` (subject matching, not yet seen) arrives, or fail after timeout_s.
+
+    Polls every `poll_s`, else the mailbox's own `poll_s` (an IMAP URL's ?poll=), else every 0.1 s.
+    """
+    if poll_s is None:
+        poll_s = float(getattr(box, "poll_s", 0.1))
     deadline = time.monotonic() + timeout_s
     pattern = re.compile(subject) if subject else None
     while True:

@@ -210,6 +210,7 @@ def test_unknown_charset_does_not_crash(sink: MailSink) -> None:
 
 def test_open_mailbox_rejects_what_it_cannot_read() -> None:
     with pytest.raises(HarnessError) as caught:
-        open_mailbox("imap://x")
-    assert "imap://x" in str(caught.value)
-    assert "maildir:" in str(caught.value)
+        open_mailbox("pop3://user:pw@x")
+    assert str(caught.value).startswith('mailbox "pop3:..." is not supported')
+    assert "maildir:" in str(caught.value) and "imap://" in str(caught.value)
+    assert "pw" not in str(caught.value)

@@ -1,0 +1,171 @@
+"""A real Dovecot IMAP server for tests: its own config, port, users and Maildirs under one folder.
+
+Mail reaches it the way it reaches a real inbox: over SMTP, into the Maildir Dovecot serves (the
+demo's aiosmtpd sink delivers there). `make test` installs Dovecot (Debian's dovecot-imapd) when
+it can; without it these tests fail with a message saying so.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+USER = "shopper"
+PASSWORD = "imap-Secret-7f3a9"
+
+CONFIG = """\
+protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+auth_failure_delay = 0
+default_internal_user = {internal}
+default_login_user = {login}
+mail_location = maildir:{root}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = {root}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = {root}/users
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+}}
+"""
+
+
+@dataclass
+class Dovecot:
+    port: int
+    root: Path
+    user: str = USER
+    password: str = PASSWORD
+    host: str = "127.0.0.1"
+
+    @property
+    def maildir(self) -> Path:
+        """The user's INBOX on disk: deliver here and Dovecot serves it."""
+        return self.root / "mail" / self.user
+
+    def url(self, query: str = "") -> str:
+        return f"imap://{self.user}@{self.host}:{self.port}/INBOX" + (f"?{query}" if query else "")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _binary() -> str:
+    sbin = "/usr/sbin/dovecot"  # not on a non-root PATH
+    found = shutil.which("dovecot") or (sbin if os.access(sbin, os.X_OK) else None)
+    if found is None:
+        pytest.fail(
+            "Dovecot is not installed, and the IMAP tests need a real IMAP server: run `make test` as root "
+            "(it installs dovecot-imapd) or `apt-get install dovecot-imapd`",
+            pytrace=False,
+        )
+    return found
+
+
+def _account() -> tuple[int, int, str, str]:
+    """The mail uid/gid and Dovecot's internal and login users: Dovecot refuses uid 0 for mail."""
+    if os.getuid() != 0:
+        me = pwd.getpwuid(os.getuid()).pw_name
+        return os.getuid(), os.getgid(), me, me
+    nobody = pwd.getpwnam("nobody")
+
+    def exists(name: str) -> bool:
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            return False
+        return True
+
+    internal = "dovecot" if exists("dovecot") else "nobody"
+    login = "dovenull" if exists("dovenull") else "nobody"
+    return nobody.pw_uid, nobody.pw_gid, internal, login
+
+
+@contextmanager
+def running_dovecot() -> Iterator[Dovecot]:
+    """Dovecot on a free loopback port; its files in a folder of their own, not pytest's tmp_path.
+
+    Dovecot's unprivileged processes must reach the config, users file and Maildirs, and pytest's
+    tmp_path lies under a 0700 folder of ours.
+    """
+    binary = _binary()
+    with tempfile.TemporaryDirectory(prefix="shopper-dovecot-") as folder:
+        root = Path(folder)
+        root.chmod(0o755)
+        with _serve(binary, root) as server:
+            yield server
+
+
+@contextmanager
+def _serve(binary: str, root: Path) -> Iterator[Dovecot]:
+    uid, gid, internal, login = _account()
+    server = Dovecot(port=free_port(), root=root)
+    for sub in ("tmp", "new", "cur"):
+        (server.maildir / sub).mkdir(parents=True, exist_ok=True)
+    for path in [root / "mail", server.maildir, *(server.maildir / sub for sub in ("tmp", "new", "cur"))]:
+        os.chown(path, uid, gid)
+    (root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{server.maildir}::\n")
+    config = root / "dovecot.conf"
+    config.write_text(CONFIG.format(root=root, port=server.port, internal=internal, login=login))
+    # The sink delivers as this process: files Dovecot's mail user (not us) must be able to read.
+    umask = os.umask(0o022)
+    with (root / "dovecot.stderr").open("wb") as stderr:
+        command = [binary, "-F", "-c", str(config)]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        _wait_for_port(server, process)
+        yield server
+    finally:
+        os.umask(umask)
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_port(server: Dovecot, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            with socket.create_connection((server.host, server.port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    logged = "".join(
+        path.read_text(errors="replace")
+        for path in (server.root / "dovecot.stderr", server.root / "dovecot.log")
+        if path.exists()
+    )
+    pytest.fail(f"Dovecot did not start on port {server.port}:\n{logged}", pytrace=False)

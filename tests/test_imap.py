@@ -1,0 +1,147 @@
+"""The IMAP mailbox against a real Dovecot: mail goes in over SMTP, comes back out over IMAP."""
+
+from __future__ import annotations
+
+import smtplib
+import threading
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from dovecot import PASSWORD, Dovecot, free_port, running_dovecot
+from journeys import shopper_run, stored_observations, write_features
+
+from harness.demo.mailsink import MailSink
+from harness.errors import TargetError
+from harness.imap import ImapMailbox
+from harness.mailbox import open_mailbox, wait_for_email
+
+
+@pytest.fixture
+def dovecot(monkeypatch: pytest.MonkeyPatch) -> Iterator[Dovecot]:
+    monkeypatch.setenv("SHOPPER_IMAP_PASSWORD", PASSWORD)
+    with running_dovecot() as server:
+        yield server
+
+
+@pytest.fixture
+def sink(dovecot: Dovecot) -> Iterator[MailSink]:
+    """SMTP delivery into the Maildir Dovecot serves for its user."""
+    with MailSink(dovecot.maildir) as running:
+        yield running
+
+
+def send(sink: MailSink, to: str, subject: str, body: str) -> None:
+    message = EmailMessage()
+    message["From"] = "Acme <hello@acme.test>"
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as smtp:
+        smtp.send_message(message)
+
+
+def imap(dovecot: Dovecot, query: str = "") -> ImapMailbox:
+    box = open_mailbox(dovecot.url(query))
+    assert isinstance(box, ImapMailbox)
+    return box
+
+
+def test_a_message_sent_over_smtp_is_read_over_imap(dovecot: Dovecot, sink: MailSink) -> None:
+    send(sink, "shopper+r1-1@example.test", "Confirm your Acme account", "Confirm: https://acme.test/c?t=1\n")
+    box = imap(dovecot)
+    message = wait_for_email(box, to="shopper+r1-1@example.test", subject="Confirm", seen=set(), timeout_s=5)
+    assert message.subject == "Confirm your Acme account"
+    assert message.to == "shopper+r1-1@example.test"
+    assert message.links() == ["https://acme.test/c?t=1"]
+    assert message.key.startswith("imap:")
+    assert message.received_at is not None
+    # Fetched once: the next poll asks only for UIDs after it.
+    assert [m.key for m in box.messages()] == [message.key]
+    box.close()
+
+
+def test_a_delayed_email_is_timed_to_its_arrival(dovecot: Dovecot, sink: MailSink) -> None:
+    to = "shopper+r1-1@example.test"
+    box = imap(dovecot, "poll=0.2")
+    assert box.poll_s == 0.2
+    box.messages()  # connected and logged in before the clock starts
+    later = threading.Timer(3.0, send, (sink, to, "Your receipt", "Thanks"))
+    started = time.monotonic()
+    later.start()
+    try:
+        wait_for_email(box, to=to, subject="receipt", seen=set(), timeout_s=10)
+        waited = time.monotonic() - started
+    finally:
+        later.join()
+        box.close()
+    assert 3.0 <= waited <= 3.0 * 1.05 + 1.0, waited
+
+
+def test_two_runs_never_take_each_others_mail(dovecot: Dovecot, sink: MailSink) -> None:
+    send(sink, "shopper+r2-1@example.test", "Confirm your Acme account", "two: https://acme.test/c?t=two")
+    send(sink, "shopper+r1-1@example.test", "Confirm your Acme account", "one: https://acme.test/c?t=one")
+    first, second = imap(dovecot), imap(dovecot)
+    one = wait_for_email(first, to="shopper+r1-1@example.test", subject=None, seen=set(), timeout_s=5)
+    two = wait_for_email(second, to="shopper+r2-1@example.test", subject=None, seen=set(), timeout_s=5)
+    assert one.links() == ["https://acme.test/c?t=one"]
+    assert two.links() == ["https://acme.test/c?t=two"]
+    first.close()
+    second.close()
+
+
+def test_a_wrong_password_is_one_sentence_without_it(
+    dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOPPER_IMAP_PASSWORD", "wrong-Secret-42")
+    with pytest.raises(TargetError) as caught:
+        imap(dovecot).messages()
+    text = str(caught.value)
+    assert text == f"the IMAP server at 127.0.0.1:{dovecot.port} refused the login for shopper"
+    assert "wrong-Secret-42" not in text + repr(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_a_server_that_is_down_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOPPER_IMAP_PASSWORD", PASSWORD)
+    port = free_port()
+    with pytest.raises(TargetError) as caught:
+        open_mailbox(f"imap://shopper@127.0.0.1:{port}/INBOX").messages()
+    assert str(caught.value) == f"the IMAP server at 127.0.0.1:{port} is not answering"
+    assert PASSWORD not in repr(caught.value)
+
+
+def test_the_password_comes_from_the_environment_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHOPPER_IMAP_PASSWORD", raising=False)
+    with pytest.raises(TargetError) as missing:
+        open_mailbox("imap://shopper@127.0.0.1:143/INBOX")
+    assert str(missing.value) == "set SHOPPER_IMAP_PASSWORD to the password of the IMAP mailbox shopper"
+    monkeypatch.setenv("MY_IMAP_PW", PASSWORD)
+    box = open_mailbox("imap://shopper@127.0.0.1:143/INBOX?password_env=MY_IMAP_PW")
+    assert PASSWORD not in repr(box)
+    with pytest.raises(TargetError) as caught:
+        open_mailbox(f"imap://shopper:{PASSWORD}@127.0.0.1:143/INBOX")
+    assert PASSWORD not in str(caught.value)
+    assert "SHOPPER_IMAP_PASSWORD" in str(caught.value)
+
+
+def test_the_demo_confirmation_email_is_read_over_imap(tmp_path: Path, dovecot: Dovecot) -> None:
+    from harness.demo import load_faults_text, start_acme
+
+    features = write_features(
+        tmp_path / "features",
+        "@stage:signup\nFeature: F\n  Scenario: S\n    Given I open the signup page\n"
+        '    When I sign up with my details\n    Then I should see "Check your inbox"\n'
+        "    And I receive the confirmation email\n",
+    )
+    store = tmp_path / "obs.db"
+    with start_acme(load_faults_text("{}\n"), dovecot.maildir) as acme:
+        status = shopper_run(
+            acme.url, features, store, "--segment", "self-serve", "--quiet", "--mailbox", dovecot.url()
+        )
+    assert status == 0
+    observations = stored_observations(store)
+    email = observations[observations["touchpoint"] == "confirmation-email"]
+    assert list(email["outcome"]) == ["passed"]
