@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from harness.actions import PRIORITY_RULE, Action, by_team
 from harness.errors import HarnessError, StoreError
-from harness.gaps import PRIORITY_RULE, STATUSES, Action, GapAnalysis, Verdict, by_team, finite
+from harness.gaps import STATUSES, GapAnalysis, Verdict, finite
 from harness.journey_map import format_duration
 from harness.store import OBSERVATION_COLUMNS, store_path
 

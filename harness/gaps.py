@@ -26,12 +26,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.actions import Action, rank
+from harness.emotion import StageEmotion, emotions_of
 from harness.first_value import FirstValue, first_value
-from harness.journey_map import Expectation, JourneyMap, Stage, Touchpoint, format_duration
+from harness.journey_map import Expectation, JourneyMap, Touchpoint, format_duration
 from harness.movements import Movement, movements
 from harness.visits import (
     Figures,
-    FloatArray,
     IntArray,
     Visits,
     figures,
@@ -40,19 +41,6 @@ from harness.visits import (
 )
 
 STATUSES = ("met", "slow", "failing", "flaky", "untested", "off-map")
-SEVERITY = {"failing": 3.0, "flaky": 2.0, "slow": 1.0, "untested": 0.5}
-
-EMOTION_RULE = (
-    "each visit the customer made scores +2 when answered within half the `within` target, +1 within it,"
-    " 0 up to twice the target, -1 beyond that, -2 when it failed or took longer than fail_after;"
-    " a visit to a touchpoint without a `within` target scores +1 when it succeeded;"
-    " a stage's experienced emotion is the mean over its visits"
-)
-
-PRIORITY_RULE = (
-    "score = severity (failing 3, flaky 2, slow 1, untested 0.5) × 2 if a moment of truth"
-    " × (1 + relative size of the gap) × number of runs affected; highest score first"
-)
 
 
 @dataclass
@@ -103,33 +91,6 @@ class Verdict:
     trace: str = ""  # Playwright trace of the failing step shown as evidence
     page_url: str = ""
     page_title: str = ""
-
-
-@dataclass
-class StageEmotion:
-    """The map's expected emotion for a stage against the one its visits gave (EMOTION_RULE)."""
-
-    stage_id: str
-    stage_name: str
-    segment: str
-    expected: float | None  # mean of the stage's touchpoint emotions in the map; None if the map has none
-    experienced: float | None  # None when no visit in the window
-    visits: int
-
-
-@dataclass
-class Action:
-    priority: int
-    score: float
-    owner: str
-    touchpoint_id: str
-    touchpoint_name: str
-    stage_id: str
-    segment: str
-    status: str
-    moment_of_truth: bool
-    what_to_fix: str
-    evidence: str = ""
 
 
 @dataclass
@@ -233,66 +194,6 @@ def _trends(visits: Visits, group: IntArray, groups: int, rank: IntArray) -> lis
     return trends
 
 
-def visit_emotions(visits: Visits, group: IntArray, within: FloatArray, fail_after: FloatArray) -> FloatArray:
-    """Each visit's score by EMOTION_RULE."""
-    target, limit, duration = within[group], fail_after[group], visits.duration_ms
-    with np.errstate(invalid="ignore"):
-        broken = visits.failed | (duration > limit)
-        timed = np.select(
-            [duration <= target / 2, duration <= target, duration <= target * 2], [2.0, 1.0, 0.0], -1.0
-        )
-    return np.where(broken, -2.0, np.where(np.isnan(target), 1.0, timed))
-
-
-def _stage_of_visits(journey_map: JourneyMap, visits: Visits) -> IntArray:
-    """The map stage index of each visit: a map touchpoint's own stage, else the scenario's (-1: none)."""
-    index = {stage.id: number for number, stage in enumerate(journey_map.stages)}
-    by_stage = np.array([index.get(stage_id, -1) for stage_id in visits.stages] + [-1], dtype=np.int64)
-    by_touchpoint = np.array(
-        [
-            index[touchpoint.stage_id] if (touchpoint := journey_map.touchpoint(tp)) else -1
-            for tp in visits.touchpoints
-        ]
-        + [-1],
-        dtype=np.int64,
-    )
-    own = by_touchpoint[visits.touchpoint]
-    return np.where(own >= 0, own, by_stage[visits.stage])
-
-
-def _expected_emotion(stage: Stage, segment: str) -> float | None:
-    emotions = [e for tp in stage.touchpoints if (e := tp.expectation(segment).emotion) is not None]
-    return sum(emotions) / len(emotions) if emotions else None
-
-
-def _emotions(
-    journey_map: JourneyMap, segments: list[str], visits: Visits, stage_of: IntArray, scores: FloatArray
-) -> list[StageEmotion]:
-    width = max(len(visits.segments), 1)
-    cells = max(len(journey_map.stages), 1) * width
-    known = stage_of >= 0
-    key = stage_of[known] * width + visits.segment[known]
-    count = np.bincount(key, minlength=cells)
-    total = np.bincount(key, weights=scores[known], minlength=cells)
-    code = {segment: number for number, segment in enumerate(visits.segments)}
-    emotions = []
-    for segment in segments:
-        for number, stage in enumerate(journey_map.stages):
-            cell = number * width + code[segment] if segment in code else -1
-            visits_here = int(count[cell]) if cell >= 0 else 0
-            emotions.append(
-                StageEmotion(
-                    stage_id=stage.id,
-                    stage_name=stage.name,
-                    segment=segment,
-                    expected=_expected_emotion(stage, segment),
-                    experienced=round(float(total[cell]) / visits_here, 2) if visits_here else None,
-                    visits=visits_here,
-                )
-            )
-    return emotions
-
-
 @dataclass
 class _Judged:
     verdicts: list[Verdict]
@@ -385,8 +286,7 @@ def _judge_window(
                 off_map.append(verdict(None, touchpoint_id, stage_id, segment))
     emotions: list[StageEmotion] = []
     if details:
-        scores = visit_emotions(clean, clean_group, within, fail_after)
-        emotions = _emotions(journey_map, segments, clean, _stage_of_visits(journey_map, clean), scores)
+        emotions = emotions_of(journey_map, segments, clean, clean_group, within, fail_after)
     return _Judged(verdicts=verdicts, off_map=off_map, emotions=emotions)
 
 
@@ -467,70 +367,6 @@ def judge(observed: Observed, expectation: Expectation) -> tuple[str, str, float
             observed.p95_ms / max(within, 1) - 1.0,
         )
     return "met", "", 0.0
-
-
-COVERAGE_TEAM = "Coverage: scenarios to write or fix"
-
-
-def by_team(actions: list[Action]) -> list[tuple[str, list[Action]]]:
-    """Actions by owner team, a team placed by its most urgent action.
-
-    An untested touchpoint is not its owner's failure: a scenario has to be written (or fixed) first,
-    so those go to one coverage group of their own, whoever owns the touchpoint.
-    """
-    groups: dict[str, list[Action]] = {}
-    for action in sorted(actions, key=lambda a: a.priority):
-        groups.setdefault(COVERAGE_TEAM if action.status == "untested" else action.owner, []).append(action)
-    return list(groups.items())
-
-
-def _what_to_fix(verdict: Verdict) -> str:
-    who = f"{verdict.segment} customers"
-    if verdict.status == "failing":
-        cause = f": {verdict.error.splitlines()[0]}" if verdict.error else ""
-        return f"Make {verdict.name} work for {who}{cause}"
-    if verdict.status == "flaky":
-        return f"Find the intermittent fault in {verdict.name}: it fails on the first try, then passes"
-    if verdict.status == "slow":
-        target = format_duration(verdict.expected.within_ms)
-        return (
-            f"Bring {verdict.name} p95 from {format_duration(verdict.observed.p95_ms)} to {target} for {who}"
-        )
-    if verdict.harness_error:
-        return f"Fix the scenario for {verdict.name} ({who}): {verdict.harness_error.splitlines()[0]}"
-    if not verdict.segment_played:
-        return f"Run the scenarios as {verdict.segment} customers: no run in the window played that segment"
-    if verdict.channel == "phone":
-        return f"Measure {verdict.name} by hand (a mystery call) or drop the promise from the map"
-    return f"Write a scenario that exercises {verdict.name} ({verdict.channel}) for {who}"
-
-
-def rank(verdicts: list[Verdict]) -> list[Action]:
-    scored = []
-    for verdict in verdicts:
-        if verdict.status not in SEVERITY:
-            continue
-        score = SEVERITY[verdict.status] * (2.0 if verdict.moment_of_truth else 1.0)
-        score *= 1.0 + max(0.0, min(verdict.gap_size, 10.0))
-        score *= max(1, verdict.observed.runs_affected)
-        scored.append((score, verdict))
-    scored.sort(key=lambda pair: (-pair[0], pair[1].stage_id, pair[1].touchpoint_id, pair[1].segment))
-    return [
-        Action(
-            priority=number,
-            score=round(score, 2),
-            owner=v.owner,
-            touchpoint_id=v.touchpoint_id,
-            touchpoint_name=v.name,
-            stage_id=v.stage_id,
-            segment=v.segment,
-            status=v.status,
-            moment_of_truth=v.moment_of_truth,
-            what_to_fix=_what_to_fix(v),
-            evidence=v.evidence,
-        )
-        for number, (score, v) in enumerate(scored, start=1)
-    ]
 
 
 def finite(value: float | None) -> float | None:

@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 import pandas as pd
 import schedule
 
-from harness.alerts import AlertConfig, Alerter, alert_config
+from harness.alert_config import AlertConfig, alert_config
+from harness.alerts import Alerter
 from harness.errors import HarnessError
 from harness.gaps import GapAnalysis, Verdict, analyse
 from harness.journey_map import JourneyMap, format_duration, load_map

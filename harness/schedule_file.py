@@ -25,7 +25,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from harness.alerts import AlertConfig, alert_config
+from harness.alert_config import AlertConfig, alert_config
 from harness.errors import HarnessError, MapError, did_you_mean, read_user_file
 from harness.journey_map import format_duration, parse_duration
 

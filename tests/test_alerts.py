@@ -24,15 +24,8 @@ import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from journeys import serve
 
-from harness.alerts import (
-    AlertConfig,
-    Alerter,
-    AlertEvent,
-    EmailAlerts,
-    Webhook,
-    alert_config,
-    open_alerts,
-)
+from harness.alert_config import AlertConfig, EmailAlerts, Webhook, alert_config
+from harness.alerts import Alerter, AlertEvent, open_alerts
 from harness.demo.mailsink import MailSink, _LoopbackController
 from harness.errors import HarnessError
 from harness.gaps import Verdict, analyse

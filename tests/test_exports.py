@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from harness.actions import Action
 from harness.errors import HarnessError
 from harness.exports import (
     ACTION_COLUMNS,
@@ -30,7 +31,7 @@ from harness.exports import (
     write_observations_csv,
 )
 from harness.first_value import FirstValue
-from harness.gaps import Action, GapAnalysis, analyse
+from harness.gaps import GapAnalysis, analyse
 from harness.journey_map import load_map_text
 from harness.movements import Movement
 from harness.observation import Observation, Run, RunFinished, RunStarted, StepObserved

@@ -17,14 +17,17 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from harness import charts
+from harness.actions import COVERAGE_TEAM
 from harness.browser import launch_options
+from harness.emotion import StageEmotion
 from harness.first_value import FirstValue
-from harness.gaps import COVERAGE_TEAM, GapAnalysis, StageEmotion, TrendPoint, analyse
+from harness.gaps import GapAnalysis, TrendPoint, analyse
 from harness.journey_map import load_map_text
 from harness.mapdiff import MapChange
 from harness.movements import Movement
 from harness.observation import Run
-from harness.report import Window, render_html, report_json
+from harness.report import Window, report_json
+from harness.report_html import render_html
 from harness.store import OBSERVATION_COLUMNS
 
 MAP = """\

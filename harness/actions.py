@@ -1,0 +1,97 @@
+"""The action plan: gaps ranked by a stated rule into things to fix, each with an owner team."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from harness.journey_map import format_duration
+
+if TYPE_CHECKING:
+    from harness.gaps import Verdict
+
+SEVERITY = {"failing": 3.0, "flaky": 2.0, "slow": 1.0, "untested": 0.5}
+
+PRIORITY_RULE = (
+    "score = severity (failing 3, flaky 2, slow 1, untested 0.5) × 2 if a moment of truth"
+    " × (1 + relative size of the gap) × number of runs affected; highest score first"
+)
+
+
+@dataclass
+class Action:
+    priority: int
+    score: float
+    owner: str
+    touchpoint_id: str
+    touchpoint_name: str
+    stage_id: str
+    segment: str
+    status: str
+    moment_of_truth: bool
+    what_to_fix: str
+    evidence: str = ""
+
+
+COVERAGE_TEAM = "Coverage: scenarios to write or fix"
+
+
+def by_team(actions: list[Action]) -> list[tuple[str, list[Action]]]:
+    """Actions by owner team, a team placed by its most urgent action.
+
+    An untested touchpoint is not its owner's failure: a scenario has to be written (or fixed) first,
+    so those go to one coverage group of their own, whoever owns the touchpoint.
+    """
+    groups: dict[str, list[Action]] = {}
+    for action in sorted(actions, key=lambda a: a.priority):
+        groups.setdefault(COVERAGE_TEAM if action.status == "untested" else action.owner, []).append(action)
+    return list(groups.items())
+
+
+def _what_to_fix(verdict: Verdict) -> str:
+    who = f"{verdict.segment} customers"
+    if verdict.status == "failing":
+        cause = f": {verdict.error.splitlines()[0]}" if verdict.error else ""
+        return f"Make {verdict.name} work for {who}{cause}"
+    if verdict.status == "flaky":
+        return f"Find the intermittent fault in {verdict.name}: it fails on the first try, then passes"
+    if verdict.status == "slow":
+        target = format_duration(verdict.expected.within_ms)
+        return (
+            f"Bring {verdict.name} p95 from {format_duration(verdict.observed.p95_ms)} to {target} for {who}"
+        )
+    if verdict.harness_error:
+        return f"Fix the scenario for {verdict.name} ({who}): {verdict.harness_error.splitlines()[0]}"
+    if not verdict.segment_played:
+        return f"Run the scenarios as {verdict.segment} customers: no run in the window played that segment"
+    if verdict.channel == "phone":
+        return f"Measure {verdict.name} by hand (a mystery call) or drop the promise from the map"
+    return f"Write a scenario that exercises {verdict.name} ({verdict.channel}) for {who}"
+
+
+def rank(verdicts: list[Verdict]) -> list[Action]:
+    scored = []
+    for verdict in verdicts:
+        if verdict.status not in SEVERITY:
+            continue
+        score = SEVERITY[verdict.status] * (2.0 if verdict.moment_of_truth else 1.0)
+        score *= 1.0 + max(0.0, min(verdict.gap_size, 10.0))
+        score *= max(1, verdict.observed.runs_affected)
+        scored.append((score, verdict))
+    scored.sort(key=lambda pair: (-pair[0], pair[1].stage_id, pair[1].touchpoint_id, pair[1].segment))
+    return [
+        Action(
+            priority=number,
+            score=round(score, 2),
+            owner=v.owner,
+            touchpoint_id=v.touchpoint_id,
+            touchpoint_name=v.name,
+            stage_id=v.stage_id,
+            segment=v.segment,
+            status=v.status,
+            moment_of_truth=v.moment_of_truth,
+            what_to_fix=_what_to_fix(v),
+            evidence=v.evidence,
+        )
+        for number, (score, v) in enumerate(scored, start=1)
+    ]
