@@ -13,6 +13,7 @@ import imaplib
 import os
 import re
 import ssl
+import time
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from harness.errors import TargetError
@@ -156,6 +157,9 @@ class ImapMailbox:
                 continue
             key = f"imap:{self._uidvalidity}:{uid.group(1).decode()}"
             self._fetched[int(uid.group(1))] = parse_email(key, raw, _internaldate(head))
+
+    def wait(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     def close(self) -> None:
         if self._connection is not None:

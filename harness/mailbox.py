@@ -12,9 +12,9 @@ import html
 import mailbox
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import getaddresses
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Protocol
 
@@ -30,7 +30,29 @@ class ReceivedEmail:
     sender: str
     subject: str
     body: str
+    # When the customer's mailbox got it: the demo sink's delivery stamp or IMAP's INTERNALDATE.
     received_at: dt.datetime | None
+    message_id: str = ""
+    in_reply_to: str = ""
+    # Cross-checks only, never the measurement: the sender's clock (Date) and the first relay's
+    # (the topmost Received header) can both be wrong, but a large disagreement is worth showing.
+    date_header: dt.datetime | None = None
+    relay_received: dt.datetime | None = None
+    size: int = 0
+    attachments: int = 0
+    # What could not be read, in plain words ("no Subject header", "unknown charset x-foo"):
+    # a malformed message is kept with its reasons, never a crash.
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def sender_address(self) -> str:
+        return parseaddr(self.sender)[1].strip().lower()
+
+    @property
+    def sender_domain(self) -> str:
+        """The sending system, as the inbox audit counts them."""
+        address = self.sender_address
+        return address.rsplit("@", 1)[1] if "@" in address else ""
 
     def links(self) -> list[str]:
         # An HTML body writes "&" as "&amp;" inside href; the customer's click follows the unescaped link.
@@ -43,7 +65,12 @@ class ReceivedEmail:
 
 
 class Mailbox(Protocol):
+    poll_s: float
+
     def messages(self) -> list[ReceivedEmail]: ...
+
+    def wait(self, seconds: float) -> None:
+        """Return when new mail may have arrived, or after `seconds` (IMAP IDLE returns early)."""
 
 
 class NoEmailError(AssertionError):
@@ -82,8 +109,12 @@ def parse_email(key: str, raw: bytes, delivered_at: dt.datetime | None = None) -
 class MaildirMailbox:
     """A Maildir on disk, as written by the demo company's SMTP sink."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, poll_s: float = 0.1) -> None:
         self.path = Path(path)
+        self.poll_s = poll_s
+
+    def wait(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     def messages(self) -> list[ReceivedEmail]:
         if not (self.path / "new").exists() and not (self.path / "cur").exists():
@@ -124,10 +155,11 @@ def wait_for_email(
 ) -> ReceivedEmail:
     """Poll until a message to `to` (subject matching, not yet seen) arrives, or fail after timeout_s.
 
-    Polls every `poll_s`, else the mailbox's own `poll_s` (an IMAP URL's ?poll=), else every 0.1 s.
+    Waits `poll_s` between looks, else the mailbox's own `poll_s` (an IMAP URL's ?poll=); a mailbox
+    that is told of new mail (IMAP IDLE) looks again as soon as it is.
     """
     if poll_s is None:
-        poll_s = float(getattr(box, "poll_s", 0.1))
+        poll_s = box.poll_s
     deadline = time.monotonic() + timeout_s
     pattern = re.compile(subject) if subject else None
     while True:
@@ -145,4 +177,4 @@ def wait_for_email(
         if time.monotonic() >= deadline:
             wanted = f' with a subject matching "{subject}"' if subject else ""
             raise NoEmailError(f"no email{wanted} reached {to} within {timeout_s:g}s")
-        time.sleep(poll_s)
+        box.wait(max(0.0, min(poll_s, deadline - time.monotonic())))
