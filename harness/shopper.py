@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.email_message import ReceivedEmail
 from harness.errors import HarnessError
 from harness.journey_map import Expectation, JourneyMap, Touchpoint
-from harness.mailbox import Mailbox, ReceivedEmail
+from harness.mailbox import Mailbox
 
 PASSWORD_ENV = "SHOPPER_PASSWORD"
 DEFAULT_DOMAIN = "example.test"

@@ -6,8 +6,9 @@ import time
 from typing import Any
 
 from harness.catalogue import touchpoint_step
+from harness.email_message import ReceivedEmail
 from harness.errors import HarnessError
-from harness.mailbox import ReceivedEmail, wait_for_email
+from harness.mailbox import wait_for_email
 from harness.shopper import Shopper
 from steps.browsing import open_url
 
