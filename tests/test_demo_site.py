@@ -24,7 +24,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from harness.browser import launch_options
 from harness.demo import Acme, MailSink, start_acme
-from harness.demo.faults import DEFAULT_FAULTS, FaultProfile, load_faults, load_faults_text
+from harness.demo.faults import DEFAULT_FAULTS, EMAIL_KINDS, FaultProfile, load_faults, load_faults_text
 from harness.demo.site import AcmeSite
 from harness.errors import FaultProfileError
 
@@ -117,10 +117,13 @@ def test_default_profile_has_documented_values() -> None:
     assert profile == FaultProfile(
         latency_ms={"/pricing": 1200},
         status={"/help/search": 500},
-        email_delay_s={"confirmation": 1.0},
+        email_delay_s={"confirmation": 1.0, "support-reply": 4.0},
         drop_email=[],
     )
-    assert "#" in DEFAULT_FAULTS.read_text()  # documented for users
+    text = DEFAULT_FAULTS.read_text()
+    assert "#" in text  # documented for users
+    # Every kind is listed for users, so none can be added to the code and forgotten here.
+    assert "# Kinds: " + ", ".join(EMAIL_KINDS) + "." in text
 
 
 @pytest.mark.parametrize("text", ["", "# nothing\n", "latency_ms:\nstatus: {}\ndrop_email:\n"])
@@ -172,13 +175,13 @@ def test_empty_profile_means_no_faults(text: str) -> None:
             "email_delay_s:\n  welcom: 2\n",
             2,
             '"welcom" is not an email kind (did you mean "welcome"?); the kinds are '
-            "confirmation, welcome, support-ack and demo-booked.",
+            "confirmation, welcome, tips, support-ack, support-reply and demo-booked.",
         ),
         (
             "drop_email:\n  - welcome\n  - newsletter\n",
             3,
             '"newsletter" is not an email kind; the kinds are '
-            "confirmation, welcome, support-ack and demo-booked.",
+            "confirmation, welcome, tips, support-ack, support-reply and demo-booked.",
         ),
     ],
 )
@@ -262,7 +265,8 @@ def test_signup_confirm_login_onboarding(acme: Acme) -> None:
     for item in ("Create your first project", "Invite a teammate", "Connect your calendar"):
         assert item in body
 
-    welcome = with_subject(wait_for_mail(acme.maildir, 2), "Welcome to Acme")
+    # Confirmation, welcome and tips: the first login sends two emails.
+    welcome = with_subject(wait_for_mail(acme.maildir, 3), "Welcome to Acme")
     assert welcome[0]["From"].addresses[0].addr_spec == "hello@acme.test"
 
     # A second login, from another device, must not welcome the customer again.
@@ -270,6 +274,7 @@ def test_signup_confirm_login_onboarding(acme: Acme) -> None:
     assert other.post("/login", email="ada@example.test", password="s3cret")[2] == "/onboarding"
     time.sleep(0.3)
     assert len(with_subject(messages(acme.maildir), "Welcome to Acme")) == 1
+    assert len(with_subject(messages(acme.maildir), "3 tips for your first week with Acme")) == 1
 
 
 def test_login_sets_a_safe_session_cookie(acme: Acme) -> None:
@@ -319,9 +324,9 @@ def test_support_ticket_and_acknowledgement(acme: Acme) -> None:
     )
     status, body, _ = client.post("/support", email="bob@example.test", subject="Second", message="again")
     assert "Your ticket reference is ACME-1002." in body
-    found = wait_for_mail(acme.maildir, 2)
+    found = wait_for_mail(acme.maildir, 4)  # an acknowledgement and a reply per ticket
     (ack,) = with_subject(found, "[ACME-1001] We received your request")
-    assert ack["From"].addresses[0].addr_spec == "support@acme.test"
+    assert str(ack["From"]) == "Acme Support <support@help.acme.test>"
     assert ack["To"].addresses[0].addr_spec == "bob@example.test"
     assert '"Cannot export"' in body_text(ack) and "> It fails" in body_text(ack)
 
@@ -396,9 +401,13 @@ def test_drop_email_fault(start: StartAcme) -> None:
     client = Browser(acme.url)
     assert client.post("/support", email="a@b.test", subject="s", message="m")[0] == 200
     assert client.post("/demo", name="A", email="a@b.test", company="C", size="1-10")[0] == 200
-    wait_for_mail(acme.maildir)
+    wait_for_mail(acme.maildir, 2)
     time.sleep(0.3)
-    assert [m["Subject"] for m in messages(acme.maildir)] == ["Your Acme demo is booked"]
+    # Only the acknowledgement is dropped: the reply is a kind of its own and still goes out.
+    assert sorted(m["Subject"] for m in messages(acme.maildir)) == [
+        "Re: [ACME-1001] s",
+        "Your Acme demo is booked",
+    ]
 
 
 def test_unreachable_mail_server_does_not_break_the_site(

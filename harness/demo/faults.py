@@ -17,7 +17,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from harness.errors import FaultProfileError, did_you_mean
 
-EMAIL_KINDS = ("confirmation", "welcome", "support-ack", "demo-booked")
+# In the order a customer meets them; the error for an unknown kind lists them in this order.
+EMAIL_KINDS = ("confirmation", "welcome", "tips", "support-ack", "support-reply", "demo-booked")
 KEYS = ("latency_ms", "status", "email_delay_s", "drop_email")
 DEFAULT_FAULTS = Path(__file__).with_name("faults.yaml")
 
@@ -123,7 +124,7 @@ class _Reader:
             raise self.fail(
                 node,
                 f"{_shown(node, start=True)} is not an email kind{suggestion}; the kinds are "
-                "confirmation, welcome, support-ack and demo-booked.",
+                f"{_listed(EMAIL_KINDS)}.",
             )
         return str(kind)
 
@@ -195,3 +196,7 @@ def _shown(node: Node, *, start: bool = False) -> str:
     else:
         shown = "a list" if isinstance(node, SequenceNode) else "a mapping"
     return shown.capitalize() if start else shown
+
+
+def _listed(words: tuple[str, ...]) -> str:
+    return f"{', '.join(words[:-1])} and {words[-1]}" if len(words) > 1 else "".join(words)

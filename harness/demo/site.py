@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from harness.demo import outbox, pages
 from harness.demo.faults import FaultProfile
-from harness.demo.outbox import Outbox
+from harness.demo.outbox import Outbox, one_line
 from harness.demo.state import AcmeState, Login, search_articles
 from harness.errors import TargetError
 
@@ -44,11 +44,6 @@ class Request:
     query: dict[str, str]
     form: dict[str, str]
     cookies: dict[str, str]
-
-
-def _one_line(value: str) -> str:
-    # Names and subjects end up in email headers, where a newline would be an injection.
-    return " ".join(value.split())
 
 
 def _redirect(location: str, *headers: tuple[str, str]) -> Response:
@@ -101,9 +96,9 @@ class AcmeApp:
     def book_demo(self, request: Request) -> Response:
         form = request.form
         name, email, company = (
-            _one_line(form.get("name", "")),
+            one_line(form.get("name", "")),
             form.get("email", "").strip(),
-            _one_line(form.get("company", "")),
+            one_line(form.get("company", "")),
         )
         size = form.get("size", "")
         if not (name and email and company):
@@ -124,7 +119,7 @@ class AcmeApp:
     def sign_up(self, request: Request) -> Response:
         form = request.form
         name, email, password = (
-            _one_line(form.get("name", "")),
+            one_line(form.get("name", "")),
             form.get("email", "").strip(),
             form.get("password", ""),
         )
@@ -132,7 +127,7 @@ class AcmeApp:
             return Response(400, pages.signup_form(form, "Please fill in your name, email and password."))
         if not _EMAIL.fullmatch(email):
             return Response(400, pages.signup_form(form, "Please enter a valid email address."))
-        token = self.state.sign_up(name, email, password, _one_line(form.get("company", "")))
+        token = self.state.sign_up(name, email, password, one_line(form.get("company", "")))
         if token is None:
             return Response(
                 409, pages.signup_form(form, "An account with this email already exists.", offer_login=True)
@@ -165,6 +160,7 @@ class AcmeApp:
             return Response(403, pages.login_form(form, "Please confirm your email address first."))
         if outcome is Login.FIRST:
             self.mail.send("welcome", outbox.welcome_email(account.name, account.email))
+            self.mail.send("tips", outbox.tips_email(account.name, account.email, f"{self.url}/help"))
         return _redirect(
             "/onboarding", ("Set-Cookie", f"{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax")
         )
@@ -183,7 +179,7 @@ class AcmeApp:
         form = request.form
         email, subject, body = (
             form.get("email", "").strip(),
-            _one_line(form.get("subject", "")),
+            one_line(form.get("subject", "")),
             form.get("message", "").strip(),
         )
         if not (email and subject and body):
@@ -193,7 +189,12 @@ class AcmeApp:
         if not _EMAIL.fullmatch(email):
             return Response(400, pages.support_form(form, "Please enter a valid email address."))
         ticket = self.state.open_ticket(email, subject, body)
-        self.mail.send("support-ack", outbox.support_ack_email(email, ticket.ref, subject, body))
+        ack = outbox.support_ack_email(email, ticket.ref, subject, body)
+        self.mail.send("support-ack", ack)
+        # Queued now, so its delay runs from the ticket's opening, as an agent's reply time does,
+        # and not from whenever the acknowledgement happened to go out.
+        reply = outbox.support_reply_email(email, ticket.ref, subject, body, str(ack["Message-ID"]))
+        self.mail.send("support-reply", reply, dated_when_sent=True)
         return Response(
             200,
             pages.message(
