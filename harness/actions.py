@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,8 @@ SEVERITY = {"failing": 3.0, "flaky": 2.0, "slow": 1.0, "untested": 0.5}
 
 PRIORITY_RULE = (
     "score = severity (failing 3, flaky 2, slow 1, untested 0.5) × 2 if a moment of truth"
-    " × (1 + relative size of the gap) × number of runs affected; highest score first"
+    " × (1 + relative size of the gap) × number of runs affected; a stage sending too much mail"
+    " scores 1 × (1 + overshoot of its limit) × customers affected; highest score first"
 )
 
 
@@ -69,8 +71,9 @@ def _what_to_fix(verdict: Verdict) -> str:
     return f"Write a scenario that exercises {verdict.name} ({verdict.channel}) for {who}"
 
 
-def rank(verdicts: list[Verdict]) -> list[Action]:
-    scored = []
+def rank(verdicts: list[Verdict], extra: Sequence[tuple[float, Action]] = ()) -> list[Action]:
+    """Actions for the gaps of `verdicts` and the already scored `extra` ones, numbered by score."""
+    scored: list[tuple[float, Verdict]] = []
     for verdict in verdicts:
         if verdict.status not in SEVERITY:
             continue
@@ -78,20 +81,27 @@ def rank(verdicts: list[Verdict]) -> list[Action]:
         score *= 1.0 + max(0.0, min(verdict.gap_size, 10.0))
         score *= max(1, verdict.observed.runs_affected)
         scored.append((score, verdict))
-    scored.sort(key=lambda pair: (-pair[0], pair[1].stage_id, pair[1].touchpoint_id, pair[1].segment))
-    return [
-        Action(
-            priority=number,
-            score=round(score, 2),
-            owner=v.owner,
-            touchpoint_id=v.touchpoint_id,
-            touchpoint_name=v.name,
-            stage_id=v.stage_id,
-            segment=v.segment,
-            status=v.status,
-            moment_of_truth=v.moment_of_truth,
-            what_to_fix=_what_to_fix(v),
-            evidence=v.evidence,
+    actions = [
+        (
+            score,
+            Action(
+                priority=0,
+                score=round(score, 2),
+                owner=v.owner,
+                touchpoint_id=v.touchpoint_id,
+                touchpoint_name=v.name,
+                stage_id=v.stage_id,
+                segment=v.segment,
+                status=v.status,
+                moment_of_truth=v.moment_of_truth,
+                what_to_fix=_what_to_fix(v),
+                evidence=v.evidence,
+            ),
         )
-        for number, (score, v) in enumerate(scored, start=1)
+        for score, v in scored
     ]
+    actions += list(extra)
+    actions.sort(key=lambda pair: (-pair[0], pair[1].stage_id, pair[1].touchpoint_id, pair[1].segment))
+    for number, (_, action) in enumerate(actions, start=1):
+        action.priority = number
+    return [action for _, action in actions]

@@ -20,6 +20,7 @@ from harness.runner import PYTEST_NO_TESTS, RunResult
 EXIT_OK, EXIT_GAPS, EXIT_USAGE = 0, 1, 2
 DEFAULT_FEATURES = Path("scenarios")
 DEFAULT_MAP = DEFAULT_FEATURES / "acme.yaml"
+DEMO_MAIL_WAIT_S = 30.0  # longer than any delay the shipped fault profile gives Acme's email
 
 
 class UsageError(HarnessError):
@@ -69,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--mailbox", help="the synthetic customer's inbox: maildir:PATH or imap://USER@HOST:PORT/INBOX"
     )
+    run.add_argument(
+        "--max-wait",
+        help="longest an email step waits with the browser open (default 2m); a later promise is"
+        " left pending for `shopper mail poll`",
+    )
     run.add_argument("--quiet", action="store_true")
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest (e.g. --headed)")
 
@@ -110,6 +116,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="run one cycle now and exit (0 all passed, 1 failures)"
     )
 
+    mail = commands.add_parser("mail", help="the synthetic customers' mail")
+    mail_commands = mail.add_subparsers(dest="mail_command", metavar="SUBCOMMAND", parser_class=_Parser)
+    mail_commands.required = True
+    poll = mail_commands.add_parser(
+        "poll", help="resolve pending expectations: record the replies that came, fail the overdue (exit 1)"
+    )
+    poll.add_argument("--store", default=None, help="store path (default $SHOPPER_STORE or shopper.db)")
+    poll.add_argument(
+        "--mailbox", help="read this mailbox instead of the one each run used (maildir:PATH or imap://...)"
+    )
+    poll.add_argument(
+        "--wait",
+        default="0s",
+        help="keep looking this long while something is pending (e.g. 30s; default: once)",
+    )
+
     status = commands.add_parser("status", help="what the scheduler did last and does next")
     status.add_argument(
         "schedule", type=Path, nargs="?", metavar="SCHEDULE.yaml", help="the schedule file (names the store)"
@@ -129,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "steps": cmd_steps,
             "schedule": cmd_schedule,
             "status": cmd_status,
+            "mail": cmd_mail,
         }
         return handler[args.command](args)
     except HarnessError as exc:
@@ -303,6 +326,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 )
             )
             _report_run(result)
+        _poll_demo_mail(str(store))
     built = build_report(
         store_url=str(store),
         map_path=map_path,
@@ -315,6 +339,48 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("(the shipped fault profile slows the pricing page and breaks the help search on purpose)")
     print(f"demo finished in {time.monotonic() - started:.1f}s; report: {built.html_path}")
     return EXIT_OK
+
+
+def cmd_mail(args: argparse.Namespace) -> int:
+    from harness.journey_map import parse_duration
+    from harness.pending import PollResult, poll
+    from harness.store import open_store
+
+    try:
+        wait_ms = parse_duration(args.wait)
+    except HarnessError:
+        raise UsageError(f'--wait "{args.wait}" is not a duration, e.g. 30s') from None
+    store = open_store(args.store or _store_default())
+
+    def said(result: PollResult) -> None:
+        print(result.describe())
+
+    try:
+        results = poll(store, mailbox=args.mailbox, wait_s=wait_ms / 1000.0, report=said)
+    finally:
+        store.close()
+    counts = {
+        outcome: sum(r.outcome == outcome for r in results) for outcome in ("passed", "failed", "pending")
+    }
+    print(
+        f"{len(results)} pending expectation(s): {counts['passed']} answered in time,"
+        f" {counts['failed']} failed, {counts['pending']} still pending"
+    )
+    return EXIT_GAPS if counts["failed"] else EXIT_OK
+
+
+def _poll_demo_mail(store_url: str) -> None:
+    """The support reply the runs left pending: Acme's "person" answers within seconds, so wait."""
+    from harness.pending import poll
+    from harness.store import open_store
+
+    store = open_store(store_url)
+    try:
+        results = poll(store, wait_s=DEMO_MAIL_WAIT_S, report=lambda result: print(result.describe()))
+    finally:
+        store.close()
+    if results:
+        print(f"{len(results)} pending expectation(s) polled, as `shopper mail poll` does")
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:

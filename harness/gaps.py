@@ -14,7 +14,11 @@ Statuses follow DESIGN.md:
     flaky     failed on a first attempt and passed on a retry
     slow      succeeds, but p95 above `within`
     met       otherwise
+    pending   its only visits await an email `shopper mail poll` has not resolved yet
     off-map   visited, but the map has no such touchpoint
+
+A visit still pending (a support reply promised within hours) is counted apart and judged once
+it resolves: it is not a failure while its fail_after has not passed.
 """
 
 from __future__ import annotations
@@ -29,8 +33,10 @@ import pandas as pd
 from harness.actions import Action, rank
 from harness.emotion import StageEmotion, emotions_of
 from harness.first_value import FirstValue, first_value
+from harness.inbox import StageInbox, inbox_actions, inbox_audit
 from harness.journey_map import Expectation, JourneyMap, Touchpoint, format_duration
 from harness.movements import Movement, movements
+from harness.observation import MessageReceived
 from harness.visits import (
     Figures,
     IntArray,
@@ -40,7 +46,7 @@ from harness.visits import (
     quantiles,
 )
 
-STATUSES = ("met", "slow", "failing", "flaky", "untested", "off-map")
+STATUSES = ("met", "slow", "failing", "flaky", "pending", "untested", "off-map")
 
 
 @dataclass
@@ -55,6 +61,7 @@ class Observed:
     flaky: int = 0  # scenario runs that failed first and passed on a retry
     runs_affected: int = 0  # runs with a failed, slow or overlong visit
     beyond_fail_after: int = 0
+    pending: int = 0  # visits whose email is still awaited, not in the figures above
 
 
 @dataclass
@@ -105,6 +112,7 @@ class GapAnalysis:
     movements: list[Movement] = field(default_factory=list)  # empty when there is no previous window
     previous_runs: int = 0  # runs in the previous window (0: nothing to compare with)
     first_value: list[FirstValue] = field(default_factory=list)  # one per segment, if the map has a milestone
+    inbox: list[StageInbox] = field(default_factory=list)  # what the customer received, per stage and segment
 
     def verdict(self, touchpoint_id: str, segment: str) -> Verdict | None:
         return next(
@@ -119,7 +127,8 @@ class GapAnalysis:
 
     @property
     def all_met(self) -> bool:
-        return all(v.status == "met" for v in self.verdicts) and not self.off_map
+        # A pending reply is not a gap yet: `shopper mail poll` turns it into one, or not.
+        return all(v.status in ("met", "pending") for v in self.verdicts) and not self.off_map
 
 
 def _observed(fig: Figures, g: int) -> Observed:
@@ -223,7 +232,9 @@ def _judge_window(
             if expectation.fail_after_ms is not None:
                 fail_after[t * width + s] = expectation.fail_after_ms
     errored = visits.errored
-    clean, clean_group = visits.select(~errored), group[~errored]
+    waiting = visits.pending & ~visits.failed & ~errored
+    pending_count = np.bincount(group[waiting], minlength=groups)
+    clean, clean_group = visits.select(~errored & ~waiting), group[~errored & ~waiting]
     fig = figures(clean, clean_group, groups, within, fail_after)
     error_count = np.bincount(group[errored], minlength=groups)
     last_error = np.full(groups, -1, dtype=np.int64)
@@ -239,6 +250,7 @@ def _judge_window(
         g = t * width + s if t is not None and s is not None else -1
         expectation = touchpoint.expectation(segment) if touchpoint else Expectation()
         observed = _observed(fig, g) if g >= 0 else Observed()
+        observed.pending = int(pending_count[g]) if g >= 0 else 0
         status, gap, size = judge(observed, expectation)
         harness_error = texts.get(int(last_error[g]), {}).get("error", "") if g >= 0 else ""
         if harness_error and status == "untested":
@@ -280,7 +292,7 @@ def _judge_window(
             continue
         for s, segment in enumerate(visits.segments):
             g = t * width + s
-            if fig.n[g] or error_count[g]:
+            if fig.n[g] or error_count[g] or pending_count[g]:
                 where = visits.stage[(visits.touchpoint == t) & (visits.segment == s)]
                 stage_id = stage_names[int(where[0])] if len(where) and where[0] >= 0 else ""
                 off_map.append(verdict(None, touchpoint_id, stage_id, segment))
@@ -303,21 +315,24 @@ def analyse(
     *,
     previous: pd.DataFrame | None = None,
     run_order: list[str] | None = None,
+    messages: list[MessageReceived] | None = None,
 ) -> GapAnalysis:
     """Judge the window's observations against the map; `previous` is the window before it, for trends.
 
     `run_order` names the window's runs oldest first (the trend's x axis); by default the order in
-    which runs appear in the observations.
+    which runs appear in the observations. `messages` is the window's inbox audit.
     """
     segments = _segments(journey_map, observations)
     unbound = int(observations["touchpoint"].isna().sum()) if len(observations) else 0
     judged = _judge_window(journey_map, segments, observations, run_order)
+    inbox = inbox_audit(journey_map, segments, messages or [])
     analysis = GapAnalysis(
         journey_map=journey_map,
         segments=segments,
         verdicts=judged.verdicts,
         off_map=judged.off_map,
-        actions=rank(judged.verdicts),
+        actions=rank(judged.verdicts, inbox_actions(inbox)),
+        inbox=inbox,
         unbound_steps=unbound,
         emotions=judged.emotions,
         first_value=first_value(journey_map, segments, observations),
@@ -331,6 +346,8 @@ def analyse(
 
 def judge(observed: Observed, expectation: Expectation) -> tuple[str, str, float]:
     """Status, a plain sentence for the gap, and its relative size (0 = none)."""
+    if observed.n == 0 and observed.pending:
+        return "pending", f"{observed.pending} email(s) still awaited; `shopper mail poll` resolves them", 0.0
     if observed.n == 0:
         return "untested", "no observation in the window", 0.0
     assert observed.success_rate is not None

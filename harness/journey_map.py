@@ -35,7 +35,7 @@ DEFAULT_SUCCESS_RATE = 0.95
 _TOP_KEYS = {"journey", "version", "segments", "stages", "description", "first_value_within"}
 _STAGE_KEYS = {"id", "name", "description", "customer_goal", "touchpoints", "max_messages", "max_senders"}
 _TOUCHPOINT_KEYS = {"id", "name", "description", "channel", "owner", "moment_of_truth", "expect", "segments"}
-_TOUCHPOINT_KEYS |= {"url", "subject", "milestone"}
+_TOUCHPOINT_KEYS |= {"url", "subject", "from", "body", "code", "milestone"}
 _EXPECT_KEYS = {"within", "fail_after", "success_rate", "emotion"}
 
 _UNIT_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
@@ -97,7 +97,11 @@ class Touchpoint:
     segment_expect: dict[str, Expectation] = field(default_factory=dict)
     moment_of_truth: bool = False
     url: str | None = None
-    subject: str | None = None  # a regular expression an email's subject must match
+    # Regular expressions an email of this touchpoint must match: its subject, its From, its body.
+    subject: str | None = None
+    sender: str | None = None  # the map's `from:`
+    body: str | None = None
+    code: str | None = None  # how a code reads in the email body ("I read the code in ...")
     milestone: str | None = None
     line: int = 0
 
@@ -375,6 +379,9 @@ class _Builder:
             moment_of_truth=self.optional(keys, "moment_of_truth", self.flag, False),
             url=self.optional(keys, "url", self.url, None),
             subject=self.optional(keys, "subject", self.pattern, None),
+            sender=self.optional(keys, "from", self.pattern, None),
+            body=self.optional(keys, "body", self.pattern, None),
+            code=self.optional(keys, "code", self.pattern, None),
             milestone=self.optional(keys, "milestone", self.text, None),
             line=_line(node),
         )

@@ -5,9 +5,11 @@ One interface, so an email step does not care where the inbox lives.
 
 from __future__ import annotations
 
+import datetime as dt
 import mailbox
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -66,37 +68,73 @@ def open_mailbox(url: str) -> Mailbox:
     )
 
 
-def wait_for_email(
-    box: Mailbox,
-    *,
-    to: str,
-    subject: str | None,
-    seen: set[str],
-    timeout_s: float,
-    poll_s: float | None = None,
-) -> ReceivedEmail:
-    """Poll until a message to `to` (subject matching, not yet seen) arrives, or fail after timeout_s.
+@dataclass(frozen=True)
+class EmailWanted:
+    """Which message a step waits for: the customer's address, the map's patterns, and correlation.
 
-    Waits `poll_s` between looks, else the mailbox's own `poll_s` (an IMAP URL's ?poll=); a mailbox
-    that is told of new mail (IMAP IDLE) looks again as soon as it is.
+    A pending expectation stores this and a later process (`shopper mail poll`) matches with it,
+    so it holds plain values only.
     """
-    if poll_s is None:
-        poll_s = box.poll_s
+
+    to: str
+    subject: str | None = None  # regular expressions, searched
+    sender: str | None = None
+    body: str | None = None
+    # Correlation for replies: the message must carry the ticket reference (in its subject or body)
+    # or answer one of these Message-IDs.
+    reference: str = ""
+    answers: tuple[str, ...] = ()
+    # Only mail delivered at or after this moment (UTC): a reply cannot come before its question.
+    after: dt.datetime | None = None
+
+    def matches(self, message: ReceivedEmail) -> bool:
+        if not message.addressed_to(self.to):
+            return False
+        for pattern, text in ((self.subject, message.subject), (self.sender, message.sender)):
+            if pattern and not re.search(pattern, text):
+                return False
+        if self.body and not re.search(self.body, message.body):
+            return False
+        if self.reference or self.answers:
+            quoted = self.reference and (self.reference in message.subject or self.reference in message.body)
+            if not quoted and message.in_reply_to not in self.answers:
+                return False
+        if self.after is None or message.received_at is None:
+            return True
+        # IMAP's INTERNALDATE has whole seconds: allow the second the trigger ended in.
+        return message.received_at >= self.after - dt.timedelta(seconds=1)
+
+    def describe(self) -> str:
+        parts = [f'a subject matching "{self.subject}"'] if self.subject else []
+        parts += [f'a sender matching "{self.sender}"'] if self.sender else []
+        parts += [f'a body matching "{self.body}"'] if self.body else []
+        parts += [f"the reference {self.reference}"] if self.reference else []
+        return "no email" + (" with " + " and ".join(parts) if parts else "") + f" reached {self.to}"
+
+
+def wait_for(box: Mailbox, wanted: EmailWanted, *, seen: set[str], timeout_s: float) -> ReceivedEmail:
+    """Look until a message `wanted` (and not yet `seen`) arrives; NoEmailError after timeout_s.
+
+    Waits the mailbox's `poll_s` between looks (an IMAP URL's ?poll=); a mailbox that is told of
+    new mail (IMAP IDLE) looks again as soon as it is.
+    """
     deadline = time.monotonic() + timeout_s
-    pattern = re.compile(subject) if subject else None
     while True:
         try:
             candidates = box.messages()
         except OSError as exc:
             raise TargetError(f"cannot read the mailbox: {exc}") from None
         for message in candidates:
-            if message.key in seen or not message.addressed_to(to):
-                continue
-            if pattern is not None and not pattern.search(message.subject):
-                continue
-            seen.add(message.key)
-            return message
+            if message.key not in seen and wanted.matches(message):
+                seen.add(message.key)
+                return message
         if time.monotonic() >= deadline:
-            wanted = f' with a subject matching "{subject}"' if subject else ""
-            raise NoEmailError(f"no email{wanted} reached {to} within {timeout_s:g}s")
-        box.wait(max(0.0, min(poll_s, deadline - time.monotonic())))
+            raise NoEmailError(f"{wanted.describe()} within {timeout_s:g}s")
+        box.wait(max(0.0, min(box.poll_s, deadline - time.monotonic())))
+
+
+def wait_for_email(
+    box: Mailbox, *, to: str, subject: str | None, seen: set[str], timeout_s: float
+) -> ReceivedEmail:
+    """A message to `to` whose subject matches `subject`: the short form of wait_for."""
+    return wait_for(box, EmailWanted(to=to, subject=subject), seen=seen, timeout_s=timeout_s)

@@ -19,7 +19,18 @@ ABSENT = "—"
 
 # Compared attributes, in the order their changes are listed; a change names them as the map's YAML does.
 _STAGE_FIELDS = ("name", "customer_goal", "max_messages", "max_senders")
-_TOUCHPOINT_FIELDS = ("name", "channel", "owner", "moment_of_truth", "url", "subject", "milestone")
+_TOUCHPOINT_FIELDS = (
+    "name",
+    "channel",
+    "owner",
+    "moment_of_truth",
+    "url",
+    "subject",
+    "sender",
+    "body",
+    "code",
+    "milestone",
+)
 _EXPECT_FIELDS = ("within_ms", "fail_after_ms", "success_rate", "emotion")
 _YAML_KEYS = {"within_ms": "within", "fail_after_ms": "fail_after"}
 

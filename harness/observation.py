@@ -45,9 +45,9 @@ class Observation:
     step: str
     started_at: dt.datetime
     duration_ms: float
-    outcome: (
-        str  # passed, failed (the touchpoint let the customer down), error (the step could not run), skipped
-    )
+    # passed; failed (the touchpoint let the customer down); error (the step could not run); skipped;
+    # pending (a promised email not there yet, left to `shopper mail poll`: see PendingExpectation)
+    outcome: str
     attempt: int = 1
     seq: int = 0
     error: str = ""
@@ -76,7 +76,58 @@ class RunFinished:
     finished_at: dt.datetime = field(default_factory=utc_now)
 
 
-Event = RunStarted | StepObserved | RunFinished
+@dataclass
+class MessageReceived:
+    """The inbox audit: one message a synthetic customer received during a run, and where they were."""
+
+    run_id: str
+    node_id: str
+    segment: str
+    stage: str  # the stage the customer was in when it arrived
+    address: str  # the synthetic customer's
+    key: str  # the mailbox's id of the message: seen twice, recorded once
+    received_at: dt.datetime | None
+    sender: str  # the address only, lower case
+    sender_domain: str  # the sending system
+    subject: str
+    touchpoint: str | None = None  # the email touchpoint a step matched it to, if any
+    message_id: str = ""
+    date_header: dt.datetime | None = None
+    relay_received: dt.datetime | None = None
+    problems: str = ""  # what could not be read; "" for a well-formed message
+
+
+@dataclass
+class PendingExpectation:
+    """A promised email too slow to wait for with a browser open ("support replies within 4h").
+
+    The step's observation is stored as `pending`; `shopper mail poll`, in a later process, finds
+    the message (`wanted`, a mailbox.EmailWanted as a dict) or passes `deadline`, and resolves it.
+    """
+
+    run_id: str
+    seq: int  # the pending observation's
+    node_id: str
+    segment: str
+    stage: str
+    touchpoint: str
+    wanted: dict[str, object]
+    triggered_at: dt.datetime  # end of the step that asked (the form sent): the clock starts here
+    deadline: dt.datetime  # triggered_at + fail_after: after it the touchpoint has failed
+    mailbox: str  # the mailbox URL (never a password: those come from the environment)
+
+
+@dataclass
+class ExpectationResolved:
+    run_id: str
+    seq: int
+    outcome: str  # passed or failed
+    duration_ms: float  # from the trigger to the message's arrival, or to the deadline
+    error: str = ""
+    resolved_at: dt.datetime = field(default_factory=utc_now)
+
+
+Event = RunStarted | StepObserved | RunFinished | MessageReceived | PendingExpectation | ExpectationResolved
 
 
 class Handler(Protocol):

@@ -7,6 +7,7 @@ of the way, so the harness's own tests and other suites run untouched.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,14 +17,17 @@ import pytest
 from harness import features
 from harness.catalogue import bind, entry_for, static_binding
 from harness.errors import HarnessError
-from harness.journey_map import load_map
-from harness.mailbox import open_mailbox
+from harness.journey_map import load_map, parse_duration
+from harness.mailbox import Mailbox, open_mailbox
+from harness.pending import EmailPending, mailbox_url
 from harness.recorder import Recorder, ScenarioRecord, classify, error_text, new_run_id
 from harness.shopper import DEFAULT_DOMAIN, Shopper, make_customer, redact
 from harness.store import DEFAULT_STORE, LazyStore, run_exists, store_path
 
 RECORDER = pytest.StashKey[Recorder]()
 SCENARIO = pytest.StashKey[ScenarioRecord]()
+MAILBOX = pytest.StashKey[Mailbox]()  # one per run: an IMAP mailbox is one connection, shared
+MAILED = pytest.StashKey[list[ScenarioRecord]]()  # scenarios whose customers the audit looks at last
 JOURNEY_TAGS = tuple(f"{kind}:" for kind in features.TAG_KINDS)
 
 
@@ -43,6 +47,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="record no Playwright trace for evidence at failure (tracing slows browser steps a little)",
     )
     group.addoption("--customer-domain", default=DEFAULT_DOMAIN, help="mail domain of synthetic customers")
+    group.addoption(
+        "--max-wait",
+        default="2m",
+        help="longest an email step keeps the browser open; a later promise becomes a pending"
+        " expectation for `shopper mail poll` (default: 2m)",
+    )
+    group.addoption(
+        "--inbox-settle",
+        default="1s",
+        help="how long the run waits at its end for mail still on its way, for the inbox audit (default: 1s)",
+    )
     parser.addini("journey_map", "journey map YAML that turns recording on")
 
 
@@ -53,6 +68,13 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if recorder is not None:
         config.stash[RECORDER] = recorder
+        config.stash[MAILED] = []
+        url = config.getoption("mailbox")
+        if url:
+            try:
+                config.stash[MAILBOX] = open_mailbox(url)
+            except HarnessError as exc:
+                raise pytest.UsageError(str(exc)) from None
     # Registered now, after pytest-playwright, so our browser fixtures override its defaults.
     config.pluginmanager.import_plugin("harness.fixtures")
 
@@ -140,17 +162,19 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
     recorder.start_run()
     info = features.scenario_at(Path(feature.filename), scenario.line_number)
     stages = info.values("stage") if info else []
+    config = request.config
+    url = config.getoption("mailbox")
     shopper = Shopper(
         journey_map=recorder.journey_map,
         segment=recorder.segment,
         customer=make_customer(
-            recorder.run_id, recorder.next_customer_number(), request.config.getoption("customer_domain")
+            recorder.run_id, recorder.next_customer_number(), config.getoption("customer_domain")
         ),
-        base_url=request.config.getoption("base_url", default=None) or "",
-        mailbox=open_mailbox(request.config.getoption("mailbox"))
-        if request.config.getoption("mailbox")
-        else None,
-        trace_wanted=recorder.evidence_dir is not None and not request.config.getoption("no_trace"),
+        base_url=config.getoption("base_url", default=None) or "",
+        mailbox=config.stash.get(MAILBOX, None),
+        mailbox_url=mailbox_url(url) if url else "",
+        max_wait_ms=_duration_option(config, "max_wait"),
+        trace_wanted=recorder.evidence_dir is not None and not config.getoption("no_trace"),
     )
     tagged = info.values("touchpoint") if info else []
     if tagged:
@@ -164,6 +188,14 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
         steps=[(step.line_number, f"{step.keyword} {step.name}") for step in scenario.steps],
         shopper=shopper,
     )
+
+
+def _duration_option(config: pytest.Config, name: str) -> int:
+    text = str(config.getoption(name))
+    try:
+        return parse_duration(text)
+    except HarnessError:
+        raise pytest.UsageError(f'--{name.replace("_", "-")} "{text}" is not a duration, e.g. 2m') from None
 
 
 def pytest_bdd_before_step_call(
@@ -205,7 +237,14 @@ def pytest_bdd_after_step(
             text=f"{step.keyword} {step.name}",
             outcome="passed",
             timed=_timed(step_func),
+            triggers=_triggers(step_func),
         )
+
+
+def _triggers(step_func: Any) -> bool:
+    entry = entry_for(step_func)
+    # Reading an email answers a trigger; it is never one, so a second email is timed from the form.
+    return entry is None or entry.kind != "email"
 
 
 def _timed(step_func: Any) -> bool:
@@ -224,7 +263,13 @@ def pytest_bdd_step_error(
     exception: Exception,
 ) -> None:
     record = request.node.stash.get(SCENARIO, None)
-    if record is not None:
+    if record is None:
+        return
+    if isinstance(exception, EmailPending):
+        request.config.stash[RECORDER].step_pending(
+            record, line=step.line_number, text=f"{step.keyword} {step.name}", pending=exception
+        )
+    else:
         _record_failure(request, record, step, exception, _timed(step_func))
 
 
@@ -269,12 +314,21 @@ def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any, scen
     record = request.node.stash.get(SCENARIO, None)
     if record is not None:
         journey_map = record.shopper.journey_map
-        request.config.stash[RECORDER].scenario_ended(record, lambda text: static_binding(text, journey_map))
+        recorder = request.config.stash[RECORDER]
+        recorder.scenario_ended(record, lambda text: static_binding(text, journey_map))
+        if record.shopper.mailbox is not None:
+            recorder.audit_inbox(record)
+            request.config.stash[MAILED].append(record)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
+    if call.excinfo is not None and isinstance(call.excinfo.value, EmailPending):
+        # Not a failure, and nothing to retry: the scenario ends, the email is left to `mail poll`.
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: pending: {call.excinfo.value}")
+        return report
     record = item.stash.get(SCENARIO, None)
     if record is not None and report.longrepr:
         text = str(report.longrepr)
@@ -287,4 +341,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     recorder = session.config.stash.get(RECORDER, None)
     if recorder is not None:
+        mailed = session.config.stash.get(MAILED, [])
+        if mailed and exitstatus != pytest.ExitCode.INTERRUPTED:
+            # Mail a step did not wait for (a second email sent with the first) may still be on its way.
+            time.sleep(_duration_option(session.config, "inbox_settle") / 1000.0)
+            for record in mailed:
+                recorder.audit_inbox(record)
+        mailbox = session.config.stash.get(MAILBOX, None)
+        close = getattr(mailbox, "close", None)
+        if close is not None:
+            close()
         recorder.finish_run("aborted" if exitstatus == pytest.ExitCode.INTERRUPTED else "finished")

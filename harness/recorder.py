@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import secrets
 import socket
@@ -19,8 +20,21 @@ from urllib.parse import urlsplit
 
 from harness.catalogue import Binding
 from harness.journey_map import JourneyMap
-from harness.observation import Handler, Observation, Run, RunFinished, RunStarted, StepObserved, utc_now
+from harness.observation import (
+    Event,
+    Handler,
+    Observation,
+    PendingExpectation,
+    Run,
+    RunFinished,
+    RunStarted,
+    StepObserved,
+    utc_now,
+)
+from harness.pending import EmailPending, audit_record, wanted_to_dict
 from harness.shopper import Shopper, redact
+
+log = logging.getLogger(__name__)
 
 MAX_ERROR_CHARS = 2000
 MAX_TITLE_CHARS = 300
@@ -59,6 +73,17 @@ class ScenarioRecord:
     executed: set[int] = field(default_factory=set)
     step_started_at: dt.datetime | None = None
     step_clock: float | None = None
+    stages: list[tuple[dt.datetime, str]] = field(default_factory=list)  # (step start, stage), in order
+    audited: set[str] = field(default_factory=set)  # mailbox keys already in the inbox audit
+
+    def stage_at(self, moment: dt.datetime | None) -> str:
+        """The stage the customer was in at `moment`: that of the last step started before it."""
+        current = self.stages[0][1] if self.stages else self.stage
+        for started, stage in self.stages:
+            if moment is not None and started > moment:
+                break
+            current = stage
+        return current
 
 
 def classify(exc: BaseException) -> str:
@@ -102,7 +127,7 @@ class Recorder:
         self._seq = 0
         self._customers = 0
 
-    def emit(self, event: RunStarted | StepObserved | RunFinished) -> None:
+    def emit(self, event: Event) -> None:
         for handler in self.handlers:
             handler.handle(event)
 
@@ -141,6 +166,54 @@ class Recorder:
     def step_started(self, record: ScenarioRecord) -> None:
         record.step_started_at = utc_now()
         record.step_clock = time.monotonic()
+        touchpoint = record.shopper.touchpoint
+        record.stages.append((record.step_started_at, touchpoint.stage_id if touchpoint else record.stage))
+
+    def step_pending(self, record: ScenarioRecord, *, line: int, text: str, pending: EmailPending) -> None:
+        """The step's email is still awaited: a `pending` observation, and what `mail poll` needs."""
+        observation = self.step_ended(record, line=line, text=text, outcome="pending", triggers=False)
+        shopper = record.shopper
+        self.emit(
+            PendingExpectation(
+                run_id=self.run_id,
+                seq=observation.seq,
+                node_id=record.node_id,
+                segment=shopper.segment,
+                stage=observation.stage,
+                touchpoint=observation.touchpoint or "",
+                wanted=wanted_to_dict(pending.wanted),
+                triggered_at=pending.triggered_at,
+                deadline=pending.deadline,
+                mailbox=shopper.mailbox_url,
+            )
+        )
+
+    def audit_inbox(self, record: ScenarioRecord) -> None:
+        """Record every message the scenario's customer has got so far, with the stage they were in."""
+        shopper = record.shopper
+        if shopper.mailbox is None:
+            return
+        try:
+            found = shopper.mailbox.messages()
+        except Exception as exc:  # the audit must never cost the run what it recorded
+            log.warning("could not audit the inbox of %s: %s", shopper.customer.email, exc)
+            return
+        taken = {message.key: touchpoint for touchpoint, message in shopper.emails.items()}
+        for message in found:
+            if message.key in record.audited or not message.addressed_to(shopper.customer.email):
+                continue
+            record.audited.add(message.key)
+            self.emit(
+                audit_record(
+                    message,
+                    run_id=self.run_id,
+                    node_id=record.node_id,
+                    segment=shopper.segment,
+                    stage=record.stage_at(message.received_at),
+                    address=shopper.customer.email,
+                    touchpoint=taken.get(message.key),
+                )
+            )
 
     def step_ended(
         self,
@@ -155,7 +228,10 @@ class Recorder:
         trace: str = "",
         page_url: str = "",
         page_title: str = "",
+        triggers: bool = True,
     ) -> Observation:
+        """Emit the step's observation. `triggers`: a passed timed step starts the clock of the
+        emails it may cause (a form sent does; reading an email does not)."""
         if record.step_clock is None or record.step_started_at is None:
             # The step broke before it could start (no definition, a bad argument): it took no time.
             self.step_started(record)
@@ -165,8 +241,8 @@ class Recorder:
         shopper = record.shopper
         if shopper.measured_ms is not None:
             duration_ms, shopper.measured_ms = shopper.measured_ms, None
-        if outcome == "passed" and timed:
-            shopper.trigger_clock = now
+        if outcome == "passed" and timed and triggers:
+            shopper.trigger_clock, shopper.trigger_at = now, utc_now()
         record.executed.add(line)
         observation = self._observation(
             record,

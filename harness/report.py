@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from harness.actions import PRIORITY_RULE
 from harness.emotion import EMOTION_RULE
 from harness.gaps import GapAnalysis, Verdict, finite
+from harness.inbox import INBOX_RULE
 from harness.journey_map import Expectation
 from harness.observation import Run
 from harness.report_html import render_html
@@ -74,6 +75,7 @@ def _observed(verdict: Verdict) -> dict[str, Any]:
         "p50_ms": finite(observed.p50_ms),
         "p95_ms": finite(observed.p95_ms),
         "flaky": observed.flaky,
+        "pending": observed.pending,
     }
 
 
@@ -95,7 +97,7 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
 
 
 def worst(statuses: list[str]) -> str:
-    order = ("failing", "flaky", "slow", "untested", "met")
+    order = ("failing", "flaky", "slow", "untested", "pending", "met")
     return next((status for status in order if status in statuses), "untested")
 
 
@@ -174,6 +176,8 @@ def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
         },
         "movements": [dataclasses.asdict(movement) for movement in analysis.movements],
         "first_value": [dataclasses.asdict(first) for first in analysis.first_value],
+        "inbox": [dataclasses.asdict(entry) for entry in analysis.inbox],
+        "inbox_rule": INBOX_RULE,
     }
 
 
@@ -289,9 +293,16 @@ def build_report(
         journey_map = load_map(map_path)
         recorded = recorded_map(store, runs)
         observations, previous = read_window(store, runs, previous_runs)
+        messages = store.messages([run.run_id for run in runs])
     finally:
         store.close()
-    analysis = analyse(journey_map, observations, previous=previous, run_order=[run.run_id for run in runs])
+    analysis = analyse(
+        journey_map,
+        observations,
+        previous=previous,
+        run_order=[run.run_id for run in runs],
+        messages=messages,
+    )
     changes = diff_maps(recorded, journey_map) if recorded is not None else []
     window = Window(runs=runs, previous=previous_runs)
     html_path, json_path = write_report(

@@ -22,6 +22,7 @@ from harness import charts
 from harness.actions import PRIORITY_RULE, by_team
 from harness.emotion import EMOTION_RULE, StageEmotion
 from harness.gaps import STATUSES, GapAnalysis, Verdict
+from harness.inbox import INBOX_RULE
 from harness.journey_map import Stage, Touchpoint, format_duration
 
 if TYPE_CHECKING:
@@ -252,6 +253,7 @@ def render_html(
         generated_at=generated_at,
         priority_rule=PRIORITY_RULE,
         emotion_rule=EMOTION_RULE,
+        inbox_rule=INBOX_RULE,
         stage_ids=[stage.id for stage in journey_map.stages],
         off_map=analysis.off_map,
         changes=list(changes),

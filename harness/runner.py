@@ -29,6 +29,7 @@ class RunRequest:
     store: str
     retries: int = 0
     mailbox: str | None = None
+    max_wait: str | None = None  # longer email promises become pending expectations
     evidence_dir: Path | None = None
     run_id: str = field(default_factory=new_run_id)
     pytest_args: list[str] = field(default_factory=list)
@@ -83,6 +84,8 @@ def pytest_command(request: RunRequest) -> list[str]:
         command += ["--reruns", str(request.retries)]
     if request.mailbox:
         command += ["--mailbox", request.mailbox]
+    if request.max_wait:
+        command += ["--max-wait", request.max_wait]
     if request.evidence_dir:
         command += ["--evidence-dir", str(request.evidence_dir)]
     command += ["-q"] if request.quiet else ["-v"]

@@ -6,6 +6,7 @@ exercised from it. Secrets (the customer's password) live here only, never in an
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import tempfile
@@ -24,6 +25,8 @@ DEFAULT_DOMAIN = "example.test"
 
 # How long a check waits for what the customer should see when the map sets no fail_after.
 DEFAULT_WAIT_MS = 10_000
+# How long an email step holds the browser open before leaving the email to `shopper mail poll`.
+DEFAULT_MAX_WAIT_MS = 120_000
 
 
 class StepFailure(AssertionError):
@@ -59,8 +62,14 @@ class Shopper:
     navigations: int = 0  # main-frame pages the customer got: tells a click that led somewhere
     seen_emails: set[str] = field(default_factory=set)
     emails: dict[str, ReceivedEmail] = field(default_factory=dict)
-    # Monotonic end of the last timed step that passed: what triggered an email, for time to inbox.
+    # End of the last timed step that passed (a form sent, not an email read): what triggered an
+    # email, for time to inbox. Monotonic for this process; UTC for a pending poll in another.
     trigger_clock: float | None = None
+    trigger_at: dt.datetime | None = None
+    mailbox_url: str = ""  # kept with a pending expectation, for the later poll
+    max_wait_ms: int = DEFAULT_MAX_WAIT_MS  # longer promises become pending expectations
+    ticket: str = ""  # the reference a support form gave: a later reply must carry it
+    code: str = ""  # the last code read from an email
     # A step's own measure of the touchpoint's answer, taken instead of the step's duration.
     measured_ms: float | None = None
     trace_wanted: bool = False  # record a Playwright trace of the page's context, kept only at failure

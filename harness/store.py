@@ -16,8 +16,19 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from harness import mail_store
 from harness.errors import StoreError
-from harness.observation import Event, Observation, Run, RunFinished, RunStarted, StepObserved
+from harness.observation import (
+    Event,
+    ExpectationResolved,
+    MessageReceived,
+    Observation,
+    PendingExpectation,
+    Run,
+    RunFinished,
+    RunStarted,
+    StepObserved,
+)
 
 DEFAULT_STORE = "shopper.db"
 
@@ -134,6 +145,9 @@ class Store(Protocol):
     def map_text(self, digest: str) -> str | None: ...
     def observations(self, run_ids: list[str]) -> pd.DataFrame: ...
     def analysis_frame(self, run_ids: list[str]) -> pd.DataFrame: ...
+    def messages(self, run_ids: list[str]) -> list[MessageReceived]: ...
+    def open_pending(self) -> list[PendingExpectation]: ...
+    def resolve(self, resolved: ExpectationResolved) -> bool: ...
     def close(self) -> None: ...
 
 
@@ -171,7 +185,7 @@ class SQLiteStore:
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(SCHEMA + mail_store.SCHEMA)
             self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the store: {exc}", file=self.path) from None
@@ -198,6 +212,12 @@ class SQLiteStore:
                     "UPDATE runs SET state = ?, finished_at = ? WHERE run_id = ?",
                     (event.state, _iso(event.finished_at), event.run_id),
                 )
+            elif isinstance(event, MessageReceived):
+                mail_store.add_message(self._db, event)
+            elif isinstance(event, PendingExpectation):
+                mail_store.add_pending(self._db, event)
+            elif isinstance(event, ExpectationResolved):
+                mail_store.resolve(self._db, event)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write to the store: {exc}", file=self.path) from None
 
@@ -357,6 +377,20 @@ class SQLiteStore:
             frame[column] = pd.Categorical.from_codes(codes, categories=categories)
         return frame
 
+    def open_pending(self) -> list[PendingExpectation]:
+        return mail_store.open_pending(self._db)
+
+    def resolve(self, resolved: ExpectationResolved) -> bool:
+        """Complete a pending expectation; False when another poller already did."""
+        try:
+            return mail_store.resolve(self._db, resolved)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to the store: {exc}", file=self.path) from None
+
+    def messages(self, run_ids: list[str]) -> list[MessageReceived]:
+        """The inbox audit of these runs, oldest message first."""
+        return mail_store.messages(self._db, run_ids)
+
     def close(self) -> None:
         self._db.close()
 
@@ -378,6 +412,7 @@ class SQLiteStore:
                 chunk = pruned[start : start + 500]
                 marks = ", ".join("?" for _ in chunk)
                 self._db.execute(f"DELETE FROM observations WHERE run_id IN ({marks})", chunk)
+                mail_store.prune(self._db, chunk)
                 self._db.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", chunk)
             self._db.execute("DELETE FROM maps WHERE digest NOT IN (SELECT map_digest FROM runs)")
             self._db.execute("COMMIT")

@@ -56,6 +56,8 @@ class Visits:
     errored: BoolArray
     failure_row: IntArray  # row of the observations frame holding the visit's failing step, or -1
     nodes: int
+    # The visit's email is still awaited (see harness.pending): neither a success nor a failure yet.
+    pending: BoolArray
 
     def __len__(self) -> int:
         return len(self.run)
@@ -74,6 +76,7 @@ class Visits:
                 "failed",
                 "errored",
                 "failure_row",
+                "pending",
             )
         }
         return Visits(
@@ -98,6 +101,7 @@ def group_visits(observations: pd.DataFrame) -> Visits:
     outcome = observations["outcome"]
     failed = outcome.isin(FAILED).to_numpy(dtype=bool)
     errored = (outcome == "error").to_numpy(dtype=bool)
+    waiting = (outcome == "pending").to_numpy(dtype=bool)
     executed = (outcome != "skipped").to_numpy(dtype=bool)
     duration = observations["duration_ms"].to_numpy(dtype=np.float64)
     timed = observations["timed"].to_numpy(dtype=bool)
@@ -127,6 +131,7 @@ def group_visits(observations: pd.DataFrame) -> Visits:
             np.zeros(0, dtype=bool),
             empty,
             0,
+            np.zeros(0, dtype=bool),
         )
     d, t = duration[rows], timed[rows]
     total = np.add.reduceat(d, first)
@@ -152,6 +157,7 @@ def group_visits(observations: pd.DataFrame) -> Visits:
         # The failing step of a visit (the last one, if several) is its evidence.
         failure_row=np.maximum.reduceat(failing_row, first)[keep],
         nodes=int(node.max()) + 1 if len(node) else 0,
+        pending=np.logical_or.reduceat(waiting[rows], first)[keep],
     )
 
 

@@ -11,11 +11,9 @@ Feature: Get help when I am stuck
     Then I am on the help search page
     And I should see "results for"
 
-  Scenario: I write to support and get an acknowledgement
+  Scenario: I write to support and a person answers
     Given I open the contact form page
-    When I fill in "Email" with my email
-    And I fill in "Subject" with "Invoice shows the wrong plan"
-    And I fill in "Message" with "My invoice says Team but we are on Starter."
-    And I press "Send"
+    When I submit a support request about "Invoice shows the wrong plan"
     Then I should see "We received your request"
     And I receive the support acknowledgement email
+    And I will receive the support reply email

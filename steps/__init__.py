@@ -5,4 +5,4 @@ Wire it into pytest with `pytest_plugins = ["harness.plugin", *steps.PLUGINS]` i
 
 from __future__ import annotations
 
-PLUGINS = ["steps.web", "steps.forms", "steps.signup", "steps.email"]
+PLUGINS = ["steps.web", "steps.forms", "steps.signup", "steps.email", "steps.support"]

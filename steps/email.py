@@ -1,47 +1,129 @@
-"""Email steps: the synthetic customer waits for a promised email and acts on it."""
+"""Email steps: the synthetic customer waits for a promised email and acts on it.
+
+An email touchpoint's map entry says which message it is (`subject`, `from`, `body` patterns)
+and how soon it is due (`expect`). Time to inbox runs from the end of the step that caused the
+email (a form sent), not from the step that reads it: checks in between must not shorten what
+the customer waited. A promise longer than `--max-wait` ("support replies within 4h") is not
+waited for with the browser open: the step records a pending expectation for `shopper mail poll`.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import time
 from typing import Any
 
 from harness.catalogue import touchpoint_step
 from harness.email_message import ReceivedEmail
 from harness.errors import HarnessError
-from harness.mailbox import wait_for_email
+from harness.journey_map import parse_duration
+from harness.mailbox import EmailWanted, Mailbox, NoEmailError, wait_for
+from harness.observation import utc_now
+from harness.pending import EmailPending
 from harness.shopper import Shopper
 from steps.browsing import open_url
 
+# A one-time code as sites usually send it; a touchpoint's `code:` pattern overrides it.
+DEFAULT_CODE = r"\b\d{4,8}\b"
 
-def _receive(shopper: Shopper) -> ReceivedEmail:
+
+def _mailbox(shopper: Shopper) -> Mailbox:
+    if shopper.mailbox is None:
+        raise HarnessError("no mailbox to read the customer's email from: pass --mailbox")
+    return shopper.mailbox
+
+
+def _wanted(shopper: Shopper, *, correlated: bool = False) -> EmailWanted:
+    touchpoint = shopper.touchpoint
+    assert touchpoint is not None
+    answers = tuple(message.message_id for message in shopper.emails.values() if message.message_id)
+    return EmailWanted(
+        to=shopper.customer.email,
+        subject=touchpoint.subject,
+        sender=touchpoint.sender,
+        body=touchpoint.body,
+        # A reply read hours later, by another process, must belong to this customer's request.
+        reference=shopper.ticket if correlated else "",
+        answers=answers if correlated and shopper.ticket else (),
+        after=shopper.trigger_at if correlated else None,
+    )
+
+
+def _since(shopper: Shopper) -> tuple[float, dt.datetime]:
+    """When the email's clock started: the trigger's end, on both clocks."""
+    if shopper.trigger_clock is not None and shopper.trigger_at is not None:
+        return shopper.trigger_clock, shopper.trigger_at
+    return time.monotonic(), utc_now()
+
+
+def _receive(shopper: Shopper, *, limit_ms: int | None = None, hold: bool = True) -> ReceivedEmail:
+    """The touchpoint's email, once: waited for up to its limit, or left pending past `--max-wait`.
+
+    `hold=False` looks once and leaves the rest of the wait to `shopper mail poll`.
+    """
     touchpoint = shopper.touchpoint
     assert touchpoint is not None
     if touchpoint.id in shopper.emails:
         return shopper.emails[touchpoint.id]
-    if shopper.mailbox is None:
-        raise HarnessError("no mailbox to read the customer's email from: pass --mailbox")
-    # Time to inbox runs from the end of the step that sent it (a form submitted), not from this
-    # step: checks in between must not shorten what the customer waited.
-    since = shopper.trigger_clock if shopper.trigger_clock is not None else time.monotonic()
-    waited_s = time.monotonic() - since
+    box = _mailbox(shopper)
+    clock, started_at = _since(shopper)
+    limit = limit_ms if limit_ms is not None else shopper.wait_ms()
+    hold_ms = min(limit, shopper.max_wait_ms) if hold else 0
+    waited_s = time.monotonic() - clock
     try:
-        message = wait_for_email(
-            shopper.mailbox,
-            to=shopper.customer.email,
-            subject=touchpoint.subject,
+        message = wait_for(
+            box,
+            _wanted(shopper),
             seen=shopper.seen_emails,
-            timeout_s=max(0.0, shopper.wait_ms() / 1000.0 - waited_s),
+            timeout_s=max(0.0, hold_ms / 1000.0 - waited_s),
         )
+    except NoEmailError:
+        if hold_ms >= limit:
+            raise
+        deadline = started_at + dt.timedelta(milliseconds=limit)
+        raise EmailPending(_wanted(shopper, correlated=True), started_at, deadline) from None
     finally:
-        shopper.measured_ms = (time.monotonic() - since) * 1000.0
+        shopper.measured_ms = (time.monotonic() - clock) * 1000.0
     shopper.emails[touchpoint.id] = message
     return message
 
 
 @touchpoint_step("step", "I receive the {name} email", kind="email", binds="name", suffix="email", timed=True)
 def receive(shopper: Shopper, name: str) -> None:
-    """Wait for an email of the map to reach the customer's inbox, at most its fail_after."""
+    """Wait for an email of the map to reach the customer's inbox, at most its fail_after.
+
+    A fail_after beyond --max-wait is waited for that long, then left to `shopper mail poll`.
+    """
     _receive(shopper)
+
+
+@touchpoint_step(
+    "step",
+    "I receive the {name} email within {duration}",
+    kind="email",
+    binds="name",
+    suffix="email",
+    timed=True,
+)
+def receive_within(shopper: Shopper, name: str, duration: str) -> None:
+    """Wait for an email of the map at most this long (e.g. 30s, 2m): a scenario's own limit."""
+    try:
+        limit = parse_duration(duration)
+    except HarnessError:
+        raise HarnessError(f'"{duration}" is not a duration; write it like 30s, 2m or 4h') from None
+    _receive(shopper, limit_ms=limit)
+
+
+@touchpoint_step(
+    "step", "I will receive the {name} email", kind="email", binds="name", suffix="email", timed=True
+)
+def will_receive(shopper: Shopper, name: str) -> None:
+    """End the scenario here and leave this email (a support reply) to `shopper mail poll`.
+
+    The reply must quote the reference the support form gave, or answer an email already read.
+    """
+    _receive(shopper, hold=False)
 
 
 @touchpoint_step(
@@ -65,3 +147,21 @@ def follow_link(shopper: Shopper, page: Any, name: str) -> None:
         open_url(shopper, page, link)
     finally:
         shopper.measured_ms = (time.monotonic() - started) * 1000.0
+
+
+@touchpoint_step(
+    "step", "I read the code in the {name} email", kind="email", binds="name", suffix="email", timed=True
+)
+def read_code(shopper: Shopper, name: str) -> None:
+    """Take the one-time code from an email (the map's `code:` pattern, else 4 to 8 digits).
+
+    Then `I fill in "Code" with the code` types it.
+    """
+    message = _receive(shopper)
+    touchpoint = shopper.touchpoint
+    assert touchpoint is not None
+    found = re.search(touchpoint.code or DEFAULT_CODE, message.body)
+    if found is None:
+        raise AssertionError(f'the email "{message.subject}" has no code in it')
+    shopper.code = found.group(1) if found.groups() else found.group(0)
+

@@ -30,6 +30,14 @@ def fill_in_mine(shopper: Shopper, page: Any, field: str, detail: str) -> None:
     browse(shopper, page).get_by_label(field, exact=True).fill(value, timeout=CHECK_WAIT_MS)
 
 
+@touchpoint_step("step", 'I fill in "{field}" with the code', kind="form")
+def fill_in_code(shopper: Shopper, page: Any, field: str) -> None:
+    """Type the code read from an email with "I read the code in the ... email"."""
+    if not shopper.code:
+        raise HarnessError('no code read yet: say "I read the code in the ... email" first')
+    browse(shopper, page).get_by_label(field, exact=True).fill(shopper.code, timeout=CHECK_WAIT_MS)
+
+
 @touchpoint_step("step", 'I choose "{option}" in "{field}"', kind="form")
 def choose(shopper: Shopper, page: Any, option: str, field: str) -> None:
     """Pick an option of a drop-down by its label."""

@@ -14,7 +14,7 @@ EMAIL_LABELS = ("Email", "Work email", "Email address")
 PASSWORD_LABELS = ("Password",)
 
 
-def _fill_first(page: Any, labels: tuple[str, ...], value: str) -> bool:
+def fill_first(page: Any, labels: tuple[str, ...], value: str) -> bool:
     for label in labels:
         field = page.get_by_label(label, exact=True)
         if field.count():
@@ -33,10 +33,10 @@ def _submit(shopper: Shopper, page: Any) -> None:
 def sign_up(shopper: Shopper, page: Any) -> None:
     """Fill the signup form on this page with the synthetic customer's name, email and password; send it."""
     browse(shopper, page)
-    _fill_first(page, NAME_LABELS, shopper.customer.name)
-    if not _fill_first(page, EMAIL_LABELS, shopper.customer.email):
+    fill_first(page, NAME_LABELS, shopper.customer.name)
+    if not fill_first(page, EMAIL_LABELS, shopper.customer.email):
         raise AssertionError(f"no email field on {page.url}")
-    _fill_first(page, PASSWORD_LABELS, shopper.customer.password)
+    fill_first(page, PASSWORD_LABELS, shopper.customer.password)
     _submit(shopper, page)
 
 
@@ -44,7 +44,7 @@ def sign_up(shopper: Shopper, page: Any) -> None:
 def log_in(shopper: Shopper, page: Any) -> None:
     """Fill the login form on this page with the synthetic customer's email and password; send it."""
     browse(shopper, page)
-    if not _fill_first(page, EMAIL_LABELS, shopper.customer.email):
+    if not fill_first(page, EMAIL_LABELS, shopper.customer.email):
         raise AssertionError(f"no email field on {page.url}")
-    _fill_first(page, PASSWORD_LABELS, shopper.customer.password)
+    fill_first(page, PASSWORD_LABELS, shopper.customer.password)
     _submit(shopper, page)

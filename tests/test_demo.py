@@ -44,9 +44,9 @@ def test_the_demo_report_covers_the_journey(demo: tuple[Path, dict[str, Any]]) -
     assert document["segments"] == ["self-serve", "enterprise"]
     assert document["map"] == {
         "journey": "Acme self-serve trial",
-        "version": "2026-11-01",
+        "version": "2026-11-23",
         "path": document["map"]["path"],
-        "recorded_version": "2026-11-01",  # the map the runs recorded: nothing changed since
+        "recorded_version": "2026-11-23",  # the map the runs recorded: nothing changed since
         "changes": [],
         "changed_expectations": [],
     }

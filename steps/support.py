@@ -1,0 +1,40 @@
+"""Support steps: the synthetic customer asks for help through a web form and keeps the ticket reference.
+
+The reference correlates the replies: an acknowledgement or a person's answer read later, maybe by
+`shopper mail poll` in another process, must quote it (or answer an email the customer already got).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from harness.catalogue import touchpoint_step
+from harness.shopper import Shopper
+from steps.browsing import after_action, browse
+from steps.signup import EMAIL_LABELS, fill_first
+from steps.web import CHECK_WAIT_MS
+
+SUBJECT_LABELS = ("Subject", "Topic", "Summary")
+MESSAGE_LABELS = ("Message", "Your message", "Description", "How can we help?")
+# How help desks print a ticket reference: ACME-1001, SUP-42, or #12345.
+TICKET = re.compile(r"\b([A-Z][A-Z0-9]{1,9}-\d{2,})\b|#(\d{3,})\b")
+
+
+@touchpoint_step("step", 'I submit a support request about "{subject}"', kind="form", timed=True)
+def submit_request(shopper: Shopper, page: Any, subject: str) -> None:
+    """Fill this contact form with my email, the subject and a short message; send it.
+
+    The reply page's ticket reference (ACME-1001, #12345) is kept to match the replies by.
+    """
+    browse(shopper, page)
+    if not fill_first(page, EMAIL_LABELS, shopper.customer.email):
+        raise AssertionError(f"no email field on {page.url}")
+    fill_first(page, SUBJECT_LABELS, subject)
+    if not fill_first(page, MESSAGE_LABELS, f"{subject}. Could you help me with this, please?"):
+        raise AssertionError(f"no message field on {page.url}")
+    before = shopper.navigations
+    page.locator("form:has(textarea) [type=submit]").first.click(timeout=CHECK_WAIT_MS)
+    after_action(shopper, page, before)
+    found = TICKET.search(page.locator("body").inner_text(timeout=CHECK_WAIT_MS))
+    shopper.ticket = (found.group(1) or f"#{found.group(2)}") if found else ""
