@@ -2,7 +2,9 @@
 
 Mail reaches it the way it reaches a real inbox: over SMTP, into the Maildir Dovecot serves (the
 demo's aiosmtpd sink delivers there). `make test` installs Dovecot (Debian's dovecot-imapd) when
-it can; without it these tests fail with a message saying so.
+it can; without it these tests fail with a message saying so. With tls=True it also speaks TLS:
+STARTTLS on its imap port and implicit TLS on a second (imaps) port, with a certificate for
+127.0.0.1 and localhost (or the names asked for) that is its own CA, written to `cafile`.
 """
 
 from __future__ import annotations
@@ -10,16 +12,24 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import smtplib
 import socket
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from certs import self_signed
+
+from harness.demo.mailsink import MailSink
+from harness.imap import ImapMailbox
+from harness.mailbox import wait_for_email
 
 USER = "shopper"
 PASSWORD = "imap-Secret-7f3a9"
@@ -31,7 +41,7 @@ base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain
 auth_failure_delay = 0
@@ -51,7 +61,19 @@ service imap-login {{
     address = 127.0.0.1
     port = {port}
   }}
-}}
+{imaps}}}
+"""
+# Read by Dovecot's config process, which runs as the user who started it, so the key stays 0600.
+TLS = """\
+ssl = yes
+ssl_cert = <{root}/tls/cert.pem
+ssl_key = <{root}/tls/key.pem"""
+IMAPS = """\
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {port}
+    ssl = yes
+  }}
 """
 
 
@@ -62,14 +84,23 @@ class Dovecot:
     user: str = USER
     password: str = PASSWORD
     host: str = "127.0.0.1"
+    tls_port: int | None = None  # implicit TLS (imaps), when started with tls=True
+
+    @property
+    def cafile(self) -> Path:
+        """The server's certificate, which is its own CA: what ?cafile= names to trust it."""
+        return self.root / "tls" / "cert.pem"
 
     @property
     def maildir(self) -> Path:
         """The user's INBOX on disk: deliver here and Dovecot serves it."""
         return self.root / "mail" / self.user
 
-    def url(self, query: str = "") -> str:
-        return f"imap://{self.user}@{self.host}:{self.port}/INBOX" + (f"?{query}" if query else "")
+    def url(self, query: str = "", *, imaps: bool = False) -> str:
+        """The mailbox URL; imaps=True for the implicit-TLS port."""
+        scheme, port = ("imaps", self.tls_port) if imaps else ("imap", self.port)
+        where = f"{scheme}://{self.user}@{self.host}:{port}/INBOX"
+        return where + (f"?{query}" if query else "")
 
 
 def free_port() -> int:
@@ -110,38 +141,49 @@ def _account() -> tuple[int, int, str, str]:
 
 
 @contextmanager
-def running_dovecot() -> Iterator[Dovecot]:
+def running_dovecot(
+    *, tls: bool = False, names: Sequence[str] = ("127.0.0.1", "localhost")
+) -> Iterator[Dovecot]:
     """Dovecot on a free loopback port; its files in a folder of their own, not pytest's tmp_path.
 
     Dovecot's unprivileged processes must reach the config, users file and Maildirs, and pytest's
-    tmp_path lies under a 0700 folder of ours.
+    tmp_path lies under a 0700 folder of ours. With tls=True the certificate is made for `names`.
     """
     binary = _binary()
     with tempfile.TemporaryDirectory(prefix="shopper-dovecot-") as folder:
         root = Path(folder)
         root.chmod(0o755)
-        with _serve(binary, root) as server:
+        with _serve(binary, root, names if tls else None) as server:
             yield server
 
 
 @contextmanager
-def _serve(binary: str, root: Path) -> Iterator[Dovecot]:
+def _serve(binary: str, root: Path, names: Sequence[str] | None) -> Iterator[Dovecot]:
     uid, gid, internal, login = _account()
-    server = Dovecot(port=free_port(), root=root)
+    server = Dovecot(port=free_port(), root=root, tls_port=None if names is None else free_port())
+    ssl, imaps = "ssl = no", ""
+    if names is not None:
+        server.cafile.parent.mkdir(mode=0o755)
+        self_signed(server.cafile, server.cafile.with_name("key.pem"), names)
+        ssl, imaps = TLS.format(root=root), IMAPS.format(port=server.tls_port)
     for sub in ("tmp", "new", "cur"):
         (server.maildir / sub).mkdir(parents=True, exist_ok=True)
     for path in [root / "mail", server.maildir, *(server.maildir / sub for sub in ("tmp", "new", "cur"))]:
         os.chown(path, uid, gid)
     (root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{server.maildir}::\n")
     config = root / "dovecot.conf"
-    config.write_text(CONFIG.format(root=root, port=server.port, internal=internal, login=login))
+    config.write_text(
+        CONFIG.format(root=root, port=server.port, internal=internal, login=login, ssl=ssl, imaps=imaps)
+    )
     # The sink delivers as this process: files Dovecot's mail user (not us) must be able to read.
     umask = os.umask(0o022)
     with (root / "dovecot.stderr").open("wb") as stderr:
         command = [binary, "-F", "-c", str(config)]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
-        _wait_for_port(server, process)
+        _wait_for_port(server, process, server.port)
+        if server.tls_port is not None:
+            _wait_for_port(server, process, server.tls_port)
         yield server
     finally:
         os.umask(umask)
@@ -153,13 +195,13 @@ def _serve(binary: str, root: Path) -> Iterator[Dovecot]:
             process.wait()
 
 
-def _wait_for_port(server: Dovecot, process: subprocess.Popen[bytes]) -> None:
+def _wait_for_port(server: Dovecot, process: subprocess.Popen[bytes], port: int) -> None:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
         try:
-            with socket.create_connection((server.host, server.port), timeout=1):
+            with socket.create_connection((server.host, port), timeout=1):
                 return
         except OSError:
             time.sleep(0.05)
@@ -168,4 +210,31 @@ def _wait_for_port(server: Dovecot, process: subprocess.Popen[bytes]) -> None:
         for path in (server.root / "dovecot.stderr", server.root / "dovecot.log")
         if path.exists()
     )
-    pytest.fail(f"Dovecot did not start on port {server.port}:\n{logged}", pytrace=False)
+    pytest.fail(f"Dovecot did not start on port {port}:\n{logged}", pytrace=False)
+
+
+def send(sink: MailSink, to: str, subject: str, body: str) -> None:
+    """An email over real SMTP to the sink, which files it in the Maildir Dovecot serves."""
+    message = EmailMessage()
+    message["From"] = "Acme <hello@acme.test>"
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as smtp:
+        smtp.send_message(message)
+
+
+def time_a_delayed_email(
+    box: ImapMailbox, sink: MailSink, delay_s: float, to: str = "shopper+r1-1@example.test"
+) -> float:
+    """Seconds from now until wait_for_email returns an email sent over SMTP after `delay_s`."""
+    box.messages()  # connected and logged in before the clock starts
+    later = threading.Timer(delay_s, send, (sink, to, "Your receipt", "Thanks"))
+    started = time.monotonic()
+    later.start()
+    try:
+        wait_for_email(box, to=to, subject="receipt", seen=set(), timeout_s=10)
+        return time.monotonic() - started
+    finally:
+        later.join()
+        box.close()

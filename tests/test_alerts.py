@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import pandas as pd
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from certs import self_signed
 from journeys import serve
 
 from harness.alert_config import AlertConfig, EmailAlerts, Webhook, alert_config
@@ -370,45 +371,11 @@ class Collector:
         return AuthResult(success=good, handled=False)  # not handled: the server answers 535 itself
 
 
-def _self_signed(cert: Path, key: Path) -> None:
-    """A certificate for 127.0.0.1, valid for a day."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    private = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(private.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(private, hashes.SHA256())
-    )
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key.write_bytes(
-        private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-
-
 @pytest.fixture
 def tls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Collector, int]]:
     """A real SMTP server that demands STARTTLS before AUTH, with a certificate the client trusts."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    _self_signed(cert, key)
+    self_signed(cert, key)
     # ssl.create_default_context() reads the trust store named here, as it would a company CA.
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import smtplib
+import socket
 import threading
 import time
 from collections.abc import Iterator
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from dovecot import PASSWORD, Dovecot, free_port, running_dovecot
+from dovecot import PASSWORD, Dovecot, free_port, running_dovecot, send, time_a_delayed_email
 from journeys import shopper_run, stored_observations, write_features
 
 from harness.demo.mailsink import MailSink
@@ -33,16 +32,6 @@ def sink(dovecot: Dovecot) -> Iterator[MailSink]:
         yield running
 
 
-def send(sink: MailSink, to: str, subject: str, body: str) -> None:
-    message = EmailMessage()
-    message["From"] = "Acme <hello@acme.test>"
-    message["To"] = to
-    message["Subject"] = subject
-    message.set_content(body)
-    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as smtp:
-        smtp.send_message(message)
-
-
 def imap(dovecot: Dovecot, query: str = "") -> ImapMailbox:
     box = open_mailbox(dovecot.url(query))
     assert isinstance(box, ImapMailbox)
@@ -63,21 +52,49 @@ def test_a_message_sent_over_smtp_is_read_over_imap(dovecot: Dovecot, sink: Mail
     box.close()
 
 
-def test_a_delayed_email_is_timed_to_its_arrival(dovecot: Dovecot, sink: MailSink) -> None:
-    to = "shopper+r1-1@example.test"
-    box = imap(dovecot, "poll=0.2")
-    assert box.poll_s == 0.2
-    box.messages()  # connected and logged in before the clock starts
-    later = threading.Timer(3.0, send, (sink, to, "Your receipt", "Thanks"))
-    started = time.monotonic()
-    later.start()
-    try:
-        wait_for_email(box, to=to, subject="receipt", seen=set(), timeout_s=10)
-        waited = time.monotonic() - started
-    finally:
-        later.join()
-        box.close()
+def test_a_delayed_email_is_timed_to_its_arrival_by_polling(dovecot: Dovecot, sink: MailSink) -> None:
+    box = imap(dovecot, "idle=0&poll=0.2")
+    assert (box.poll_s, box.idle) == (0.2, False)
+    waited = time_a_delayed_email(box, sink, 3.0)
     assert 3.0 <= waited <= 3.0 * 1.05 + 1.0, waited
+
+
+def test_idle_sees_a_delayed_email_long_before_the_next_poll(dovecot: Dovecot, sink: MailSink) -> None:
+    box = imap(dovecot, "poll=5")  # polling alone would look at 0 s and 5 s: two seconds late
+    waited = time_a_delayed_email(box, sink, 3.0)
+    # Dovecot learns of the Maildir delivery through inotify, then holds the news for a fixed
+    # 0.5 s (NOTIFY_DELAY_MSECS in its mailbox-watch.c) to batch changes before telling IDLE.
+    assert 3.0 <= waited <= 3.0 * 1.05 + 0.3 + 0.5, waited
+
+
+def test_mail_reported_after_a_look_is_not_waited_for(dovecot: Dovecot, sink: MailSink) -> None:
+    """Mail the server reports after a look's SEARCH is fetched at once: IDLE would not report it again."""
+    box = imap(dovecot, "poll=5")
+    assert box.messages() == []
+    send(sink, "shopper+r1-1@example.test", "Your receipt", "Thanks")
+    assert box._connection is not None
+    box._connection.noop()  # as if the mail had come during the look's FETCH, and been reported there
+    started = time.monotonic()
+    box.wait(5)
+    assert time.monotonic() - started < 0.5
+    assert [m.subject for m in box.messages()] == ["Your receipt"]
+    box.close()
+
+
+def test_a_connection_dropped_while_idle_is_reconnected(dovecot: Dovecot, sink: MailSink) -> None:
+    box = imap(dovecot, "poll=5")
+    box.messages()
+    assert box._connection is not None
+    # What a server restart or a NAT timeout does to a client that sits in IDLE.
+    threading.Timer(0.5, box._connection.socket().shutdown, (socket.SHUT_RDWR,)).start()
+    started = time.monotonic()
+    box.wait(5)
+    assert time.monotonic() - started < 2.0
+    assert box._connection is None  # given up, for the next look to open afresh
+    send(sink, "shopper+r1-1@example.test", "Your receipt", "Thanks")
+    message = wait_for_email(box, to="shopper+r1-1@example.test", subject=None, seen=set(), timeout_s=5)
+    assert message.subject == "Your receipt"
+    box.close()
 
 
 def test_two_runs_never_take_each_others_mail(dovecot: Dovecot, sink: MailSink) -> None:
