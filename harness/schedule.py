@@ -150,9 +150,6 @@ class ScheduleLoop:
         self.alerts = self._alert_config()
         self.metrics: Metrics | None = None
         self.metrics_server: MetricsServer | None = None
-        # Pending email expectations (mail that is due later than a run lasts) are another issue:
-        # until it lands nothing polls for them, and `shopper status` says so.
-        self.pending_expectations_hook: Callable[[str], None] | None = None
 
     def _alert_config(self) -> AlertConfig | None:
         if self.config.alerts_block is None:
@@ -342,6 +339,9 @@ class ScheduleLoop:
             return None
 
     def _after_run(self, run_id: str) -> None:
+        # Replies promised for later (pending expectations, of this run or earlier ones) first, so
+        # the report and the alerts of this cycle already count the ones that came or are overdue.
+        self._step("pending expectations", self._poll_mail)
         if not run_exists(self.config.store, run_id):
             log.info("nothing to report: run %s recorded nothing", run_id)
             return
@@ -357,8 +357,15 @@ class ScheduleLoop:
             if self.metrics is not None:
                 verdicts = analysis.verdicts + analysis.off_map
                 self._step("metrics", self.metrics.record_run, run, observations, verdicts)
-        if self.pending_expectations_hook is not None:
-            self._step("pending expectations", self.pending_expectations_hook, run_id)
+
+    def _poll_mail(self) -> None:
+        from harness.pending import poll
+
+        store = open_store(self.config.store)
+        try:
+            poll(store, report=lambda result: log.info("pending expectation: %s", result.describe()))
+        finally:
+            store.close()
 
     def _report(self, run_id: str) -> None:
         from harness.report import build_report

@@ -82,8 +82,24 @@ def status_lines(store: str, config: ScheduleConfig | None = None) -> list[str]:
     lines.append(f"next run: {_shown(due)}{local}" if due else "next run: none: the scheduler is not running")
     lines.append(f"skipped runs: {document.get('skipped', 0)} (due while the cycle before was still going)")
     lines += _open_alerts(store, config)
-    # Honest until mail polling lands (another issue): no expectation is ever left pending by a run.
-    lines.append("pending expectations: none: mail polling not configured")
+    lines += _pending(store)
+    return lines
+
+
+def _pending(store: str) -> list[str]:
+    if not store_path(store).exists():
+        return ["pending expectations: none"]
+    opened = open_store(store)
+    try:
+        pending = opened.open_pending()
+    finally:
+        opened.close()
+    lines = [f"pending expectations: {len(pending) or 'none'}"]
+    for item in pending:
+        lines.append(
+            f"  {item.touchpoint} ({item.segment}, run {item.run_id}): awaited since"
+            f" {_shown(item.triggered_at.isoformat())}, fails after {_shown(item.deadline.isoformat())}"
+        )
     return lines
 
 
