@@ -113,7 +113,8 @@ def resolve_one(
     pending: PendingExpectation, found: list[ReceivedEmail], now: dt.datetime
 ) -> tuple[PollResult, ReceivedEmail | None]:
     """What one look at the mailbox says about one pending expectation."""
-    wanted = wanted_from_dict(pending.wanted)
+    # Whatever the step asked, an answer cannot come before the question.
+    wanted = dataclasses.replace(wanted_from_dict(pending.wanted), after=pending.triggered_at)
     match = next((message for message in found if wanted.matches(message)), None)
     if match is not None and match.received_at is not None:
         arrived = match.received_at
