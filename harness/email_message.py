@@ -73,6 +73,8 @@ class ReceivedEmail:
     def addressed_to(self, address: str) -> bool:
         """Exactly this recipient: shopper+r1-1@x must never take mail meant for myshopper+r1-1@x."""
         wanted = address.strip().lower()
+        if not wanted:
+            return False  # a message that could not be read has no recipient: it is nobody's
         return any(found.strip().lower() == wanted for _, found in getaddresses([self.to]))
 
 

@@ -36,6 +36,7 @@ class MaildirMailbox:
     def __init__(self, path: str | Path, poll_s: float = 0.1) -> None:
         self.path = Path(path)
         self.poll_s = poll_s
+        self._parsed: dict[str, ReceivedEmail] = {}
 
     def wait(self, seconds: float) -> None:
         time.sleep(seconds)
@@ -43,16 +44,20 @@ class MaildirMailbox:
     def messages(self) -> list[ReceivedEmail]:
         if not (self.path / "new").exists() and not (self.path / "cur").exists():
             return []
-        found = []
         box = mailbox.Maildir(self.path, factory=None, create=False)
-        for key in box.iterkeys():
+        keys = list(box.iterkeys())
+        # A message's file never changes under its key: parse each once, not at every poll.
+        self._parsed = {key: self._parsed[key] for key in keys if key in self._parsed}
+        for key in keys:
+            if key in self._parsed:
+                continue
             try:
                 with box.get_file(key) as handle:
                     raw = handle.read()
             except (KeyError, FileNotFoundError):
                 continue
-            found.append(parse_email(key, raw))
-        return found
+            self._parsed[key] = parse_email(key, raw)
+        return list(self._parsed.values())
 
 
 def open_mailbox(url: str) -> Mailbox:
