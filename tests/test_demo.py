@@ -104,6 +104,38 @@ def test_the_demo_report_derives_emotion_first_value_and_evidence(demo: tuple[Pa
     assert "Help search" in (out / "actions.md").read_text()
 
 
+def test_the_demo_report_shows_the_inbox(demo: tuple[Path, dict[str, Any]]) -> None:
+    _, document = demo
+    touchpoints = {tp["id"]: tp for stage in document["stages"] for tp in stage["touchpoints"]}
+    # Time to inbox: the shipped profile holds the confirmation email back 1 s after the signup.
+    confirmation = touchpoints["confirmation-email"]["segments"]["self-serve"]
+    # Measured from the end of the submit (its answer came after Acme queued the email), so a little under.
+    assert confirmation["status"] == "met" and 800 <= confirmation["observed"]["p50_ms"] <= 3000
+    # Support response: the scenario left the person's reply pending; the demo polled it like
+    # `shopper mail poll` does, and Acme's person answers 4 s after the ticket.
+    for segment in ("self-serve", "enterprise"):
+        reply = touchpoints["support-reply"]["segments"][segment]
+        assert reply["status"] == "met", reply
+        assert reply["observed"]["pending"] == 0 and 3000 <= reply["observed"]["p50_ms"] <= 5000
+        assert touchpoints["support-acknowledgement"]["segments"][segment]["status"] == "met"
+    onboard = [e for e in document["inbox"] if e["stage_id"] == "onboard"]
+    assert {e["segment"] for e in onboard} == {"self-serve", "enterprise"}
+    for entry in onboard:
+        assert entry["senders"] == ["acme.test", "news.acme-mail.test"]
+        assert entry["findings"] == [
+            "Onboard: one customer heard from 2 sending systems (acme.test, news.acme-mail.test);"
+            " the map allows 1"
+        ]
+        tips = next(kind for kind in entry["kinds"] if kind["sender_domain"] == "news.acme-mail.test")
+        assert tips["touchpoint"] is None  # no step expected it: mail the map does not know
+    signup = next(e for e in document["inbox"] if e["stage_id"] == "signup")
+    assert signup["findings"] == [] and signup["most_messages"] == 1
+    inbox_actions = [a for a in document["actions"] if a["status"] == "too much mail"]
+    assert {(a["touchpoint_id"], a["owner"]) for a in inbox_actions} == {
+        ("inbox:onboard", "Customer Success")
+    }
+
+
 def test_the_html_report_opens_in_chromium_without_console_errors(demo: tuple[Path, dict[str, Any]]) -> None:
     out, _ = demo
     errors: list[str] = []
@@ -119,11 +151,15 @@ def test_the_html_report_opens_in_chromium_without_console_errors(demo: tuple[Pa
         assert page.locator(".card.failing").count() >= 2
         assert page.locator("#actions tr").count() >= 2
         page.screenshot(path=str(out / "report.png"))
-        for section in ("#journey-strip", "#emotion-curve svg", "#action-plan"):
+        for section in ("#journey-strip", "#emotion-curve svg", "#action-plan", "#inbox"):
             located = page.locator(section).first
             assert located.is_visible(), section
             box = located.bounding_box()
             assert box is not None and box["width"] > 600 and box["height"] > 100, (section, box)
+        inbox = page.locator("#inbox .seg-pane:visible")
+        assert inbox.locator(".finding").first.is_visible()
+        assert "2 sending systems" in inbox.locator(".finding").first.inner_text()
+        assert inbox.get_by_role("cell", name="Support reply").is_visible()
         evidence = page.locator("#evidence img[src^='data:image/png']").first
         evidence.scroll_into_view_if_needed()
         assert evidence.evaluate("image => image.naturalWidth") > 0
