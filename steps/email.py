@@ -17,7 +17,7 @@ from typing import Any
 from harness.catalogue import touchpoint_step
 from harness.email_message import ReceivedEmail
 from harness.errors import HarnessError
-from harness.journey_map import parse_duration
+from harness.journey_map import format_duration, parse_duration
 from harness.mailbox import EmailWanted, Mailbox, NoEmailError, wait_for
 from harness.observation import utc_now
 from harness.pending import EmailPending
@@ -71,16 +71,15 @@ def _receive(shopper: Shopper, *, limit_ms: int | None = None, hold: bool = True
     limit = limit_ms if limit_ms is not None else shopper.wait_ms()
     hold_ms = min(limit, shopper.max_wait_ms) if hold else 0
     waited_s = time.monotonic() - clock
+    wanted = _wanted(shopper)
     try:
         message = wait_for(
-            box,
-            _wanted(shopper),
-            seen=shopper.seen_emails,
-            timeout_s=max(0.0, hold_ms / 1000.0 - waited_s),
+            box, wanted, seen=shopper.seen_emails, timeout_s=max(0.0, hold_ms / 1000.0 - waited_s)
         )
     except NoEmailError:
         if hold_ms >= limit:
-            raise
+            # The limit counts from the trigger, as the customer waits: say that one, not what was left.
+            raise NoEmailError(f"{wanted.describe()} within {format_duration(limit)}") from None
         deadline = started_at + dt.timedelta(milliseconds=limit)
         raise EmailPending(_wanted(shopper, correlated=True), started_at, deadline) from None
     finally:

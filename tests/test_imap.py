@@ -151,14 +151,76 @@ def test_the_demo_confirmation_email_is_read_over_imap(tmp_path: Path, dovecot: 
         tmp_path / "features",
         "@stage:signup\nFeature: F\n  Scenario: S\n    Given I open the signup page\n"
         '    When I sign up with my details\n    Then I should see "Check your inbox"\n'
-        "    And I receive the confirmation email\n",
+        "    And I receive the confirmation email\n"
+        "    When I follow the link in the confirmation email\n"
+        '    Then I am on the email confirmation page\n    And I should see "Your account is confirmed"\n',
     )
     store = tmp_path / "obs.db"
-    with start_acme(load_faults_text("{}\n"), dovecot.maildir) as acme:
+    with start_acme(load_faults_text("email_delay_s: {confirmation: 1}\n"), dovecot.maildir) as acme:
         status = shopper_run(
             acme.url, features, store, "--segment", "self-serve", "--quiet", "--mailbox", dovecot.url()
         )
     assert status == 0
     observations = stored_observations(store)
-    email = observations[observations["touchpoint"] == "confirmation-email"]
-    assert list(email["outcome"]) == ["passed"]
+    assert set(observations["outcome"]) == {"passed"}
+    email = observations[observations["step"] == "And I receive the confirmation email"]
+    assert list(email["touchpoint"]) == ["confirmation-email"]
+    assert 800 <= float(email["duration_ms"].iloc[0]) <= 2500  # Acme's 1 s delay, read over IMAP
+    confirmed = observations[observations["touchpoint"] == "email-confirmation-page"]
+    assert len(confirmed) >= 2  # the link was followed to the page it leads to
+
+
+SIGNUP_MAP = """\
+journey: Acme signup
+version: test
+segments: [self-serve]
+stages:
+  - id: signup
+    name: Sign up
+    touchpoints:
+      - id: signup-page
+        channel: form
+        owner: Product
+        url: /signup
+        expect: {within: 2s, fail_after: 10s}
+      - id: confirmation-email
+        name: Confirmation email
+        channel: email
+        owner: Product
+        subject: "Confirm your Acme account"
+        expect: {within: 1s, fail_after: 2s}
+      - id: email-confirmation-page
+        channel: web
+        owner: Product
+        url: /confirm
+        expect: {within: 1s, fail_after: 10s}
+"""
+
+
+def test_a_dropped_email_fails_at_fail_after_with_a_clear_error(tmp_path: Path, dovecot: Dovecot) -> None:
+    from harness.demo import load_faults_text, start_acme
+
+    journey_map = tmp_path / "signup.yaml"
+    journey_map.write_text(SIGNUP_MAP)
+    features = write_features(
+        tmp_path / "features",
+        "@stage:signup\nFeature: F\n  Scenario: S\n    Given I open the signup page\n"
+        "    When I sign up with my details\n    And I receive the confirmation email\n"
+        "    And I follow the link in the confirmation email\n",
+    )
+    store = tmp_path / "obs.db"
+    with start_acme(load_faults_text("drop_email: [confirmation]\n"), dovecot.maildir) as acme:
+        status = shopper_run(
+            acme.url, features, store, "--quiet", "--mailbox", dovecot.url(), journey_map=journey_map
+        )
+    assert status == 1
+    observations = stored_observations(store)
+    steps = dict(zip(observations["step"], observations.itertuples(), strict=True))
+    received = steps["And I receive the confirmation email"]
+    assert received.outcome == "failed"
+    assert 2000 <= received.duration_ms <= 2800  # waited exactly its fail_after, then gave up
+    assert received.error.startswith(
+        'no email with a subject matching "Confirm your Acme account" reached shopper+'
+    )
+    assert received.error.endswith("within 2s")
+    assert steps["And I follow the link in the confirmation email"].outcome == "skipped"
