@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.cookiejar import CookieJar
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -51,3 +55,27 @@ def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class HttpClient:
+    """A cookie-keeping HTTP client that returns error pages instead of raising on them."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+    def get(self, path: str) -> tuple[int, str, str]:
+        return self._open(urllib.request.Request(self.base + path))
+
+    def post(self, path: str, **form: str) -> tuple[int, str, str]:
+        data = urllib.parse.urlencode(form).encode()
+        return self._open(urllib.request.Request(self.base + path, data=data, method="POST"))
+
+    def _open(self, request: urllib.request.Request) -> tuple[int, str, str]:
+        """Status, body and the final path after redirects."""
+        try:
+            with self.opener.open(request, timeout=10) as response:
+                return response.status, response.read().decode(), urllib.parse.urlsplit(response.url).path
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, error.read().decode(), urllib.parse.urlsplit(error.url).path

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
+from journeys import HttpClient
 from playwright.sync_api import expect, sync_playwright
 
 from harness.browser import launch_options
@@ -32,30 +32,6 @@ StartAcme = Callable[..., Acme]
 CONFIRM_LINK = re.compile(r"http://127\.0\.0\.1:\d+/confirm\?token=[\w-]+")
 
 # ---------------------------------------------------------------- helpers
-
-
-class Browser:
-    """A cookie-keeping HTTP client that returns error pages instead of raising on them."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-
-    def get(self, path: str) -> tuple[int, str, str]:
-        return self._open(urllib.request.Request(self.base + path))
-
-    def post(self, path: str, **form: str) -> tuple[int, str, str]:
-        data = urllib.parse.urlencode(form).encode()
-        return self._open(urllib.request.Request(self.base + path, data=data, method="POST"))
-
-    def _open(self, request: urllib.request.Request) -> tuple[int, str, str]:
-        """Status, body and the final path after redirects."""
-        try:
-            with self.opener.open(request, timeout=10) as response:
-                return response.status, response.read().decode(), urllib.parse.urlsplit(response.url).path
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, error.read().decode(), urllib.parse.urlsplit(error.url).path
 
 
 def messages(maildir: Path) -> list[EmailMessage]:
@@ -104,7 +80,9 @@ def acme(start: StartAcme) -> Acme:
     return start()
 
 
-def sign_up(client: Browser, name: str = "Ada Lovelace", mail: str = "ada@example.test") -> tuple[int, str]:
+def sign_up(
+    client: HttpClient, name: str = "Ada Lovelace", mail: str = "ada@example.test"
+) -> tuple[int, str]:
     status, body, _ = client.post("/signup", name=name, email=mail, password="s3cret", company="Analytical")
     return status, body
 
@@ -218,7 +196,7 @@ def test_mail_sink_starts_and_stops_fast(tmp_path: Path) -> None:
 
 
 def test_pages_are_self_contained(acme: Acme) -> None:
-    client = Browser(acme.url)
+    client = HttpClient(acme.url)
     for path in ("/", "/pricing", "/demo", "/signup", "/login", "/help", "/support"):
         status, body, _ = client.get(path)
         assert status == 200, path
@@ -238,7 +216,7 @@ def test_pages_are_self_contained(acme: Acme) -> None:
 
 
 def test_signup_confirm_login_onboarding(acme: Acme) -> None:
-    client = Browser(acme.url)
+    client = HttpClient(acme.url)
     status, body = sign_up(client)
     assert status == 200 and "Check your inbox" in body
     assert "We sent a confirmation link to ada@example.test." in body
@@ -270,7 +248,7 @@ def test_signup_confirm_login_onboarding(acme: Acme) -> None:
     assert welcome[0]["From"].addresses[0].addr_spec == "hello@acme.test"
 
     # A second login, from another device, must not welcome the customer again.
-    other = Browser(acme.url)
+    other = HttpClient(acme.url)
     assert other.post("/login", email="ada@example.test", password="s3cret")[2] == "/onboarding"
     time.sleep(0.3)
     assert len(with_subject(messages(acme.maildir), "Welcome to Acme")) == 1
@@ -278,7 +256,7 @@ def test_signup_confirm_login_onboarding(acme: Acme) -> None:
 
 
 def test_login_sets_a_safe_session_cookie(acme: Acme) -> None:
-    client = Browser(acme.url)
+    client = HttpClient(acme.url)
     sign_up(client)
     link = CONFIRM_LINK.search(body_text(wait_for_mail(acme.maildir)[0]))
     assert link is not None
@@ -295,7 +273,7 @@ def test_login_sets_a_safe_session_cookie(acme: Acme) -> None:
 
 
 def test_signup_and_login_errors(acme: Acme) -> None:
-    client = Browser(acme.url)
+    client = HttpClient(acme.url)
     status, body, _ = client.post("/signup", name="Ada", email="", password="x")
     assert status == 400 and "Please fill in your name, email and password." in body
     assert sign_up(client)[0] == 200
@@ -313,7 +291,7 @@ def test_signup_and_login_errors(acme: Acme) -> None:
 
 
 def test_support_ticket_and_acknowledgement(acme: Acme) -> None:
-    client = Browser(acme.url)
+    client = HttpClient(acme.url)
     status, body, _ = client.post("/support", email="bob@example.test", subject="", message="help")
     assert status == 400 and "role=alert" in body
     status, body, _ = client.post(
@@ -332,7 +310,7 @@ def test_support_ticket_and_acknowledgement(acme: Acme) -> None:
 
 
 def test_help_search(acme: Acme) -> None:
-    client = Browser(acme.url)
+    client = HttpClient(acme.url)
     status, body, _ = client.get("/help")
     assert 'action="/help/search"' in body and 'href="/support">Contact support' in body
     status, body, _ = client.get("/help/search?q=PASSWORD")
@@ -345,7 +323,7 @@ def test_help_search(acme: Acme) -> None:
 
 
 def test_demo_booking_escapes_what_the_visitor_typed(acme: Acme) -> None:
-    client = Browser(acme.url)
+    client = HttpClient(acme.url)
     status, body, _ = client.get("/demo")
     assert all(f">{size}</option>" in body for size in ("1-10", "11-50", "51-500", "500+"))
     name = "<script>alert(1)</script>"
@@ -365,7 +343,7 @@ def test_demo_booking_escapes_what_the_visitor_typed(acme: Acme) -> None:
 
 def test_latency_fault_delays_that_path_only(start: StartAcme) -> None:
     acme = start(FaultProfile(latency_ms={"/pricing": 300}))
-    client = Browser(acme.url)
+    client = HttpClient(acme.url)
     for path in ("/pricing", "/pricing?plan=team"):
         began = time.monotonic()
         status, _, _ = client.get(path)
@@ -378,7 +356,7 @@ def test_latency_fault_delays_that_path_only(start: StartAcme) -> None:
 
 def test_status_fault_replaces_the_page(start: StartAcme) -> None:
     acme = start(FaultProfile(status={"/help/search": 503, "/support": 500}))
-    client = Browser(acme.url)
+    client = HttpClient(acme.url)
     status, body, _ = client.get("/help/search?q=x")
     assert status == 503 and "Something went wrong (HTTP 503)" in body
     status, body, _ = client.post("/support", email="a@b.test", subject="s", message="m")
@@ -389,7 +367,7 @@ def test_status_fault_replaces_the_page(start: StartAcme) -> None:
 def test_email_delay_fault(start: StartAcme) -> None:
     acme = start(FaultProfile(email_delay_s={"confirmation": 0.5}))
     began = time.monotonic()
-    assert sign_up(Browser(acme.url))[0] == 200
+    assert sign_up(HttpClient(acme.url))[0] == 200
     assert time.monotonic() - began < 0.3  # the page never waits for the email
     wait_for_mail(acme.maildir)
     elapsed = time.monotonic() - began
@@ -398,7 +376,7 @@ def test_email_delay_fault(start: StartAcme) -> None:
 
 def test_drop_email_fault(start: StartAcme) -> None:
     acme = start(FaultProfile(drop_email=["support-ack"]))
-    client = Browser(acme.url)
+    client = HttpClient(acme.url)
     assert client.post("/support", email="a@b.test", subject="s", message="m")[0] == 200
     assert client.post("/demo", name="A", email="a@b.test", company="C", size="1-10")[0] == 200
     wait_for_mail(acme.maildir, 2)
@@ -418,7 +396,7 @@ def test_unreachable_mail_server_does_not_break_the_site(
         dead_port = probe.getsockname()[1]
     caplog.set_level(logging.WARNING, logger="harness.demo.outbox")
     with AcmeSite(FaultProfile(), smtp_port=dead_port) as site:
-        client = Browser(site.url)
+        client = HttpClient(site.url)
         assert sign_up(client)[0] == 200
         deadline = time.monotonic() + 5
         while not caplog.records and time.monotonic() < deadline:

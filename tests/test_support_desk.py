@@ -13,18 +13,15 @@ import mailbox
 import re
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import parsedate_to_datetime
-from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
+from journeys import HttpClient
 
 from harness.demo import Acme, start_acme
 from harness.demo.faults import EMAIL_KINDS, FaultProfile, load_faults_text
@@ -36,30 +33,6 @@ from harness.mailbox import MaildirMailbox, wait_for_email
 StartAcme = Callable[[FaultProfile], Acme]
 CUSTOMER = "bob@example.test"
 ACK_1001 = r"^\[ACME-1001\] We received your request$"
-
-
-class Client:
-    """A cookie-keeping HTTP client that returns error pages instead of raising on them."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-
-    def get(self, path: str) -> tuple[int, str, str]:
-        return self._open(urllib.request.Request(self.base + path))
-
-    def post(self, path: str, **form: str) -> tuple[int, str, str]:
-        data = urllib.parse.urlencode(form).encode()
-        return self._open(urllib.request.Request(self.base + path, data=data, method="POST"))
-
-    def _open(self, request: urllib.request.Request) -> tuple[int, str, str]:
-        """Status, body and the final path after redirects."""
-        try:
-            with self.opener.open(request, timeout=10) as response:
-                return response.status, response.read().decode(), urllib.parse.urlsplit(response.url).path
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, error.read().decode(), urllib.parse.urlsplit(error.url).path
 
 
 @pytest.fixture
@@ -99,7 +72,7 @@ def after(start: datetime, received: ReceivedEmail) -> float:
 
 
 def ask_support(acme: Acme, subject: str = "Cannot export", message: str = "Hi\nIt fails") -> str:
-    status, body, _ = Client(acme.url).post("/support", email=CUSTOMER, subject=subject, message=message)
+    status, body, _ = HttpClient(acme.url).post("/support", email=CUSTOMER, subject=subject, message=message)
     assert status == 200, body
     found = re.search(r"Your ticket reference is (ACME-\d+)\.", body)
     assert found is not None, body
@@ -148,7 +121,7 @@ def test_dropped_reply_never_arrives_while_the_ack_does(
     box, seen = inbox(acme), set[str]()
     arrival(box, ACK_1001, seen)
     # The reply, undelayed, was queued before this booking was even asked for.
-    client = Client(acme.url)
+    client = HttpClient(acme.url)
     assert client.post("/demo", name="Bob", email=CUSTOMER, company="B", size="1-10")[0] == 200
     arrival(box, "^Your Acme demo is booked$", seen)
     time.sleep(0.3)
@@ -193,7 +166,7 @@ def test_reply_subject_is_one_line_whatever_the_customer_typed(start: StartAcme)
 
 def test_first_login_sends_welcome_and_tips_from_two_sending_systems(start: StartAcme) -> None:
     acme = start(FaultProfile(email_delay_s={"tips": 0.5}))
-    client = Client(acme.url)
+    client = HttpClient(acme.url)
     ada = "ada@example.test"
     assert client.post("/signup", name="Ada", email=ada, password="s3cret", company="A")[0] == 200
     box, seen = inbox(acme), set[str]()
@@ -220,7 +193,7 @@ def test_first_login_sends_welcome_and_tips_from_two_sending_systems(start: Star
     assert "Start from a template" in plain.get_content() and acme.url + "/help" in plain.get_content()
     assert f'<a href="{acme.url}/help">' in html.get_content() and "<ol>" in html.get_content()
 
-    other = Client(acme.url)  # another device: not a first login
+    other = HttpClient(acme.url)  # another device: not a first login
     assert other.post("/login", email=ada, password="s3cret")[2] == "/onboarding"
     # Anything the second login sent, undelayed or after 0.5 s, lands before this sentinel is read.
     time.sleep(0.6)
