@@ -232,6 +232,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.coverage import check_map
     from harness.runner import RunRequest, run_scenarios
 
+    if args.max_wait is not None:
+        from harness.journey_map import parse_duration
+
+        try:
+            parse_duration(args.max_wait)
+        except HarnessError:
+            raise UsageError(f'--max-wait "{args.max_wait}" is not a duration, e.g. 2m') from None
     map_path = args.map or _map_default()
     checked = check_map(map_path, args.features)
     if checked.errors:
@@ -252,6 +259,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 store=store_url,
                 retries=args.retries,
                 mailbox=args.mailbox,
+                max_wait=args.max_wait,
                 pytest_args=args.pytest_args,
                 quiet=args.quiet,
             )

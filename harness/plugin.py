@@ -330,11 +330,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: pending: {call.excinfo.value}")
         return report
     record = item.stash.get(SCENARIO, None)
-    if record is not None and report.longrepr:
+    if record is None:
+        return report
+    # A secret must not reach the terminal or a CI log either: not in the traceback, nor in the
+    # output and log lines pytest shows beside it (pytest-bdd logs step texts at debug level).
+    secret_values = record.shopper.secrets()
+    if report.longrepr:
         text = str(report.longrepr)
-        hidden = redact(text, record.shopper.secrets())
+        hidden = redact(text, secret_values)
         if hidden != text:
-            report.longrepr = hidden  # a secret must not reach the terminal or a CI log either
+            report.longrepr = hidden
+    report.sections = [(title, redact(content, secret_values)) for title, content in report.sections]
     return report
 
 
