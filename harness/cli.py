@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="longest an email step waits with the browser open (default 2m); a later promise is"
         " left pending for `shopper mail poll`",
     )
+    run.add_argument(
+        "--customer-address",
+        help="synthetic customers' address, with {run} and {n}: plus-addressing (default"
+        " shopper+{run}-{n}@example.test) or a catch-all domain ({run}-{n}@shoppers.example.com)",
+    )
     run.add_argument("--quiet", action="store_true")
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest (e.g. --headed)")
 
@@ -260,6 +265,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 retries=args.retries,
                 mailbox=args.mailbox,
                 max_wait=args.max_wait,
+                customer_address=args.customer_address,
                 pytest_args=args.pytest_args,
                 quiet=args.quiet,
             )

@@ -21,7 +21,7 @@ from harness.journey_map import load_map, parse_duration
 from harness.mailbox import Mailbox, open_mailbox
 from harness.pending import EmailPending, mailbox_url
 from harness.recorder import Recorder, ScenarioRecord, classify, error_text, new_run_id
-from harness.shopper import DEFAULT_DOMAIN, Shopper, make_customer, redact
+from harness.shopper import DEFAULT_ADDRESS, DEFAULT_DOMAIN, Shopper, customer_address, make_customer, redact
 from harness.store import DEFAULT_STORE, LazyStore, run_exists, store_path
 
 RECORDER = pytest.StashKey[Recorder]()
@@ -47,6 +47,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="record no Playwright trace for evidence at failure (tracing slows browser steps a little)",
     )
     group.addoption("--customer-domain", default=DEFAULT_DOMAIN, help="mail domain of synthetic customers")
+    group.addoption(
+        "--customer-address",
+        default=DEFAULT_ADDRESS,
+        help="synthetic customers' address, with {run} and {n} (and {domain}); default: plus-addressing,"
+        " shopper+{run}-{n}@{domain}",
+    )
     group.addoption(
         "--max-wait",
         default="2m",
@@ -98,6 +104,8 @@ def _make_recorder(config: pytest.Config) -> Recorder | None:
     if config.getoption("run_id") and run_exists(store_url, run_id):
         # A second process under the same id would restart its attempts and overwrite its evidence.
         raise HarnessError(f'run id "{run_id}" is already in the store; every run needs its own id')
+    # Checked now, not at the first scenario: a bad template is a usage error of the whole run.
+    customer_address(config.getoption("customer_address"), run_id, 1, config.getoption("customer_domain"))
     evidence = Path(config.getoption("evidence_dir") or store_path(store_url).parent / "evidence").resolve()
     return Recorder(
         run_id=run_id,
@@ -168,7 +176,10 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
         journey_map=recorder.journey_map,
         segment=recorder.segment,
         customer=make_customer(
-            recorder.run_id, recorder.next_customer_number(), config.getoption("customer_domain")
+            recorder.run_id,
+            recorder.next_customer_number(),
+            config.getoption("customer_domain"),
+            config.getoption("customer_address"),
         ),
         base_url=config.getoption("base_url", default=None) or "",
         mailbox=config.stash.get(MAILBOX, None),

@@ -30,6 +30,7 @@ class RunRequest:
     retries: int = 0
     mailbox: str | None = None
     max_wait: str | None = None  # longer email promises become pending expectations
+    customer_address: str | None = None  # a template with {run} and {n}
     evidence_dir: Path | None = None
     run_id: str = field(default_factory=new_run_id)
     pytest_args: list[str] = field(default_factory=list)
@@ -86,6 +87,8 @@ def pytest_command(request: RunRequest) -> list[str]:
         command += ["--mailbox", request.mailbox]
     if request.max_wait:
         command += ["--max-wait", request.max_wait]
+    if request.customer_address:
+        command += ["--customer-address", request.customer_address]
     if request.evidence_dir:
         command += ["--evidence-dir", str(request.evidence_dir)]
     command += ["-q"] if request.quiet else ["-v"]

@@ -303,6 +303,8 @@ class ScheduleLoop:
             store=config.store,
             retries=config.retries,
             mailbox=config.mailbox,
+            max_wait=config.max_wait,
+            customer_address=config.customer_address,
             pytest_args=backoff,
             quiet=True,  # pytest's own output would drown the log; a run that did not run says why
         )

@@ -28,6 +28,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from harness.alert_config import AlertConfig, alert_config
 from harness.errors import HarnessError, MapError, did_you_mean, read_user_file
 from harness.journey_map import format_duration, parse_duration
+from harness.shopper import customer_address
 
 KEYS = (
     "target",
@@ -46,6 +47,8 @@ KEYS = (
     "last",
     "retention",
     "mailbox",
+    "max_wait",
+    "customer_address",
     "alerts",
     "metrics_port",
     "metrics_addr",
@@ -133,6 +136,8 @@ class ScheduleConfig:
     last: int = 20
     retention_s: float | None = None
     mailbox: str | None = None
+    max_wait: str | None = None  # e.g. 2m: email promises beyond it are left to the after-run poll
+    customer_address: str | None = None
     alerts: AlertConfig | None = None
     alerts_block: tuple[Any, int] | None = None  # as written, and its line: checked again against the map
     metrics_port: int | None = None
@@ -243,6 +248,16 @@ class _Reader:
             config.retention_s = self.positive(nodes["retention"], "retention")
         if "mailbox" in nodes:
             config.mailbox = self.text(nodes["mailbox"], "mailbox")
+        if "max_wait" in nodes:
+            self.duration_s(nodes["max_wait"], "max_wait")
+            config.max_wait = self.text(nodes["max_wait"], "max_wait")
+        if "customer_address" in nodes:
+            template = self.text(nodes["customer_address"], "customer_address")
+            try:
+                customer_address(template, "run", 1)
+            except HarnessError as exc:
+                raise self.fail(nodes["customer_address"], str(exc)) from None
+            config.customer_address = template
         if "metrics_port" in nodes:
             config.metrics_port = self.whole(nodes["metrics_port"], "metrics_port", 1, 65535)
         if "metrics_addr" in nodes:

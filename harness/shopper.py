@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import secrets
 import tempfile
 import zipfile
@@ -22,6 +23,10 @@ from harness.mailbox import Mailbox
 
 PASSWORD_ENV = "SHOPPER_PASSWORD"
 DEFAULT_DOMAIN = "example.test"
+# {run} and {n} make every run and scenario a customer of its own: plus-addressing by default, or
+# a catch-all domain ("{run}-{n}@shoppers.example.com").
+DEFAULT_ADDRESS = "shopper+{run}-{n}@{domain}"
+_ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 # How long a check waits for what the customer should see when the map sets no fail_after.
 DEFAULT_WAIT_MS = 10_000
@@ -40,11 +45,33 @@ class Customer:
     password: str = field(repr=False)
 
 
-def make_customer(run_id: str, number: int, domain: str = DEFAULT_DOMAIN) -> Customer:
-    """A fresh address per run and scenario, so every message can be traced to what caused it."""
+def customer_address(template: str, run_id: str, number: int, domain: str = DEFAULT_DOMAIN) -> str:
+    """The address a template gives; HarnessError when it would not tell runs and scenarios apart."""
+    if "{run}" not in template or "{n}" not in template:
+        raise HarnessError(
+            f'customer address "{template}" needs {{run}} and {{n}}, so every run and scenario gets'
+            " its own address (e.g. shopper+{run}-{n}@example.com)"
+        )
     tag = run_id.replace("-", "").lower()[-10:]
+    try:
+        address = template.format(run=tag, n=number, domain=domain)
+    except (KeyError, IndexError, ValueError):
+        raise HarnessError(
+            f'customer address "{template}" may use only {{run}}, {{n}} and {{domain}}'
+        ) from None
+    if not _ADDRESS.fullmatch(address):
+        raise HarnessError(f'customer address "{template}" does not make an email address ({address})')
+    return address
+
+
+def make_customer(
+    run_id: str, number: int, domain: str = DEFAULT_DOMAIN, template: str = DEFAULT_ADDRESS
+) -> Customer:
+    """A fresh address per run and scenario, so every message can be traced to what caused it."""
     password = os.environ.get(PASSWORD_ENV) or secrets.token_urlsafe(12)
-    return Customer(name="Mystery Shopper", email=f"shopper+{tag}-{number}@{domain}", password=password)
+    return Customer(
+        name="Mystery Shopper", email=customer_address(template, run_id, number, domain), password=password
+    )
 
 
 @dataclass
