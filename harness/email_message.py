@@ -95,7 +95,8 @@ _TOLERANT = _TolerantPolicy()
 def parse_email(key: str, raw: bytes, delivered_at: dt.datetime | None = None) -> ReceivedEmail:
     """One message as the customer reads it, whichever mailbox it came from.
 
-    The demo sink's delivery stamp wins; otherwise `delivered_at` (IMAP's INTERNALDATE) is used.
+    The demo sink's delivery stamp wins; otherwise `delivered_at` (IMAP's INTERNALDATE, a Maildir
+    file's time) is used.
     A message that cannot be parsed at all comes back empty with the reason: it matches no
     recipient, so the email steps skip it, and the mailbox keeps being read.
     """
@@ -127,7 +128,10 @@ def _parse(key: str, raw: bytes, delivered_at: dt.datetime | None) -> ReceivedEm
 
     if "Subject" not in message:
         problems.append("no Subject header")
-    stamp = when(STAMP, f"{STAMP} stamp cannot be read; used the mailbox's time")
+    # The sink prepends its stamp: only a stamp that is the message's first header is the sink's.
+    # One further down came with the message, from whoever sent it, and must not set the clock.
+    first = attempt("headers cannot be listed", lambda: next(iter(message.keys()), ""), "")
+    stamp = when(STAMP, f"{STAMP} stamp cannot be read; used the mailbox's time") if first == STAMP else None
     return ReceivedEmail(
         key=key,
         to=header("To"),

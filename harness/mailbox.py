@@ -5,8 +5,9 @@ One interface, so an email step does not care where the inbox lives.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import mailbox
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -42,21 +43,25 @@ class MaildirMailbox:
         time.sleep(seconds)
 
     def messages(self) -> list[ReceivedEmail]:
-        if not (self.path / "new").exists() and not (self.path / "cur").exists():
-            return []
-        box = mailbox.Maildir(self.path, factory=None, create=False)
-        keys = list(box.iterkeys())
+        # Read by hand rather than with mailbox.Maildir: the file's time is when it was delivered,
+        # which a Maildir that a real mail server writes has no other record of.
+        files: dict[str, Path] = {}
+        for sub in ("new", "cur"):
+            with contextlib.suppress(FileNotFoundError):
+                for entry in os.scandir(self.path / sub):
+                    if entry.is_file() and not entry.name.startswith("."):
+                        files[entry.name.split(":", 1)[0]] = Path(entry.path)
         # A message's file never changes under its key: parse each once, not at every poll.
-        self._parsed = {key: self._parsed[key] for key in keys if key in self._parsed}
-        for key in keys:
+        self._parsed = {key: self._parsed[key] for key in files if key in self._parsed}
+        for key, path in files.items():
             if key in self._parsed:
                 continue
             try:
-                with box.get_file(key) as handle:
-                    raw = handle.read()
-            except (KeyError, FileNotFoundError):
-                continue
-            self._parsed[key] = parse_email(key, raw)
+                raw = path.read_bytes()
+                delivered = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+            except FileNotFoundError:
+                continue  # moved from new/ to cur/ by another reader: found at the next look
+            self._parsed[key] = parse_email(key, raw, delivered)
         return list(self._parsed.values())
 
 

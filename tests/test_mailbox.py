@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import smtplib
 import threading
 from collections.abc import Iterator
@@ -216,3 +217,16 @@ def test_open_mailbox_rejects_what_it_cannot_read() -> None:
     assert str(caught.value).startswith('mailbox "pop3:..." is not supported')
     assert "maildir:" in str(caught.value) and "imap://" in str(caught.value)
     assert "pw" not in str(caught.value)
+
+
+def test_a_maildir_a_mail_server_wrote_dates_a_message_by_its_delivery(tmp_path: Path) -> None:
+    # Postfix or Dovecot write no stamp of ours: the file's time is when the message was delivered.
+    for sub in ("tmp", "new", "cur"):
+        (tmp_path / sub).mkdir()
+    delivered = dt.datetime(2026, 11, 23, 9, 30, 15, tzinfo=dt.UTC)
+    path = tmp_path / "cur" / "1795450000.M1P2.mx:2,S"
+    path.write_bytes(f"From: {SENDER}\r\nTo: {ONE}\r\nSubject: Re: [T-1] Help\r\n\r\nHello\r\n".encode())
+    os.utime(path, (delivered.timestamp(), delivered.timestamp()))
+    [message] = MaildirMailbox(tmp_path).messages()
+    assert message.key == "1795450000.M1P2.mx"  # the same key whether in new/ or cur/
+    assert message.received_at == delivered
