@@ -364,22 +364,28 @@ def cmd_mail(args: argparse.Namespace) -> int:
         wait_ms = parse_duration(args.wait)
     except HarnessError:
         raise UsageError(f'--wait "{args.wait}" is not a duration, e.g. 30s') from None
-    store = open_store(args.store or _store_default())
+    store_url = args.store or _store_default()
+    if not Path(store_url).exists() and "://" not in store_url:
+        raise HarnessError("no store here: run `shopper run` first, or name it with --store", file=store_url)
+    store = open_store(store_url)
 
     def said(result: PollResult) -> None:
         print(result.describe())
 
     try:
-        results = poll(store, mailbox=args.mailbox, wait_s=wait_ms / 1000.0, report=said)
+        polled = poll(store, mailbox=args.mailbox, wait_s=wait_ms / 1000.0, report=said)
     finally:
         store.close()
-    counts = {
-        outcome: sum(r.outcome == outcome for r in results) for outcome in ("passed", "failed", "pending")
-    }
+    results = polled.results
+    counts = {o: sum(r.outcome == o for r in results) for o in ("passed", "failed", "error", "pending")}
     print(
         f"{len(results)} pending expectation(s): {counts['passed']} answered in time,"
-        f" {counts['failed']} failed, {counts['pending']} still pending"
+        f" {counts['failed']} failed, {counts['error']} unread, {counts['pending']} still pending"
     )
+    for problem in polled.problems:
+        print(f"shopper: {problem}", file=sys.stderr)
+    if polled.problems:
+        return EXIT_USAGE
     return EXIT_GAPS if counts["failed"] else EXIT_OK
 
 
@@ -390,11 +396,11 @@ def _poll_demo_mail(store_url: str) -> None:
 
     store = open_store(store_url)
     try:
-        results = poll(store, wait_s=DEMO_MAIL_WAIT_S, report=lambda result: print(result.describe()))
+        polled = poll(store, wait_s=DEMO_MAIL_WAIT_S, report=lambda result: print(result.describe()))
     finally:
         store.close()
-    if results:
-        print(f"{len(results)} pending expectation(s) polled, as `shopper mail poll` does")
+    if polled.results:
+        print(f"{len(polled.results)} pending expectation(s) polled, as `shopper mail poll` does")
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:

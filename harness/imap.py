@@ -26,9 +26,10 @@ from typing import cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from harness.email_message import ReceivedEmail, parse_email
-from harness.errors import TargetError
+from harness.errors import TargetError, did_you_mean
 
 PASSWORD_ENV = "SHOPPER_IMAP_PASSWORD"
+URL_OPTIONS = ("starttls", "cafile", "poll", "idle", "password_env")
 UID = re.compile(rb"\bUID (\d+)")
 INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 NEW_MAIL = re.compile(rb"\* \d+ (EXISTS|RECENT)\b", re.IGNORECASE)
@@ -83,7 +84,14 @@ class ImapMailbox:
             raise TargetError(f"put the IMAP password in {PASSWORD_ENV}, not in the mailbox URL")
         if not parts.username or not parts.hostname:
             raise TargetError("an IMAP mailbox needs a user and a host: imap://USER@HOST:PORT/INBOX")
-        query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+        query = {name: values[-1] for name, values in parse_qs(parts.query, keep_blank_values=True).items()}
+        unknown = sorted(set(query) - set(URL_OPTIONS))
+        if unknown:
+            # Never echo the value: an unknown key may well be someone's ?password=.
+            raise TargetError(
+                f'the IMAP mailbox URL has an unknown option "{unknown[0]}"'
+                f"{did_you_mean(unknown[0], list(URL_OPTIONS))}; it takes {', '.join(URL_OPTIONS)}"
+            )
         variable = query.get("password_env", PASSWORD_ENV)
         password = os.environ.get(variable)
         if not password:
@@ -94,6 +102,9 @@ class ImapMailbox:
             poll_s = float(query.get("poll", "0.1"))
         except ValueError:
             raise TargetError("the IMAP mailbox URL has a port or ?poll= that is not a number") from None
+        if not 0.01 <= poll_s <= 3600:
+            # 0 or less would ask the server without a pause, for as long as a step waits.
+            raise TargetError("?poll= is the seconds between looks at the mailbox: from 0.01 to 3600")
         return cls(
             parts.hostname,
             port,

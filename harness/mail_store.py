@@ -108,7 +108,8 @@ def add_message(db: sqlite3.Connection, message: MessageReceived) -> None:
 
 def add_pending(db: sqlite3.Connection, pending: PendingExpectation) -> None:
     db.execute(
-        "INSERT OR REPLACE INTO pending (run_id, seq, node_id, segment, stage, touchpoint, wanted,"
+        # IGNORE, not REPLACE: the same item written twice must never reopen one already resolved.
+        "INSERT OR IGNORE INTO pending (run_id, seq, node_id, segment, stage, touchpoint, wanted,"
         " triggered_at, deadline, mailbox) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             pending.run_id,

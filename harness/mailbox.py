@@ -94,11 +94,16 @@ class EmailWanted:
     # or answer one of these Message-IDs.
     reference: str = ""
     answers: tuple[str, ...] = ()
+    # Mailbox keys and Message-IDs of what the customer already read (the acknowledgement that
+    # quotes the same reference): never the answer awaited.
+    known: tuple[str, ...] = ()
     # Only mail delivered at or after this moment (UTC): a reply cannot come before its question.
     after: dt.datetime | None = None
 
     def matches(self, message: ReceivedEmail) -> bool:
-        if not message.addressed_to(self.to):
+        if not message.addressed_to(self.to) or message.key in self.known:
+            return False
+        if message.message_id and message.message_id in self.known:
             return False
         for pattern, text in ((self.subject, message.subject), (self.sender, message.sender)):
             if pattern and not re.search(pattern, text):

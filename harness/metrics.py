@@ -141,7 +141,8 @@ class Metrics:
         return str(scenario_stage) if str(scenario_stage) in self._stages else OFF_MAP
 
     def _record_steps(self, observations: pd.DataFrame) -> None:
-        executed = observations[~observations["outcome"].isin(["skipped", "error"])]
+        # A pending step's duration is only the wait so far, not a response time.
+        executed = observations[~observations["outcome"].isin(["skipped", "error", "pending"])]
         for touchpoint, stage, duration_ms in zip(
             executed["touchpoint"], executed["stage"], executed["duration_ms"], strict=True
         ):

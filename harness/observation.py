@@ -115,6 +115,9 @@ class PendingExpectation:
     triggered_at: dt.datetime  # end of the step that asked (the form sent): the clock starts here
     deadline: dt.datetime  # triggered_at + fail_after: after it the touchpoint has failed
     mailbox: str  # the mailbox URL (never a password: those come from the environment)
+    # The pending step's observation, stored with this in one transaction: a run killed in
+    # between must not leave a pending observation nothing will ever resolve.
+    observation: Observation | None = None
 
 
 @dataclass

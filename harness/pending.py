@@ -41,6 +41,7 @@ class EmailPending(Exception):
 def wanted_to_dict(wanted: EmailWanted) -> dict[str, object]:
     values = dataclasses.asdict(wanted)
     values["answers"] = list(wanted.answers)
+    values["known"] = list(wanted.known)
     values["after"] = wanted.after.isoformat() if wanted.after else None
     return values
 
@@ -48,6 +49,7 @@ def wanted_to_dict(wanted: EmailWanted) -> dict[str, object]:
 def wanted_from_dict(values: dict[str, object]) -> EmailWanted:
     after = values.get("after")
     answers = values.get("answers") or []
+    known = values.get("known") or []
     return EmailWanted(
         to=str(values["to"]),
         subject=_text(values.get("subject")),
@@ -55,6 +57,7 @@ def wanted_from_dict(values: dict[str, object]) -> EmailWanted:
         body=_text(values.get("body")),
         reference=str(values.get("reference") or ""),
         answers=tuple(str(item) for item in answers) if isinstance(answers, list) else (),
+        known=tuple(str(item) for item in known) if isinstance(known, list) else (),
         after=dt.datetime.fromisoformat(after) if isinstance(after, str) else None,
     )
 
@@ -95,7 +98,7 @@ def audit_record(
 @dataclass
 class PollResult:
     pending: PendingExpectation
-    outcome: str  # passed, failed, or pending (still awaited)
+    outcome: str  # passed, failed, error (the mailbox could not be read), or pending (still awaited)
     duration_ms: float | None = None
     error: str = ""
 
@@ -106,6 +109,8 @@ class PollResult:
             return f"pending  {where}: awaited until {item.deadline.isoformat(timespec='seconds')}"
         if self.outcome == "passed":
             return f"answered {where} after {format_duration(self.duration_ms)}"
+        if self.outcome == "error":
+            return f"unread   {where}: {self.error}"
         return f"failed   {where}: {self.error}"
 
 
@@ -130,6 +135,12 @@ def resolve_one(
     return PollResult(pending, "pending"), None
 
 
+@dataclass
+class Polled:
+    results: list[PollResult]  # the last word on every item that was open when the poll began
+    problems: list[str]  # mailboxes that could not be read, one sentence each
+
+
 def poll(
     store: Store,
     *,
@@ -137,46 +148,40 @@ def poll(
     wait_s: float = 0.0,
     now: Callable[[], dt.datetime] = utc_now,
     report: Callable[[PollResult], None] = lambda result: None,
-) -> list[PollResult]:
+) -> Polled:
     """Resolve what can be resolved; with `wait_s`, keep looking until nothing is pending or time is up.
 
-    Each pending item is read from its own run's mailbox unless `mailbox` names another URL.
-    Returns the last word on every item that was open when the poll began.
+    Each pending item is read from its own run's mailbox unless `mailbox` names another URL. A
+    mailbox that cannot be read (a server gone, a password not set) holds up only its own items:
+    they stay pending until their deadline, then end as `error` (nothing was measured), not as a
+    failure of the touchpoint's owner.
     """
     deadline = time.monotonic() + wait_s
     boxes: dict[str, Mailbox] = {}
+    problems: dict[str, str] = {}
     last: dict[tuple[str, int], PollResult] = {}
     try:
         while True:
             still = 0
+            found: dict[str, list[ReceivedEmail]] = {}
             for pending in store.open_pending():
                 url = mailbox or pending.mailbox
-                if url not in boxes:
-                    boxes[url] = open_mailbox(url)
-                result, message = resolve_one(pending, boxes[url].messages(), now())
+                if url not in found and url not in problems:
+                    try:
+                        if url not in boxes:
+                            boxes[url] = open_mailbox(url)
+                        found[url] = boxes[url].messages()
+                    except HarnessError as exc:
+                        problems[url] = str(exc)
+                if url in problems:
+                    result, message = _unread(pending, problems[url], now())
+                else:
+                    result, message = resolve_one(pending, found[url], now())
                 last[(pending.run_id, pending.seq)] = result
                 if result.outcome == "pending":
-                    still += 1
+                    still += url not in problems
                     continue
-                assert result.duration_ms is not None
-                resolved = ExpectationResolved(
-                    pending.run_id, pending.seq, result.outcome, round(result.duration_ms, 3), result.error
-                )
-                if not store.resolve(resolved):
-                    continue  # another poller got there first
-                if message is not None:
-                    store.handle(
-                        audit_record(
-                            message,
-                            run_id=pending.run_id,
-                            node_id=pending.node_id,
-                            segment=pending.segment,
-                            stage=pending.stage,
-                            address=wanted_from_dict(pending.wanted).to,
-                            touchpoint=pending.touchpoint,
-                        )
-                    )
-                report(result)
+                _record(store, pending, result, message, report)
             if not still or time.monotonic() >= deadline:
                 break
             time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
@@ -188,7 +193,46 @@ def poll(
     for result in last.values():
         if result.outcome == "pending":
             report(result)
-    return list(last.values())
+    return Polled(list(last.values()), list(problems.values()))
+
+
+def _unread(
+    pending: PendingExpectation, problem: str, now: dt.datetime
+) -> tuple[PollResult, ReceivedEmail | None]:
+    if now <= pending.deadline:
+        return PollResult(pending, "pending"), None
+    limit = (pending.deadline - pending.triggered_at).total_seconds() * 1000.0
+    return PollResult(
+        pending, "error", limit, f"the mailbox could not be read by the deadline: {problem}"
+    ), None
+
+
+def _record(
+    store: Store,
+    pending: PendingExpectation,
+    result: PollResult,
+    message: ReceivedEmail | None,
+    report: Callable[[PollResult], None],
+) -> None:
+    assert result.duration_ms is not None
+    resolved = ExpectationResolved(
+        pending.run_id, pending.seq, result.outcome, round(result.duration_ms, 3), result.error
+    )
+    if not store.resolve(resolved):
+        return  # another poller got there first
+    if message is not None:
+        store.handle(
+            audit_record(
+                message,
+                run_id=pending.run_id,
+                node_id=pending.node_id,
+                segment=pending.segment,
+                stage=pending.stage,
+                address=wanted_from_dict(pending.wanted).to,
+                touchpoint=pending.touchpoint,
+            )
+        )
+    report(result)
 
 
 def mailbox_url(url: str) -> str:

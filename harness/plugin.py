@@ -73,6 +73,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     if recorder is not None:
+        # Checked now, not when the run ends: a typo must not cost a whole run its audit.
+        for name in ("max_wait", "inbox_settle"):
+            _duration_option(config, name)
         config.stash[RECORDER] = recorder
         config.stash[MAILED] = []
         url = config.getoption("mailbox")

@@ -171,7 +171,9 @@ class Recorder:
 
     def step_pending(self, record: ScenarioRecord, *, line: int, text: str, pending: EmailPending) -> None:
         """The step's email is still awaited: a `pending` observation, and what `mail poll` needs."""
-        observation = self.step_ended(record, line=line, text=text, outcome="pending", triggers=False)
+        observation = self.step_ended(
+            record, line=line, text=text, outcome="pending", triggers=False, emit=False
+        )
         shopper = record.shopper
         self.emit(
             PendingExpectation(
@@ -185,6 +187,7 @@ class Recorder:
                 triggered_at=pending.triggered_at,
                 deadline=pending.deadline,
                 mailbox=shopper.mailbox_url,
+                observation=observation,
             )
         )
 
@@ -199,6 +202,7 @@ class Recorder:
             log.warning("could not audit the inbox of %s: %s", shopper.customer.email, exc)
             return
         taken = {message.key: touchpoint for touchpoint, message in shopper.emails.items()}
+        stage_of = {tp.id: tp.stage_id for tp in shopper.journey_map.touchpoints()}
         for message in found:
             if message.key in record.audited or not message.addressed_to(shopper.customer.email):
                 continue
@@ -209,7 +213,10 @@ class Recorder:
                     run_id=self.run_id,
                     node_id=record.node_id,
                     segment=shopper.segment,
-                    stage=record.stage_at(message.received_at),
+                    # A message a step waited for belongs to that touchpoint's stage; another one to
+                    # the stage the customer was in when it arrived (on the mailbox's clock).
+                    stage=stage_of.get(taken.get(message.key) or "", "")
+                    or record.stage_at(message.received_at),
                     address=shopper.customer.email,
                     touchpoint=taken.get(message.key),
                 )
@@ -229,6 +236,7 @@ class Recorder:
         page_url: str = "",
         page_title: str = "",
         triggers: bool = True,
+        emit: bool = True,
     ) -> Observation:
         """Emit the step's observation. `triggers`: a passed timed step starts the clock of the
         emails it may cause (a form sent does; reading an email does not)."""
@@ -260,7 +268,8 @@ class Recorder:
         record.step_clock = record.step_started_at = None
         if outcome in ("failed", "error"):
             self.failures += 1
-        self.emit(StepObserved(observation))
+        if emit:
+            self.emit(StepObserved(observation))
         return observation
 
     def scenario_ended(

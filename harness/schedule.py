@@ -342,7 +342,8 @@ class ScheduleLoop:
 
     def _after_run(self, run_id: str) -> None:
         # Replies promised for later (pending expectations, of this run or earlier ones) first, so
-        # the report and the alerts of this cycle already count the ones that came or are overdue.
+        # the report of this cycle already counts the ones that came or are overdue. (Alerts judge
+        # this run alone: a reply of an earlier run that turns failing shows in the report only.)
         self._step("pending expectations", self._poll_mail)
         if not run_exists(self.config.store, run_id):
             log.info("nothing to report: run %s recorded nothing", run_id)
@@ -365,9 +366,11 @@ class ScheduleLoop:
 
         store = open_store(self.config.store)
         try:
-            poll(store, report=lambda result: log.info("pending expectation: %s", result.describe()))
+            polled = poll(store, report=lambda result: log.info("pending expectation: %s", result.describe()))
         finally:
             store.close()
+        for problem in polled.problems:
+            log.info("pending expectations: %s", problem)
 
     def _report(self, run_id: str) -> None:
         from harness.report import build_report

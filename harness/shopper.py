@@ -89,6 +89,7 @@ class Shopper:
     navigations: int = 0  # main-frame pages the customer got: tells a click that led somewhere
     seen_emails: set[str] = field(default_factory=set)
     emails: dict[str, ReceivedEmail] = field(default_factory=dict)
+    email_triggers: dict[str, float | None] = field(default_factory=dict)  # trigger_clock each was read at
     # End of the last timed step that passed (a form sent, not an email read): what triggered an
     # email, for time to inbox. Monotonic for this process; UTC for a pending poll in another.
     trigger_clock: float | None = None

@@ -215,7 +215,15 @@ class SQLiteStore:
             elif isinstance(event, MessageReceived):
                 mail_store.add_message(self._db, event)
             elif isinstance(event, PendingExpectation):
-                mail_store.add_pending(self._db, event)
+                self._db.execute("BEGIN")
+                try:
+                    if event.observation is not None:
+                        self._insert_observation(event.observation)
+                    mail_store.add_pending(self._db, event)
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
             elif isinstance(event, ExpectationResolved):
                 mail_store.resolve(self._db, event)
         except sqlite3.Error as exc:

@@ -38,6 +38,7 @@ def _wanted(shopper: Shopper, *, correlated: bool = False) -> EmailWanted:
     touchpoint = shopper.touchpoint
     assert touchpoint is not None
     answers = tuple(message.message_id for message in shopper.emails.values() if message.message_id)
+    known = (*sorted(shopper.seen_emails), *answers) if correlated else ()
     return EmailWanted(
         to=shopper.customer.email,
         subject=touchpoint.subject,
@@ -47,6 +48,7 @@ def _wanted(shopper: Shopper, *, correlated: bool = False) -> EmailWanted:
         reference=shopper.ticket if correlated else "",
         answers=answers if correlated and shopper.ticket else (),
         after=shopper.trigger_at if correlated else None,
+        known=known,
     )
 
 
@@ -57,14 +59,21 @@ def _since(shopper: Shopper) -> tuple[float, dt.datetime]:
     return time.monotonic(), utc_now()
 
 
-def _receive(shopper: Shopper, *, limit_ms: int | None = None, hold: bool = True) -> ReceivedEmail:
+def _receive(
+    shopper: Shopper, *, limit_ms: int | None = None, hold: bool = True, fresh: bool = False
+) -> ReceivedEmail:
     """The touchpoint's email, once: waited for up to its limit, or left pending past `--max-wait`.
 
-    `hold=False` looks once and leaves the rest of the wait to `shopper mail poll`.
+    `hold=False` looks once and leaves the rest of the wait to `shopper mail poll`; `fresh` (the
+    steps that say "I receive") wants an email sent since the last trigger, not one read before it.
     """
     touchpoint = shopper.touchpoint
     assert touchpoint is not None
-    if touchpoint.id in shopper.emails:
+    # The email already read ("I receive ..." then "I follow the link in ..."); but "I receive"
+    # after something sent it again (a code sent again) waits for the new one.
+    if touchpoint.id in shopper.emails and (
+        not fresh or shopper.email_triggers.get(touchpoint.id) == shopper.trigger_clock
+    ):
         return shopper.emails[touchpoint.id]
     box = _mailbox(shopper)
     clock, started_at = _since(shopper)
@@ -85,6 +94,7 @@ def _receive(shopper: Shopper, *, limit_ms: int | None = None, hold: bool = True
     finally:
         shopper.measured_ms = (time.monotonic() - clock) * 1000.0
     shopper.emails[touchpoint.id] = message
+    shopper.email_triggers[touchpoint.id] = shopper.trigger_clock
     return message
 
 
@@ -94,7 +104,7 @@ def receive(shopper: Shopper, name: str) -> None:
 
     A fail_after beyond --max-wait is waited for that long, then left to `shopper mail poll`.
     """
-    _receive(shopper)
+    _receive(shopper, fresh=True)
 
 
 @touchpoint_step(
@@ -111,7 +121,7 @@ def receive_within(shopper: Shopper, name: str, duration: str) -> None:
         limit = parse_duration(duration)
     except HarnessError:
         raise HarnessError(f'"{duration}" is not a duration; write it like 30s, 2m or 4h') from None
-    _receive(shopper, limit_ms=limit)
+    _receive(shopper, limit_ms=limit, fresh=True)
 
 
 @touchpoint_step(
@@ -122,7 +132,7 @@ def will_receive(shopper: Shopper, name: str) -> None:
 
     The reply must quote the reference the support form gave, or answer an email already read.
     """
-    _receive(shopper, hold=False)
+    _receive(shopper, hold=False, fresh=True)
 
 
 @touchpoint_step(
@@ -163,4 +173,3 @@ def read_code(shopper: Shopper, name: str) -> None:
     if found is None:
         raise AssertionError(f'the email "{message.subject}" has no code in it')
     shopper.code = found.group(1) if found.groups() else found.group(0)
-

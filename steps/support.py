@@ -19,6 +19,8 @@ SUBJECT_LABELS = ("Subject", "Topic", "Summary")
 MESSAGE_LABELS = ("Message", "Your message", "Description", "How can we help?")
 # How help desks print a ticket reference: ACME-1001, SUP-42, or #12345.
 TICKET = re.compile(r"\b([A-Z][A-Z0-9]{1,9}-\d{2,})\b|#(\d{3,})\b")
+# Said next to it, so that a footer's "ISO-27001" is not taken for the customer's ticket.
+NAMED = re.compile(r"(?i)\b(?:ticket|reference|ref|case|request)\b[^\n]{0,40}?")
 
 
 @touchpoint_step("step", 'I submit a support request about "{subject}"', kind="form", timed=True)
@@ -36,5 +38,13 @@ def submit_request(shopper: Shopper, page: Any, subject: str) -> None:
     before = shopper.navigations
     page.locator("form:has(textarea) [type=submit]").first.click(timeout=CHECK_WAIT_MS)
     after_action(shopper, page, before)
-    found = TICKET.search(page.locator("body").inner_text(timeout=CHECK_WAIT_MS))
-    shopper.ticket = (found.group(1) or f"#{found.group(2)}") if found else ""
+    shopper.ticket = ticket_in(page.locator("body").inner_text(timeout=CHECK_WAIT_MS))
+
+
+def ticket_in(text: str) -> str:
+    """The ticket reference a page shows: the one named as such, else the only one; "" if unsure."""
+    named = re.search(NAMED.pattern + f"(?:{TICKET.pattern})", text)
+    if named:
+        return named.group(1) or f"#{named.group(2)}"
+    found = {match.group(1) or f"#{match.group(2)}" for match in TICKET.finditer(text)}
+    return found.pop() if len(found) == 1 else ""

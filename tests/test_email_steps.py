@@ -434,3 +434,18 @@ def test_a_promise_beyond_max_wait_is_left_pending_and_resolved_by_mail_poll(
     again = subprocess.run(poll[:-2], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert again.returncode == 0
     assert again.stdout.strip() == "0 pending expectation(s): 0 answered in time, 0 failed, 0 still pending"
+
+
+@pytest.mark.parametrize(
+    ("page", "ticket"),
+    [
+        ("We received your request\nYour ticket reference is ACME-1001.\nISO-27001 certified", "ACME-1001"),
+        ("Thanks! Case #48213 is open.", "#48213"),
+        ("Thanks, we will answer soon. SUP-42", "SUP-42"),  # the only one on the page
+        ("Thanks, we will answer soon. SUP-42 · ISO-27001", ""),  # two, neither named: not a guess
+    ],
+)
+def test_the_ticket_reference_is_the_one_the_page_names(page: str, ticket: str) -> None:
+    from steps.support import ticket_in
+
+    assert ticket_in(page) == ticket

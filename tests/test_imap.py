@@ -224,3 +224,18 @@ def test_a_dropped_email_fails_at_fail_after_with_a_clear_error(tmp_path: Path, 
     )
     assert received.error.endswith("within 2s")
     assert steps["And I follow the link in the confirmation email"].outcome == "skipped"
+
+
+def test_an_unknown_option_or_a_poll_of_zero_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOPPER_IMAP_PASSWORD", PASSWORD)
+    with pytest.raises(TargetError) as caught:
+        open_mailbox("imaps://shopper@127.0.0.1/INBOX?password=hunter2-secret")
+    text = str(caught.value)
+    assert text.startswith('the IMAP mailbox URL has an unknown option "password"')
+    assert "it takes starttls, cafile, poll, idle, password_env" in text
+    assert "hunter2-secret" not in text
+    with pytest.raises(TargetError, match=r'unknown option "pol" \(did you mean "poll"\?\)'):
+        open_mailbox("imap://shopper@127.0.0.1/INBOX?pol=1")
+    for poll in ("0", "-1"):
+        with pytest.raises(TargetError, match="from 0.01 to 3600"):
+            open_mailbox(f"imap://shopper@127.0.0.1/INBOX?poll={poll}")

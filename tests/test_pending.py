@@ -139,7 +139,9 @@ def test_a_reply_is_resolved_by_a_later_poll_with_its_real_response_time(
         )
     assert polled.returncode == 0, polled.stdout + polled.stderr
     assert "answered support-reply (self-serve" in polled.stdout
-    assert "1 pending expectation(s): 1 answered in time, 0 failed, 0 still pending" in polled.stdout
+    assert (
+        "1 pending expectation(s): 1 answered in time, 0 failed, 0 unread, 0 still pending" in polled.stdout
+    )
     assert PASSWORD not in polled.stdout + polled.stderr
 
     observations = stored_observations(store)
@@ -282,7 +284,58 @@ def test_two_pollers_resolve_an_item_once(tmp_path: Path) -> None:
 
 def test_mail_poll_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = tmp_path / "obs.db"
+    assert main(["mail", "poll", "--store", str(store)]) == 2  # a typo must not make an empty store
+    assert "no store here" in capsys.readouterr().err and not store.exists()
+    open_store(store).close()
     assert main(["mail", "poll", "--store", str(store)]) == 0
     assert "0 pending expectation(s)" in capsys.readouterr().out
     assert main(["mail", "poll", "--store", str(store), "--wait", "soon"]) == 2
     assert '--wait "soon" is not a duration' in capsys.readouterr().err
+
+
+def test_a_mailbox_that_cannot_be_read_holds_up_only_its_own_items(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dovecot import free_port
+
+    monkeypatch.setenv("SHOPPER_IMAP_PASSWORD", PASSWORD)
+    store_path = tmp_path / "obs.db"
+    gone = f"imap://shopper@127.0.0.1:{free_port()}/INBOX"  # the server of an old run, shut down
+    (tmp_path / "mail" / "new").mkdir(parents=True)
+    now = utc_now()
+
+    def pending(seq: int, mailbox: str, deadline: dt.datetime) -> PendingExpectation:
+        return PendingExpectation(
+            run_id="r1",
+            seq=seq,
+            node_id="n",
+            segment="self-serve",
+            stage="get-help",
+            touchpoint="support-reply",
+            wanted={"to": f"shopper+r1-{seq}@example.test"},
+            triggered_at=now - dt.timedelta(hours=2),
+            deadline=deadline,
+            mailbox=mailbox,
+        )
+
+    store = open_store(store_path)
+    store.handle(pending(1, gone, now - dt.timedelta(minutes=1)))  # overdue, unreadable
+    store.handle(pending(2, gone, now + dt.timedelta(hours=1)))  # not yet due, unreadable
+    store.handle(
+        pending(3, f"maildir:{tmp_path / 'mail'}", now - dt.timedelta(minutes=1))
+    )  # overdue, readable
+    store.close()
+    assert main(["mail", "poll", "--store", str(store_path)]) == 2
+    out, err = capsys.readouterr()
+    assert (
+        err.strip()
+        == f"shopper: the IMAP server at 127.0.0.1:{gone.split(':')[2].split('/')[0]} is not answering"
+    )
+    assert "unread   support-reply (self-serve, run r1): the mailbox could not be read by the deadline" in out
+    assert "failed   support-reply" in out and "pending  support-reply" in out
+    assert "3 pending expectation(s): 0 answered in time, 1 failed, 1 unread, 1 still pending" in out
+    store = open_store(store_path)
+    try:
+        assert [item.seq for item in store.open_pending()] == [2]
+    finally:
+        store.close()
