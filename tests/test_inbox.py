@@ -114,3 +114,22 @@ def test_every_message_is_recorded_with_the_stage_it_arrived_in(dovecot: Dovecot
     assert onboard["findings"][0].startswith("Onboard: one customer heard from 2 sending systems")
     html = (out / "gap-report.html").read_text()
     assert "What the customer received" in html and "news.acme-mail.test" in html
+
+
+def test_what_an_email_says_reaches_the_report_as_text(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from harness.gaps import analyse
+    from harness.report import Window, write_report
+    from harness.store import OBSERVATION_COLUMNS
+
+    hostile = message(
+        "1", "onboard", "evil@acme.test", '<script>window.__xss=1</script><img src=x onerror="alert(1)">'
+    )
+    hostile.problems = "</td><b>bold</b>"
+    analysis = analyse(load_map(DEMO_MAP), pd.DataFrame(columns=OBSERVATION_COLUMNS), messages=[hostile])
+    html_path, json_path = write_report(analysis, Window(runs=[]), tmp_path)
+    page = html_path.read_text()
+    assert "<script>window.__xss" not in page and "<img src=x" not in page and "<b>bold</b>" not in page
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in page
+    assert json.loads(json_path.read_text())["inbox"][0]["kinds"][0]["subject"] == hostile.subject
