@@ -237,5 +237,5 @@ def test_an_unknown_option_or_a_poll_of_zero_is_one_sentence(monkeypatch: pytest
     with pytest.raises(TargetError, match=r'unknown option "pol" \(did you mean "poll"\?\)'):
         open_mailbox("imap://shopper@127.0.0.1/INBOX?pol=1")
     for poll in ("0", "-1"):
-        with pytest.raises(TargetError, match="from 0.01 to 3600"):
+        with pytest.raises(TargetError, match=r"from 0\.01 to 3600"):
             open_mailbox(f"imap://shopper@127.0.0.1/INBOX?poll={poll}")
