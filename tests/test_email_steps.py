@@ -426,14 +426,17 @@ def test_a_promise_beyond_max_wait_is_left_pending_and_resolved_by_mail_poll(
     done = subprocess.run(poll, capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "answered sign-in-code-email (self-serve, run " in done.stdout, done.stdout
-    assert "1 pending expectation(s): 1 answered in time, 0 failed, 0 still pending" in done.stdout
+    assert "1 pending expectation(s): 1 answered in time, 0 failed, 0 unread, 0 still pending" in done.stdout
     waited = by_step(world.observations())["And I receive the sign-in code email"]
     assert waited["outcome"] == "passed"
     assert 2500 <= waited["duration_ms"] <= 4500, waited["duration_ms"]
 
     again = subprocess.run(poll[:-2], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert again.returncode == 0
-    assert again.stdout.strip() == "0 pending expectation(s): 0 answered in time, 0 failed, 0 still pending"
+    assert (
+        again.stdout.strip()
+        == "0 pending expectation(s): 0 answered in time, 0 failed, 0 unread, 0 still pending"
+    )
 
 
 @pytest.mark.parametrize(
