@@ -9,20 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dovecot import PASSWORD, Dovecot, free_port, running_dovecot, send, time_a_delayed_email
+from dovecot import PASSWORD, Dovecot, free_port, send, time_a_delayed_email
 from journeys import shopper_run, stored_observations, write_features
 
 from harness.demo.mailsink import MailSink
 from harness.errors import TargetError
 from harness.imap import ImapMailbox
 from harness.mailbox import open_mailbox, wait_for_email
-
-
-@pytest.fixture
-def dovecot(monkeypatch: pytest.MonkeyPatch) -> Iterator[Dovecot]:
-    monkeypatch.setenv("SHOPPER_IMAP_PASSWORD", PASSWORD)
-    with running_dovecot() as server:
-        yield server
 
 
 @pytest.fixture

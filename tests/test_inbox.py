@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from dovecot import PASSWORD, Dovecot, running_dovecot
+from dovecot import Dovecot
 from journeys import DEMO_MAP, ROOT, shopper_run
 
 from harness.cli import main
@@ -63,13 +61,6 @@ def test_limits_are_per_customer_and_stage() -> None:
         " the map allows 1",
     ]
     assert onboard.owner == "Customer Success"  # owns the stage's email touchpoints
-
-
-@pytest.fixture
-def dovecot(monkeypatch: pytest.MonkeyPatch) -> Iterator[Dovecot]:
-    monkeypatch.setenv("SHOPPER_IMAP_PASSWORD", PASSWORD)
-    with running_dovecot() as server:
-        yield server
 
 
 def test_every_message_is_recorded_with_the_stage_it_arrived_in(dovecot: Dovecot, tmp_path: Path) -> None:

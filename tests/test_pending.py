@@ -12,12 +12,11 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dovecot import PASSWORD, Dovecot, running_dovecot
+from dovecot import PASSWORD, Dovecot
 from journeys import ROOT, shopper_run, stored_observations, write_features
 
 from harness.cli import main
@@ -64,13 +63,6 @@ Feature: Get help
     And I will receive the support reply email
     And I should see "this step never runs"
 """
-
-
-@pytest.fixture
-def dovecot(monkeypatch: pytest.MonkeyPatch) -> Iterator[Dovecot]:
-    monkeypatch.setenv("SHOPPER_IMAP_PASSWORD", PASSWORD)
-    with running_dovecot() as server:
-        yield server
 
 
 def _journey(tmp_path: Path, within: str, fail_after: str) -> tuple[Path, Path]:
