@@ -64,9 +64,7 @@ def error_ms(url: str, port: int, emails: int, seed: int, mode: int) -> list[flo
         seen = time.monotonic()
         timer.join()
         errors.append((seen - started - (sent[0] - started)) * 1000.0)
-    close = getattr(box, "close", None)
-    if close is not None:
-        close()
+    box.close()
     return errors
 
 

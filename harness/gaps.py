@@ -325,7 +325,7 @@ def analyse(
     segments = _segments(journey_map, observations)
     unbound = int(observations["touchpoint"].isna().sum()) if len(observations) else 0
     judged = _judge_window(journey_map, segments, observations, run_order)
-    inbox = inbox_audit(journey_map, segments, messages or [])
+    inbox = inbox_audit(journey_map, messages or [])
     analysis = GapAnalysis(
         journey_map=journey_map,
         segments=segments,

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from harness.actions import Action
+from harness.email_message import ReceivedEmail
 from harness.journey_map import JourneyMap, Stage
 from harness.observation import MessageReceived
 
@@ -54,6 +55,48 @@ class StageInbox:
     findings: list[str] = field(default_factory=list)
     owner: str = ""  # who answers for the stage's email: the owner of most of its email touchpoints
 
+    @property
+    def overshoot(self) -> float:
+        """How far past the map's limits, relatively (2 messages where 1 is allowed: 1.0); 0 within."""
+        over = [
+            most / max(limit, 1) - 1.0
+            for most, limit in (
+                (self.most_messages, self.max_messages),
+                (self.most_senders, self.max_senders),
+            )
+            if limit is not None and most > limit
+        ]
+        return max(over, default=0.0)
+
+
+def audit_record(
+    message: ReceivedEmail,
+    *,
+    run_id: str,
+    node_id: str,
+    segment: str,
+    stage: str,
+    address: str,
+    touchpoint: str | None,
+) -> MessageReceived:
+    return MessageReceived(
+        run_id=run_id,
+        node_id=node_id,
+        segment=segment,
+        stage=stage,
+        address=address,
+        key=message.key,
+        received_at=message.received_at,
+        sender=message.sender_address,
+        sender_domain=message.sender_domain,
+        subject=message.subject,
+        touchpoint=touchpoint,
+        message_id=message.message_id,
+        date_header=message.date_header,
+        relay_received=message.relay_received,
+        problems="; ".join(message.problems),
+    )
+
 
 def _owner(stage: Stage | None) -> str:
     if stage is None:
@@ -72,9 +115,7 @@ def _date_to_delivery(messages: list[MessageReceived]) -> float | None:
     return statistics.median(gaps) if gaps else None
 
 
-def inbox_audit(
-    journey_map: JourneyMap, segments: list[str], messages: list[MessageReceived]
-) -> list[StageInbox]:
+def inbox_audit(journey_map: JourneyMap, messages: list[MessageReceived]) -> list[StageInbox]:
     """One entry per stage and segment that received mail, in journey order; unknown stages last."""
     by_cell: dict[tuple[str, str], list[MessageReceived]] = defaultdict(list)
     for message in messages:
@@ -87,7 +128,7 @@ def inbox_audit(
     audit = []
     for stage_id, segment in cells:
         got = by_cell[(stage_id, segment)]
-        stage = next((s for s in journey_map.stages if s.id == stage_id), None)
+        stage = journey_map.stage(stage_id)
         per_customer: dict[tuple[str, str], list[MessageReceived]] = defaultdict(list)
         for message in got:
             per_customer[(message.run_id, message.address)].append(message)
@@ -140,14 +181,9 @@ def inbox_actions(audit: list[StageInbox]) -> list[tuple[float, Action]]:
     """An action per finding, scored like a slow touchpoint (1) × (1 + overshoot) × customers affected."""
     scored = []
     for entry in audit:
-        overshoots = []
-        if entry.max_messages is not None and entry.most_messages > entry.max_messages:
-            overshoots.append(entry.most_messages / max(entry.max_messages, 1) - 1.0)
-        if entry.max_senders is not None and entry.most_senders > entry.max_senders:
-            overshoots.append(entry.most_senders / max(entry.max_senders, 1) - 1.0)
-        if not overshoots:
+        if not entry.findings:
             continue
-        score = (1.0 + min(max(overshoots), 10.0)) * entry.customers
+        score = (1.0 + min(entry.overshoot, 10.0)) * entry.customers
         scored.append(
             (
                 score,

@@ -11,7 +11,13 @@ import datetime as dt
 import json
 import sqlite3
 
-from harness.observation import ExpectationResolved, MessageReceived, PendingExpectation
+from harness.observation import (
+    ExpectationResolved,
+    MessageReceived,
+    PendingExpectation,
+    from_iso,
+    to_iso,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -70,14 +76,6 @@ MESSAGE_COLUMNS = [
 ]
 
 
-def _iso(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(dt.UTC).isoformat()
-
-
-def _parse(text: str | None) -> dt.datetime | None:
-    return None if text is None else dt.datetime.fromisoformat(text)
-
-
 def add_message(db: sqlite3.Connection, message: MessageReceived) -> None:
     # The same message seen again (a later sweep, `mail poll`) keeps its first record, unless that
     # one did not know which touchpoint it was.
@@ -93,14 +91,14 @@ def add_message(db: sqlite3.Connection, message: MessageReceived) -> None:
             message.stage,
             message.address,
             message.key,
-            _iso(message.received_at),
+            to_iso(message.received_at),
             message.sender,
             message.sender_domain,
             message.subject,
             message.touchpoint,
             message.message_id,
-            _iso(message.date_header),
-            _iso(message.relay_received),
+            to_iso(message.date_header),
+            to_iso(message.relay_received),
             message.problems,
         ),
     )
@@ -119,8 +117,8 @@ def add_pending(db: sqlite3.Connection, pending: PendingExpectation) -> None:
             pending.stage,
             pending.touchpoint,
             json.dumps(pending.wanted, sort_keys=True),
-            _iso(pending.triggered_at),
-            _iso(pending.deadline),
+            to_iso(pending.triggered_at),
+            to_iso(pending.deadline),
             pending.mailbox,
         ),
     )
@@ -138,7 +136,7 @@ def resolve(db: sqlite3.Connection, resolved: ExpectationResolved) -> bool:
             " WHERE run_id = ? AND seq = ? AND state = 'pending'",
             (
                 resolved.outcome,
-                _iso(resolved.resolved_at),
+                to_iso(resolved.resolved_at),
                 resolved.duration_ms,
                 resolved.run_id,
                 resolved.seq,
@@ -171,8 +169,8 @@ def open_pending(db: sqlite3.Connection) -> list[PendingExpectation]:
             stage=row[4],
             touchpoint=row[5],
             wanted=json.loads(row[6]),
-            triggered_at=_parse(row[7]) or dt.datetime.min.replace(tzinfo=dt.UTC),
-            deadline=_parse(row[8]) or dt.datetime.min.replace(tzinfo=dt.UTC),
+            triggered_at=from_iso(row[7]) or dt.datetime.min.replace(tzinfo=dt.UTC),
+            deadline=from_iso(row[8]) or dt.datetime.min.replace(tzinfo=dt.UTC),
             mailbox=row[9],
         )
         for row in rows
@@ -192,7 +190,7 @@ def messages(db: sqlite3.Connection, run_ids: list[str]) -> list[MessageReceived
         for row in rows:
             values = dict(zip(MESSAGE_COLUMNS, row, strict=True))
             for column in ("received_at", "date_header", "relay_received"):
-                values[column] = _parse(values[column])
+                values[column] = from_iso(values[column])
             found.append(MessageReceived(**values))
     return found
 

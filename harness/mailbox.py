@@ -26,13 +26,15 @@ class Mailbox(Protocol):
     def wait(self, seconds: float) -> None:
         """Return when new mail may have arrived, or after `seconds` (IMAP IDLE returns early)."""
 
+    def close(self) -> None: ...
+
 
 class NoEmailError(AssertionError):
     """The promised email did not arrive in time: a failed touchpoint, not a harness error."""
 
 
 class MaildirMailbox:
-    """A Maildir on disk, as written by the demo company's SMTP sink."""
+    """A Maildir on disk, as the demo company's SMTP sink or a real mail server writes it."""
 
     def __init__(self, path: str | Path, poll_s: float = 0.1) -> None:
         self.path = Path(path)
@@ -41,6 +43,9 @@ class MaildirMailbox:
 
     def wait(self, seconds: float) -> None:
         time.sleep(seconds)
+
+    def close(self) -> None:
+        """Nothing held open between looks."""
 
     def messages(self) -> list[ReceivedEmail]:
         # Read by hand rather than with mailbox.Maildir: the file's time is when it was delivered,
@@ -63,6 +68,13 @@ class MaildirMailbox:
                 continue  # moved from new/ to cur/ by another reader: found at the next look
             self._parsed[key] = parse_email(key, raw, delivered)
         return list(self._parsed.values())
+
+
+def lasting_url(url: str) -> str:
+    """A mailbox URL that a later process, run from another folder, still finds (`mail poll`)."""
+    if url.startswith("maildir:"):
+        return "maildir:" + str(Path(url[len("maildir:") :]).resolve())
+    return url
 
 
 def open_mailbox(url: str) -> Mailbox:

@@ -15,6 +15,15 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def to_iso(moment: dt.datetime | None) -> str | None:
+    """A moment as the store keeps it: ISO 8601, in UTC (DESIGN: timestamps are stored in UTC)."""
+    return None if moment is None else moment.astimezone(dt.UTC).isoformat()
+
+
+def from_iso(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
 @dataclass
 class Run:
     run_id: str
@@ -119,12 +128,16 @@ class PendingExpectation:
     # between must not leave a pending observation nothing will ever resolve.
     observation: Observation | None = None
 
+    @property
+    def fail_after_ms(self) -> float:
+        return (self.deadline - self.triggered_at).total_seconds() * 1000.0
+
 
 @dataclass
 class ExpectationResolved:
     run_id: str
     seq: int
-    outcome: str  # passed or failed
+    outcome: str  # passed, failed, or error (the mailbox could not be read by the deadline)
     duration_ms: float  # from the trigger to the message's arrival, or to the deadline
     error: str = ""
     resolved_at: dt.datetime = field(default_factory=utc_now)

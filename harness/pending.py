@@ -18,12 +18,14 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from harness.email_message import ReceivedEmail
 from harness.errors import HarnessError
+from harness.inbox import audit_record
 from harness.journey_map import format_duration
 from harness.mailbox import EmailWanted, Mailbox, open_mailbox
-from harness.observation import ExpectationResolved, MessageReceived, PendingExpectation, utc_now
+from harness.observation import ExpectationResolved, PendingExpectation, utc_now
 from harness.store import Store
 
 
@@ -47,52 +49,11 @@ def wanted_to_dict(wanted: EmailWanted) -> dict[str, object]:
 
 
 def wanted_from_dict(values: dict[str, object]) -> EmailWanted:
-    after = values.get("after")
-    answers = values.get("answers") or []
-    known = values.get("known") or []
-    return EmailWanted(
-        to=str(values["to"]),
-        subject=_text(values.get("subject")),
-        sender=_text(values.get("sender")),
-        body=_text(values.get("body")),
-        reference=str(values.get("reference") or ""),
-        answers=tuple(str(item) for item in answers) if isinstance(answers, list) else (),
-        known=tuple(str(item) for item in known) if isinstance(known, list) else (),
-        after=dt.datetime.fromisoformat(after) if isinstance(after, str) else None,
-    )
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def audit_record(
-    message: ReceivedEmail,
-    *,
-    run_id: str,
-    node_id: str,
-    segment: str,
-    stage: str,
-    address: str,
-    touchpoint: str | None,
-) -> MessageReceived:
-    return MessageReceived(
-        run_id=run_id,
-        node_id=node_id,
-        segment=segment,
-        stage=stage,
-        address=address,
-        key=message.key,
-        received_at=message.received_at,
-        sender=message.sender_address,
-        sender_domain=message.sender_domain,
-        subject=message.subject,
-        touchpoint=touchpoint,
-        message_id=message.message_id,
-        date_header=message.date_header,
-        relay_received=message.relay_received,
-        problems="; ".join(message.problems),
-    )
+    fields: dict[str, Any] = dict(values)
+    fields["answers"] = tuple(fields.get("answers") or ())
+    fields["known"] = tuple(fields.get("known") or ())
+    fields["after"] = dt.datetime.fromisoformat(fields["after"]) if fields.get("after") else None
+    return EmailWanted(**fields)
 
 
 @dataclass
@@ -129,9 +90,8 @@ def resolve_one(
         error = "" if outcome == "passed" else f"{wanted.describe()} until {format_duration(duration)}"
         return PollResult(pending, outcome, duration, error), match
     if now > pending.deadline:
-        limit = (pending.deadline - pending.triggered_at).total_seconds() * 1000.0
-        error = f"{wanted.describe()} within {format_duration(limit)}"
-        return PollResult(pending, "failed", limit, error), None
+        error = f"{wanted.describe()} within {format_duration(pending.fail_after_ms)}"
+        return PollResult(pending, "failed", pending.fail_after_ms, error), None
     return PollResult(pending, "pending"), None
 
 
@@ -187,9 +147,7 @@ def poll(
             time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
     finally:
         for box in boxes.values():
-            close = getattr(box, "close", None)
-            if close is not None:
-                close()
+            box.close()
     for result in last.values():
         if result.outcome == "pending":
             report(result)
@@ -201,10 +159,8 @@ def _unread(
 ) -> tuple[PollResult, ReceivedEmail | None]:
     if now <= pending.deadline:
         return PollResult(pending, "pending"), None
-    limit = (pending.deadline - pending.triggered_at).total_seconds() * 1000.0
-    return PollResult(
-        pending, "error", limit, f"the mailbox could not be read by the deadline: {problem}"
-    ), None
+    error = f"the mailbox could not be read by the deadline: {problem}"
+    return PollResult(pending, "error", pending.fail_after_ms, error), None
 
 
 def _record(
@@ -233,15 +189,3 @@ def _record(
             )
         )
     report(result)
-
-
-def mailbox_url(url: str) -> str:
-    """A mailbox URL as stored with a pending item: a Maildir path made absolute, so a poll run
-    from another folder finds it."""
-    from pathlib import Path
-
-    if url.startswith("maildir:"):
-        return "maildir:" + str(Path(url[len("maildir:") :]).resolve())
-    if not url.startswith(("imap://", "imaps://")):
-        raise HarnessError(f'cannot keep "{url}" for a later poll: not a mailbox URL')
-    return url

@@ -18,8 +18,8 @@ from harness import features
 from harness.catalogue import bind, entry_for, static_binding
 from harness.errors import HarnessError
 from harness.journey_map import load_map, parse_duration
-from harness.mailbox import Mailbox, open_mailbox
-from harness.pending import EmailPending, mailbox_url
+from harness.mailbox import Mailbox, lasting_url, open_mailbox
+from harness.pending import EmailPending
 from harness.recorder import Recorder, ScenarioRecord, classify, error_text, new_run_id
 from harness.shopper import DEFAULT_ADDRESS, DEFAULT_DOMAIN, Shopper, customer_address, make_customer, redact
 from harness.store import DEFAULT_STORE, LazyStore, run_exists, store_path
@@ -186,7 +186,7 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
         ),
         base_url=config.getoption("base_url", default=None) or "",
         mailbox=config.stash.get(MAILBOX, None),
-        mailbox_url=mailbox_url(url) if url else "",
+        mailbox_url=lasting_url(url) if url else "",
         max_wait_ms=_duration_option(config, "max_wait"),
         trace_wanted=recorder.evidence_dir is not None and not config.getoption("no_trace"),
     )
@@ -368,7 +368,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             for record in mailed:
                 recorder.audit_inbox(record)
         mailbox = session.config.stash.get(MAILBOX, None)
-        close = getattr(mailbox, "close", None)
-        if close is not None:
-            close()
+        if mailbox is not None:
+            mailbox.close()
         recorder.finish_run("aborted" if exitstatus == pytest.ExitCode.INTERRUPTED else "finished")

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from harness.catalogue import Binding
+from harness.inbox import audit_record
 from harness.journey_map import JourneyMap
 from harness.observation import (
     Event,
@@ -31,7 +32,7 @@ from harness.observation import (
     StepObserved,
     utc_now,
 )
-from harness.pending import EmailPending, audit_record, wanted_to_dict
+from harness.pending import EmailPending, wanted_to_dict
 from harness.shopper import Shopper, redact
 
 log = logging.getLogger(__name__)
@@ -202,11 +203,11 @@ class Recorder:
             log.warning("could not audit the inbox of %s: %s", shopper.customer.email, exc)
             return
         taken = {message.key: touchpoint for touchpoint, message in shopper.emails.items()}
-        stage_of = {tp.id: tp.stage_id for tp in shopper.journey_map.touchpoints()}
         for message in found:
             if message.key in record.audited or not message.addressed_to(shopper.customer.email):
                 continue
             record.audited.add(message.key)
+            matched = shopper.journey_map.touchpoint(taken.get(message.key) or "")
             self.emit(
                 audit_record(
                     message,
@@ -215,10 +216,9 @@ class Recorder:
                     segment=shopper.segment,
                     # A message a step waited for belongs to that touchpoint's stage; another one to
                     # the stage the customer was in when it arrived (on the mailbox's clock).
-                    stage=stage_of.get(taken.get(message.key) or "", "")
-                    or record.stage_at(message.received_at),
+                    stage=matched.stage_id if matched else record.stage_at(message.received_at),
                     address=shopper.customer.email,
-                    touchpoint=taken.get(message.key),
+                    touchpoint=matched.id if matched else None,
                 )
             )
 

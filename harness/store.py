@@ -28,6 +28,8 @@ from harness.observation import (
     RunFinished,
     RunStarted,
     StepObserved,
+    from_iso,
+    to_iso,
 )
 
 DEFAULT_STORE = "shopper.db"
@@ -126,14 +128,6 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def _iso(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(dt.UTC).isoformat()
-
-
-def _parse(text: str | None) -> dt.datetime | None:
-    return None if text is None else dt.datetime.fromisoformat(text)
-
-
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -185,7 +179,7 @@ class SQLiteStore:
             elif isinstance(event, RunFinished):
                 self._db.execute(
                     "UPDATE runs SET state = ?, finished_at = ? WHERE run_id = ?",
-                    (event.state, _iso(event.finished_at), event.run_id),
+                    (event.state, to_iso(event.finished_at), event.run_id),
                 )
             elif isinstance(event, MessageReceived):
                 mail_store.add_message(self._db, event)
@@ -213,7 +207,7 @@ class SQLiteStore:
             " host = excluded.host, finished_at = NULL",
             (
                 run.run_id,
-                _iso(run.started_at),
+                to_iso(run.started_at),
                 run.state,
                 run.pid,
                 run.host,
@@ -240,7 +234,7 @@ class SQLiteStore:
                 obs.stage,
                 obs.touchpoint,
                 obs.step,
-                _iso(obs.started_at),
+                to_iso(obs.started_at),
                 obs.duration_ms,
                 obs.outcome,
                 obs.error,
@@ -283,9 +277,9 @@ class SQLiteStore:
         found = [
             Run(
                 run_id=r[0],
-                started_at=_parse(r[1]) or dt.datetime.min,
+                started_at=from_iso(r[1]) or dt.datetime.min,
                 state=r[2],
-                finished_at=_parse(r[3]),
+                finished_at=from_iso(r[3]),
                 pid=r[4],
                 host=r[5],
                 target=r[6],
@@ -344,7 +338,7 @@ class SQLiteStore:
         """
         try:
             rows = self._db.execute(
-                "SELECT run_id FROM runs WHERE started_at < ? AND state != 'running'", (_iso(older_than),)
+                "SELECT run_id FROM runs WHERE started_at < ? AND state != 'running'", (to_iso(older_than),)
             ).fetchall()
             pruned = [str(row[0]) for row in rows]
             if not pruned:

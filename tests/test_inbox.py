@@ -39,7 +39,6 @@ def test_limits_are_per_customer_and_stage() -> None:
     journey_map = load_map(DEMO_MAP)  # onboard: max_messages 2, max_senders 1; signup: max_messages 1
     audit = inbox_audit(
         journey_map,
-        ["self-serve"],
         [
             # Two customers got one confirmation each: one message per customer, within the limit.
             message("1", "signup", "no-reply@acme.test", "Confirm"),

@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +67,28 @@ Feature: Get help
 """
 
 
-def _journey(tmp_path: Path, within: str, fail_after: str) -> tuple[Path, Path]:
+@contextmanager
+def support_run(
+    dovecot: Dovecot, tmp_path: Path, faults: str, within: str, fail_after: str, *extra: str
+) -> Iterator[Path]:
+    """One run of the support scenario against Acme, mail read over IMAP; Acme stays up inside."""
     journey_map = tmp_path / "support.yaml"
     journey_map.write_text(MAP.format(within=within, fail_after=fail_after))
-    return journey_map, write_features(tmp_path / "features", FEATURE)
+    features = write_features(tmp_path / "features", FEATURE)
+    store = tmp_path / "obs.db"
+    with start_acme(load_faults_text(faults), dovecot.maildir) as acme:
+        status = shopper_run(
+            acme.url,
+            features,
+            store,
+            "--quiet",
+            "--mailbox",
+            dovecot.url("poll=0.2"),
+            *extra,
+            journey_map=journey_map,
+        )
+        assert status == 0  # a pending step ends its scenario: not a failure of the run
+        yield store
 
 
 def _report(store: Path, out: Path) -> dict[str, Any]:
@@ -86,19 +106,7 @@ def _reply_verdict(document: dict[str, Any]) -> dict[str, Any]:
 def test_a_reply_is_resolved_by_a_later_poll_with_its_real_response_time(
     dovecot: Dovecot, tmp_path: Path
 ) -> None:
-    journey_map, features = _journey(tmp_path, "1h", "1d")
-    store = tmp_path / "obs.db"
-    with start_acme(load_faults_text("email_delay_s: {support-reply: 3}\n"), dovecot.maildir) as acme:
-        status = shopper_run(
-            acme.url,
-            features,
-            store,
-            "--quiet",
-            "--mailbox",
-            dovecot.url("poll=0.2"),
-            journey_map=journey_map,
-        )
-        assert status == 0  # pending is not a failure
+    with support_run(dovecot, tmp_path, "email_delay_s: {support-reply: 3}\n", "1h", "1d") as store:
         observations = stored_observations(store)
         steps = dict(zip(observations["step"], observations["outcome"], strict=True))
         assert steps["And I will receive the support reply email"] == "pending"
@@ -163,21 +171,8 @@ def test_a_reply_is_resolved_by_a_later_poll_with_its_real_response_time(
 def test_a_reply_never_sent_turns_failing_after_fail_after(
     dovecot: Dovecot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    journey_map, features = _journey(tmp_path, "2s", "6s")
-    store = tmp_path / "obs.db"
-    with start_acme(load_faults_text("drop_email: [support-reply]\n"), dovecot.maildir) as acme:
-        status = shopper_run(
-            acme.url,
-            features,
-            store,
-            "--quiet",
-            "--mailbox",
-            dovecot.url(),
-            "--max-wait",
-            "1s",
-            journey_map=journey_map,
-        )
-        assert status == 0
+    faults = "drop_email: [support-reply]\n"
+    with support_run(dovecot, tmp_path, faults, "2s", "6s", "--max-wait", "1s") as store:
         capsys.readouterr()
         # Before fail_after: still pending, and the report says so rather than failing it.
         assert main(["mail", "poll", "--store", str(store)]) == 0
