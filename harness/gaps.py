@@ -7,7 +7,7 @@ typing or checking), or of all its steps when none is timed. It succeeds when no
 A visit with a step in error (the harness could not run it: no mailbox, a step the map cannot
 bind, a crashed browser) measured nothing: it is left out of the figures and reported as a
 problem of the scenario, not of the touchpoint's owner.
-Statuses follow DESIGN.md:
+Statuses follow docs/design.md:
 
     untested  in the map, no visit in the window
     failing   final success rate below target, or a visit beyond fail_after

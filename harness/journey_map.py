@@ -1,4 +1,4 @@
-"""The journey map: what a customer should experience, stage by stage (shape: shared/DESIGN.md).
+"""The journey map: what a customer should experience, stage by stage (shape: docs/design.md).
 
 Defaults keep a first draft short: a stage or touchpoint without `name` is named after its id
 ("pricing-page" -> "Pricing page"); a touchpoint without `owner` belongs to "Unassigned", so the

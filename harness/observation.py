@@ -16,7 +16,7 @@ def utc_now() -> dt.datetime:
 
 
 def to_iso(moment: dt.datetime | None) -> str | None:
-    """A moment as the store keeps it: ISO 8601, in UTC (DESIGN: timestamps are stored in UTC)."""
+    """A moment as the store keeps it: ISO 8601, in UTC (docs/design.md: timestamps are stored in UTC)."""
     return None if moment is None else moment.astimezone(dt.UTC).isoformat()
 
 

@@ -17,7 +17,7 @@ from harness.journey_map import (
     parse_duration,
 )
 
-# The DESIGN.md example, grown a little so lookups by name and url have something to find.
+# The docs/design.md example, grown a little so lookups by name and url have something to find.
 EXAMPLE = """\
 journey: Acme self-serve trial
 version: 2026-11-01          # a date to YAML, a string to us
