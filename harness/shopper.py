@@ -6,7 +6,9 @@ exercised from it. Secrets (the customer's password) live here only, never in an
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import functools
 import os
 import re
 import secrets
@@ -212,13 +214,18 @@ _URL_SAFE = ("!$%&'()*+,-./:;=@[\\]^_|~", "!$%&()*+,-./:;=?@[\\]^_`{|}~", "!#$%&
 
 
 def secret_forms(value: str) -> list[str]:
-    """The ways a secret can show up in URLs, form bodies, JSON and HTML; longest first."""
+    """The ways a secret can show up in URLs, form bodies, JSON, HTML, base64 and hex; longest first."""
+    return list(_secret_forms(value))
+
+
+@functools.lru_cache(maxsize=64)
+def _secret_forms(value: str) -> tuple[str, ...]:
     import html
     import json
     from urllib.parse import quote, quote_plus
 
     if not value:
-        return []
+        return ()
     forms = {
         value,
         quote(value, safe=""),  # RFC 3986
@@ -230,7 +237,33 @@ def secret_forms(value: str) -> list[str]:
     for form in list(forms):
         forms |= {json.dumps(form)[1:-1], json.dumps(form, ensure_ascii=False)[1:-1]}
         forms |= {html.escape(form), html.escape(form, quote=False)}
-    return sorted(forms, key=lambda form: (-len(form), form))
+    binary = _binary_forms(value.encode("utf-8"))
+    # Base64 and hex travel in URLs too ("?t=c2VjcmV0%3D"): their percent-encoded spelling as well.
+    forms |= binary | {quote(form, safe="") for form in binary}
+    return tuple(sorted(forms, key=lambda form: (-len(form), form)))
+
+
+# Shorter runs of base64 than this are too common to be a secret's trace (and to redact).
+_MIN_CORE = 8
+
+
+def _binary_forms(raw: bytes) -> set[str]:
+    """A secret as base64 (standard and URL-safe, padded or not) and as hex (either case).
+
+    Inside a longer base64 blob (a Basic auth header, a cookie, a data: URL) the secret's bytes can
+    start at any of three alignments; the characters at the edges then depend on its neighbours, so
+    each alignment's core (the characters that only the secret decides) is a form of its own.
+    """
+    forms = {raw.hex(), raw.hex().upper()}
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        core = encoded[4 if offset else 0 : -4]
+        for text in ({encoded, encoded.rstrip("=")} if offset == 0 else set()) | {core}:
+            forms |= {text, text.translate(_URLSAFE)}
+    return {form for form in forms if len(form) >= _MIN_CORE}
+
+
+_URLSAFE = str.maketrans("+/", "-_")
 
 
 def redact(text: str, secret_values: list[str]) -> str:
