@@ -21,11 +21,17 @@ class HarnessError(Exception):
         self.line = line
 
     def __str__(self) -> str:
+        # A message quotes what the user wrote; a key with a newline in it must not break the sentence.
+        message = self.message.translate(_VISIBLE)
         if self.file and self.line:
-            return f"{self.file}, line {self.line}: {self.message}"
+            return f"{self.file}, line {self.line}: {message}"
         if self.file:
-            return f"{self.file}: {self.message}"
-        return self.message
+            return f"{self.file}: {message}"
+        return message
+
+
+# Control characters as Python would spell them in a string: "\n", "\t", "\x1b".
+_VISIBLE = {code: repr(chr(code))[1:-1] for code in (*range(32), *range(0x7F, 0xA0))}
 
 
 class MapError(HarnessError):

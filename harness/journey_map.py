@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.reader import ReaderError
 
 from harness.errors import MapError, did_you_mean, read_user_file
+from harness.user_yaml import compose
 
 CHANNELS = ("web", "email", "chat", "form", "api", "phone")
 DEFAULT_OWNER = "Unassigned"
@@ -173,16 +173,7 @@ def load_map(path: str | Path) -> JourneyMap:
 
 def load_map_text(text: str, path: str | Path = "<map>") -> JourneyMap:
     path = Path(path)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "it does not parse"
-        raise MapError(f"the map is not valid YAML: {problem}", file=path, line=line) from None
-    except ReaderError as exc:  # a control character: the reader gives an offset, not a line
-        line = text.count("\n", 0, exc.position) + 1
-        raise MapError(f"the map is not valid YAML: {exc.reason}", file=path, line=line) from None
+    root = compose(text, path, "map", MapError)
     journey_map = _Builder(path).journey_map(root)
     journey_map.text = text
     return journey_map

@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -29,6 +28,7 @@ from harness.alert_config import AlertConfig, alert_config
 from harness.errors import HarnessError, MapError, did_you_mean, read_user_file
 from harness.journey_map import format_duration, parse_duration
 from harness.shopper import customer_address
+from harness.user_yaml import compose
 
 KEYS = (
     "target",
@@ -147,15 +147,7 @@ class ScheduleConfig:
 def load_schedule(path: str | Path) -> ScheduleConfig:
     path = Path(path)
     text = read_user_file(path, "schedule file", ScheduleError)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "it does not parse"
-        line = mark.line + 1 if mark is not None else None
-        raise ScheduleError(f"the schedule file is not valid YAML: {problem}", file=path, line=line) from None
-    except yaml.YAMLError as exc:
-        raise ScheduleError(f"the schedule file is not valid YAML: {exc}", file=path) from None
+    root = compose(text, path, "schedule file", ScheduleError)
     return _Reader(path).config(root)
 
 

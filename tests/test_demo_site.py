@@ -115,7 +115,7 @@ def test_empty_profile_means_no_faults(text: str) -> None:
         (
             "latency_ms: {/a: 1}\nstatus: [\n",
             3,
-            "This is not valid YAML: expected the node content, but found '<stream end>'.",
+            "the fault profile is not valid YAML: expected the node content, but found '<stream end>'",
         ),
         (
             "latency_ms: {}\nlatncy_ms: {}\n",
@@ -173,7 +173,7 @@ def test_load_faults_reads_a_file(tmp_path: Path) -> None:
     path = tmp_path / "f.yaml"
     path.write_text("drop_email: [welcome]\n")
     assert load_faults(path).drop_email == ["welcome"]
-    with pytest.raises(FaultProfileError, match="cannot be read"):
+    with pytest.raises(FaultProfileError, match="fault profile not found"):
         load_faults(tmp_path / "missing.yaml")
 
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from harness.errors import FaultProfileError, did_you_mean
+from harness.errors import FaultProfileError, did_you_mean, read_user_file
+from harness.user_yaml import compose
 
 # In the order a customer meets them; the error for an unknown kind lists them in this order.
 EMAIL_KINDS = ("confirmation", "welcome", "tips", "support-ack", "support-reply", "demo-booked")
@@ -32,27 +32,11 @@ class FaultProfile:
 
 
 def load_faults(path: str | Path) -> FaultProfile:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FaultProfileError(f"The fault profile cannot be read: {exc.strerror}.", file=path) from exc
-    return load_faults_text(text, path)
+    return load_faults_text(read_user_file(path, "fault profile", FaultProfileError), path)
 
 
 def load_faults_text(text: str, path: str | Path = "<faults>") -> FaultProfile:
-    return _Reader(path).profile(_compose(text, path))
-
-
-def _compose(text: str, path: str | Path) -> Node | None:
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "it does not parse"
-        raise FaultProfileError(f"This is not valid YAML: {problem}.", file=path, line=line) from exc
-    except yaml.YAMLError as exc:
-        raise FaultProfileError(f"This is not valid YAML: {exc}.", file=path) from exc
+    return _Reader(path).profile(compose(text, path, "fault profile", FaultProfileError))
 
 
 class _Reader:
