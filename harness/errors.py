@@ -38,6 +38,16 @@ class MapError(HarnessError):
     """The journey map cannot be read or contradicts itself."""
 
 
+class MapErrors(MapError):
+    """Every mistake found in one map, so a user fixes them in one pass (`shopper map check` lists all)."""
+
+    def __init__(self, errors: list[MapError]) -> None:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more; `shopper map check` lists them all)" if len(errors) > 1 else ""
+        super().__init__(first.message + more, file=first.file, line=first.line)
+        self.errors = errors
+
+
 class FeatureError(HarnessError):
     """A feature file binds to a stage, touchpoint or segment the map does not have."""
 

@@ -25,7 +25,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from harness.errors import MapError, did_you_mean, read_user_file
+from harness.errors import MapError, MapErrors, did_you_mean, read_user_file
 from harness.user_yaml import compose
 
 CHANNELS = ("web", "email", "chat", "form", "api", "phone")
@@ -188,6 +188,17 @@ class _Builder:
         self.segments: list[str] = []
         self.stage_lines: dict[str, int] = {}
         self.touchpoint_lines: dict[str, int] = {}
+        self.errors: list[MapError] = []  # one per stage or touchpoint that could not be read
+
+    def collect(self, read: Callable[[Node], T], node: Node) -> T | None:
+        """Read one stage or touchpoint; a mistake in it is kept and the next one is read all the same."""
+        try:
+            return read(node)
+        except MapErrors as exc:
+            self.errors += exc.errors
+        except MapError as exc:
+            self.errors.append(exc)
+        return None
 
     def fail(self, node: Node, message: str) -> MapError:
         return MapError(message, file=self.path, line=_line(node))
@@ -296,8 +307,11 @@ class _Builder:
                 raise self.fail(item, f'duplicate segment "{segment}"')
             self.segments.append(segment)
         stages_node = self.required(keys, "stages", root, "the map")
-        stages = [self.stage(node) for node in self.sequence(stages_node, "stages")]
-        if not stages:
+        nodes = self.sequence(stages_node, "stages")
+        stages = [stage for node in nodes if (stage := self.collect(self.stage, node)) is not None]
+        if self.errors:
+            raise MapErrors(self.errors)
+        if not nodes:
             raise self.fail(stages_node, "stages is empty; a journey map needs at least one stage")
         version = self.optional(keys, "version", self.text, "")
         first_value = keys.get("first_value_within")
@@ -320,18 +334,24 @@ class _Builder:
         where = _label("stage", node)
         keys = self.mapping(node, where, _STAGE_KEYS)
         stage_id = self.unique_id(self.required(keys, "id", node, where), "stage", self.stage_lines)
-        return Stage(
+        items = self.sequence(keys.get("touchpoints", _ABSENT), "touchpoints")
+        touchpoints = [
+            touchpoint
+            for item in items
+            if (touchpoint := self.collect(lambda item: self.touchpoint(item, stage_id), item)) is not None
+        ]
+        stage = Stage(
             id=stage_id,
             name=self.optional(keys, "name", self.text, _default_name(stage_id)),
-            touchpoints=[
-                self.touchpoint(item, stage_id)
-                for item in self.sequence(keys.get("touchpoints", _ABSENT), "touchpoints")
-            ],
+            touchpoints=touchpoints,
             customer_goal=self.optional(keys, "customer_goal", self.text, ""),
             max_messages=self.optional(keys, "max_messages", self.count, None),
             max_senders=self.optional(keys, "max_senders", self.count, None),
             line=_line(node),
         )
+        if not items:  # checked last, so the stage's own mistakes are named first
+            raise self.fail(node, f"{where} has no touchpoints; a stage needs at least one to be checked")
+        return stage
 
     def unique_id(self, node: Node, kind: str, first_lines: dict[str, int]) -> str:
         # Touchpoint ids are unique across the whole map: scenarios and stored history name them alone.
@@ -385,6 +405,8 @@ class _Builder:
                 if not isinstance(keys[key], ScalarNode):
                     raise self.fail(keys[key], f"{key} must be a duration, e.g. 2s")
                 changes[f"{key}_ms"] = parse_duration(keys[key].value, file=self.path, line=_line(keys[key]))
+                if changes[f"{key}_ms"] <= 0:
+                    raise self.fail(keys[key], f"{key} must be longer than 0, e.g. 2s")
         if "success_rate" in keys:
             rate = self.value(keys["success_rate"])
             if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import MapError
+from harness.errors import MapError, MapErrors
 from harness.journey_map import (
     Expectation,
     JourneyMap,
@@ -162,8 +162,6 @@ def test_minimal_map_has_empty_segments_and_version(tmp_path: Path) -> None:
         """\
         journey: Bare
         stages:
-          - id: discover
-            touchpoints:
           - id: get-help
             touchpoints:
               - id: support-reply
@@ -173,8 +171,7 @@ def test_minimal_map_has_empty_segments_and_version(tmp_path: Path) -> None:
     )
     assert journey_map.segments == []
     assert journey_map.version == ""
-    assert journey_map.stages[0].touchpoints == []
-    assert journey_map.stages[1].name == "Get help"
+    assert journey_map.stages[0].name == "Get help"
     reply = journey_map.touchpoints()[0]
     assert reply.expect == Expectation()
     assert reply.expectation("enterprise") == Expectation()
@@ -418,7 +415,7 @@ STAGES_ERRORS = [
         'stage id "Sign Up" is not a slug; use lowercase letters, digits and dashes, e.g. "sign-up"',
     ),
     ("journey: x\nstages:\n  - id: -bad-\n", 3, 'stage id "-bad-" is not a slug'),
-    (STAGE + "  - id: signup\n  - id: discover\n", 5, 'duplicate stage id "discover"'),
+    (STAGE + "    touchpoints: [{id: a, channel: web}]\n  - id: discover\n", 5, "duplicate stage id"),
     (STAGE + "    touchpoints: {}\n", 4, "touchpoints must be a list"),
     (STAGE + "    max_messages: -1\n", 4, "max_messages must be a whole number, 0 or more"),
     (STAGE + "    max_senders: two\n", 4, "max_senders must be a whole number, 0 or more"),
@@ -435,7 +432,7 @@ def test_top_level_and_stage_errors(tmp_path: Path, text: str, line: int, messag
 
 
 def test_duplicate_stage_id_names_the_first_line(tmp_path: Path) -> None:
-    err = fails(tmp_path, STAGE + "  - id: discover\n")
+    err = fails(tmp_path, STAGE + "    touchpoints: [{id: a, channel: web}]\n  - id: discover\n")
     assert err.message == 'duplicate stage id "discover" (first used on line 3)'
 
 
@@ -603,7 +600,8 @@ stages:
 def test_first_value_within_is_a_duration_promised_for_the_milestone(tmp_path: Path) -> None:
     journey_map = load(tmp_path, FIRST_VALUE.format(within="90s", milestone=", milestone: first-value"))
     assert journey_map.first_value_within_ms == 90_000
-    assert load_map_text("journey: J\nstages:\n  - id: s\n").first_value_within_ms is None
+    bare = "journey: J\nstages:\n  - id: s\n    touchpoints: [{id: t, channel: web}]\n"
+    assert load_map_text(bare).first_value_within_ms is None
 
 
 def test_first_value_within_needs_a_milestone(tmp_path: Path) -> None:
@@ -614,3 +612,40 @@ def test_first_value_within_needs_a_milestone(tmp_path: Path) -> None:
 def test_first_value_within_must_parse(tmp_path: Path) -> None:
     error = fails(tmp_path, FIRST_VALUE.format(within="soon", milestone=", milestone: first-value"))
     assert error.line == 2 and "duration 'soon' does not parse" in error.message
+
+
+def test_every_mistake_of_a_map_is_reported_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "journey.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            journey: Many mistakes
+            stages:
+              - id: discover
+                touchpoints:
+              - id: signup
+                touchpoints:
+                  - id: signup-form
+                    channel: webb
+                  - id: welcome-page
+                    channel: web
+                    expect: {within: 0s}
+              - id: help
+                touchpoints:
+                  - id: faq
+                    channel: web
+                    expect: {within: 2s, fail_after: 0}
+            """
+        )
+    )
+    with pytest.raises(MapErrors) as caught:
+        load_map(path)
+    found = [(error.line, error.message) for error in caught.value.errors]
+    assert [line for line, _ in found] == [3, 8, 11, 16], found
+    assert "has no touchpoints" in found[0][1]
+    assert 'unknown channel "webb"' in found[1][1]
+    assert "within must be longer than 0" in found[2][1]
+    assert "fail_after must be longer than 0" in found[3][1]
+    # Where one sentence is shown (a run, a report), it says there are more.
+    assert str(caught.value).endswith("(and 3 more; `shopper map check` lists them all)")
+    assert str(caught.value).startswith(f"{path}, line 3: ")
