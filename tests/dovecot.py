@@ -1,5 +1,8 @@
 """A real Dovecot IMAP server for tests: its own config, port, users and Maildirs under one folder.
 
+One server serves the whole test run (tests/conftest.py); each test gets a user, and so a Maildir,
+of its own (`Dovecot.add_user`), so no test sees another's mail and no test waits for a start.
+
 Mail reaches it the way it reaches a real inbox: over SMTP, into the Maildir Dovecot serves (the
 demo's aiosmtpd sink delivers there). `make test` installs Dovecot (Debian's dovecot-imapd) when
 it can; without it these tests fail with a message saying so. With tls=True it also speaks TLS:
@@ -9,6 +12,7 @@ STARTTLS on its imap port and implicit TLS on a second (imaps) port, with a cert
 
 from __future__ import annotations
 
+import itertools
 import os
 import pwd
 import shutil
@@ -20,7 +24,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -96,6 +100,18 @@ class Dovecot:
         """The user's INBOX on disk: deliver here and Dovecot serves it."""
         return self.root / "mail" / self.user
 
+    def add_user(self, name: str) -> Dovecot:
+        """A user of this server with an empty Maildir of its own: the same server, seen as that user.
+
+        Dovecot's passwd-file is read again whenever it changes, so the user can log in at once.
+        """
+        user = replace(self, user=name)
+        uid, gid, _, _ = _account()
+        _maildir(user.maildir, uid, gid)
+        with (self.root / "users").open("a") as users:
+            users.write(f"{name}:{{PLAIN}}{self.password}:{uid}:{gid}::{user.maildir}::\n")
+        return user
+
     def url(self, query: str = "", *, imaps: bool = False) -> str:
         """The mailbox URL; imaps=True for the implicit-TLS port."""
         scheme, port = ("imaps", self.tls_port) if imaps else ("imap", self.port)
@@ -166,10 +182,9 @@ def _serve(binary: str, root: Path, names: Sequence[str] | None) -> Iterator[Dov
         server.cafile.parent.mkdir(mode=0o755)
         self_signed(server.cafile, server.cafile.with_name("key.pem"), names)
         ssl, imaps = TLS.format(root=root), IMAPS.format(port=server.tls_port)
-    for sub in ("tmp", "new", "cur"):
-        (server.maildir / sub).mkdir(parents=True, exist_ok=True)
-    for path in [root / "mail", server.maildir, *(server.maildir / sub for sub in ("tmp", "new", "cur"))]:
-        os.chown(path, uid, gid)
+    (root / "mail").mkdir()
+    os.chown(root / "mail", uid, gid)
+    _maildir(server.maildir, uid, gid)
     (root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{server.maildir}::\n")
     config = root / "dovecot.conf"
     config.write_text(
@@ -193,6 +208,21 @@ def _serve(binary: str, root: Path, names: Sequence[str] | None) -> Iterator[Dov
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _maildir(maildir: Path, uid: int, gid: int) -> None:
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    for path in [maildir, *(maildir / sub for sub in ("tmp", "new", "cur"))]:
+        os.chown(path, uid, gid)
+
+
+_USERS = itertools.count(1)
+
+
+def next_user() -> str:
+    """A user name no other test of this run has had."""
+    return f"{USER}{next(_USERS)}"
 
 
 def _wait_for_port(server: Dovecot, process: subprocess.Popen[bytes], port: int) -> None:
