@@ -9,8 +9,13 @@ anyone remembering to: `browser` when it drives Chromium or runs `shopper run`, 
 from __future__ import annotations
 
 import inspect
+import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from functools import cache
+from pathlib import Path
+from typing import Any
 
 import pytest
 from dovecot import PASSWORD, Dovecot, next_user, running_dovecot
@@ -72,3 +77,21 @@ def dovecot(dovecot_server: Dovecot, monkeypatch: pytest.MonkeyPatch) -> Dovecot
     the harness looks for it."""
     monkeypatch.setenv("SHOPPER_IMAP_PASSWORD", PASSWORD)
     return dovecot_server.add_user(next_user())
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """`shopper demo` walked once for the whole test run, with the shipped fault profile: its
+    output folder (the store is demo.db there) and its gap-report.json."""
+    out = tmp_path_factory.mktemp("demo")
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "demo", "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert str(out / "gap-report.html") in done.stdout
+    document: dict[str, Any] = json.loads((out / "gap-report.json").read_text())
+    return out, document
