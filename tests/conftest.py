@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -32,9 +33,14 @@ BROWSER_CALLS = (
     '"harness", "demo"',
     '"run", "--base-url"',
     "run_scenarios(",
+    "ScheduleLoop(",
 )
 MAIL_FIXTURES = {"dovecot", "dovecot_server"}
 MAIL_CALLS = ("running_dovecot(",)
+
+
+TESTS = Path(__file__).resolve().parent
+CALLED = re.compile(r"\b([A-Za-z_]\w*)\(")
 
 
 @cache
@@ -45,12 +51,43 @@ def _source(function: Callable[..., object]) -> str:
         return ""
 
 
+@cache
+def _helpers(function: Callable[..., object]) -> tuple[Callable[..., object], ...]:
+    """The functions and classes of tests/ that `function` calls (a helper that runs `shopper run`)."""
+    namespace: dict[str, Any] = getattr(function, "__globals__", None) or vars(
+        sys.modules.get(function.__module__, sys)
+    )
+    found = []
+    for name in set(CALLED.findall(_source(function))):
+        helper = namespace.get(name)
+        if (inspect.isfunction(helper) or inspect.isclass(helper)) and _in_tests(helper.__module__):
+            found.append(helper)
+    return tuple(found)
+
+
+@cache
+def _in_tests(module_name: str) -> bool:
+    module_file = getattr(sys.modules.get(module_name), "__file__", None)
+    return module_file is not None and Path(module_file).resolve().parent == TESTS
+
+
+@cache
+def _calls(function: Callable[..., object], depth: int = 3) -> str:
+    """The source of `function` and of the helpers of tests/ it calls, `depth` calls deep."""
+    texts = [_source(function)]
+    if depth > 1:
+        texts.extend(_calls(helper, depth - 1) for helper in _helpers(function))
+    return "\n".join(texts)
+
+
 def _sources(item: pytest.Function) -> str:
-    """The test's own source and that of every fixture it uses (pytest's closure, so fixtures of fixtures)."""
+    """What a test runs: its source, that of every fixture it uses (pytest's closure, so fixtures
+    of fixtures), and that of the helpers of tests/ those call."""
     functions: list[Callable[..., object]] = [item.function]
     for definitions in item._fixtureinfo.name2fixturedefs.values():
-        functions.extend(definition.func for definition in definitions)
-    return "\n".join(_source(function) for function in functions)
+        # Plugins' fixtures are known by name (BROWSER_FIXTURES); only ours are read.
+        functions.extend(d.func for d in definitions if _in_tests(getattr(d.func, "__module__", "")))
+    return "\n".join(_calls(function) for function in functions)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
