@@ -44,6 +44,7 @@ from harness.store import open_store, run_exists
 log = logging.getLogger("shopper.schedule")
 _LOGS = logging.getLogger("shopper")  # the parent: alerts (harness.alerts) log their deliveries there too
 TICK_S = 0.2  # how often the main thread looks at the clock and at signals
+Clock = Callable[[], dt.datetime]  # the current instant, aware, in UTC
 EXIT_INTERRUPTED = 130  # the CLI's convention for Ctrl-C
 VERDICTS = {
     PYTEST_OK: "every scenario passed",
@@ -55,20 +56,21 @@ VERDICTS = {
 class ZonedJob(schedule.Job):
     """A job of `schedule`'s own Scheduler whose due instants come from `next_due`, in UTC."""
 
-    def __init__(self, rule: Rule, scheduler: schedule.Scheduler, anchor: dt.datetime) -> None:
+    def __init__(
+        self, rule: Rule, scheduler: schedule.Scheduler, anchor: dt.datetime, clock: Clock = utc_now
+    ) -> None:
         super().__init__(1, scheduler)
-        self.rule = rule
-        self.anchor = anchor
+        self.rule, self.anchor, self.clock = rule, anchor, clock
         # A monitor that was just started should show something at once: `every` runs at the start.
         self.due = anchor if isinstance(rule, Every) else next_due(rule, anchor, anchor)
 
     @property
     def should_run(self) -> bool:
-        return utc_now() >= self.due
+        return self.clock() >= self.due
 
     def _schedule_next_run(self) -> None:
         if self.last_run is not None:  # `do()` calls this too, before the first run
-            self.due = next_due(self.rule, utc_now(), self.anchor)
+            self.due = next_due(self.rule, self.clock(), self.anchor)
         self.next_run = self.due.astimezone().replace(tzinfo=None)  # schedule's own field: naive local
 
 
@@ -116,7 +118,7 @@ def _reason(exc: BaseException) -> str:
 
 
 class ScheduleLoop:
-    def __init__(self, config: ScheduleConfig) -> None:
+    def __init__(self, config: ScheduleConfig, *, clock: Clock = utc_now) -> None:
         from harness.coverage import check_map
 
         checked = check_map(config.map, config.features)
@@ -145,7 +147,9 @@ class ScheduleLoop:
         self.cycles = 0
         self.skipped = 0
         self.last_cycle: dict[str, Any] | None = None
-        self.started_at = utc_now()
+        # What "now" is to due times and the status: injectable, so cadence is testable without waiting.
+        self.clock = clock
+        self.started_at = clock()
         self._status_lock = threading.Lock()
         self.alerts = self._alert_config()
         self.metrics: Metrics | None = None
@@ -173,7 +177,7 @@ class ScheduleLoop:
             if once:
                 self._start_cycle()
             else:
-                self.job = ZonedJob(self.config.rule, self.jobs, self.started_at)
+                self.job = ZonedJob(self.config.rule, self.jobs, self.started_at, self.clock)
                 self.job.do(self._due)
             log.info(
                 "schedule started: %s, %d segment(s) against %s, store %s, pid %d%s",
@@ -236,7 +240,7 @@ class ScheduleLoop:
         """The next due instant; while its job runs, `schedule` has not moved the job's own on yet."""
         if self.job is None:
             return None
-        now = utc_now()
+        now = self.clock()
         return self.job.due if self.job.due > now else next_due(self.config.rule, now, self.job.anchor)
 
     def _next_text(self) -> str:
@@ -253,7 +257,7 @@ class ScheduleLoop:
             "rule": str(self.config.rule),
             "timezone": self.config.timezone,
             "started_at": self.started_at.isoformat(),
-            "updated_at": utc_now().isoformat(),
+            "updated_at": self.clock().isoformat(),
             "cycles": self.cycles,
             "skipped": self.skipped,
             "last_cycle": self.last_cycle,
@@ -275,7 +279,7 @@ class ScheduleLoop:
     # The worker thread: one cycle.
 
     def _cycle(self) -> None:
-        started = utc_now()
+        started = self.clock()
         runs: list[dict[str, Any]] = []
         try:
             self._step("retention", self._retention)  # first, so the reports of this cycle show no pruned run
@@ -288,7 +292,7 @@ class ScheduleLoop:
             log.info("cycle failed: %s", _reason(exc))
         finally:
             self.cycles += 1
-            self.last_cycle = {"started_at": started.isoformat(), "finished_at": utc_now().isoformat()}
+            self.last_cycle = {"started_at": started.isoformat(), "finished_at": self.clock().isoformat()}
             self.last_cycle["runs"] = runs
             self._write_status("running")
 
@@ -311,23 +315,23 @@ class ScheduleLoop:
         entry: dict[str, Any] = {
             "run_id": request.run_id,
             "segment": segment,
-            "started_at": utc_now().isoformat(),
+            "started_at": self.clock().isoformat(),
         }
         log.info("run started %s (%s) against %s", request.run_id, segment, self.target)
-        clock = time.monotonic()
+        began = time.monotonic()
         try:
             result = run_scenarios(request, timeout_s=config.timeout_s, stop=self.stopping.is_set)
         except HarnessError as exc:
             self.failed = True
             log.info("run crashed %s (%s): %s", request.run_id, segment, _reason(exc))
-            return {**entry, "finished_at": utc_now().isoformat(), "exit_code": None, "verdict": str(exc)}
+            return {**entry, "finished_at": self.clock().isoformat(), "exit_code": None, "verdict": str(exc)}
         said = verdict(result, config.timeout_s)
         event = "killed" if result.killed else "finished" if result.ran else "crashed"
         log.info(
-            "run %s %s (%s) in %.1fs: %s", event, request.run_id, segment, time.monotonic() - clock, said
+            "run %s %s (%s) in %.1fs: %s", event, request.run_id, segment, time.monotonic() - began, said
         )
         self.failed = self.failed or not result.passed or bool(result.killed)
-        entry.update(finished_at=utc_now().isoformat(), exit_code=result.exit_code, verdict=said)
+        entry.update(finished_at=self.clock().isoformat(), exit_code=result.exit_code, verdict=said)
         if result.killed != "stopped":
             self._after_run(request.run_id)
         return entry
@@ -410,7 +414,7 @@ class ScheduleLoop:
     def _retention(self) -> None:
         if self.config.retention_s is None:
             return
-        cutoff = utc_now() - dt.timedelta(seconds=self.config.retention_s)
+        cutoff = self.clock() - dt.timedelta(seconds=self.config.retention_s)
         store = open_store(self.config.store)
         try:
             pruned = store.prune(cutoff)

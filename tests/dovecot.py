@@ -1,5 +1,8 @@
 """A real Dovecot IMAP server for tests: its own config, port, users and Maildirs under one folder.
 
+One server serves the whole test run (tests/conftest.py); each test gets a user, and so a Maildir,
+of its own (`Dovecot.add_user`), so no test sees another's mail and no test waits for a start.
+
 Mail reaches it the way it reaches a real inbox: over SMTP, into the Maildir Dovecot serves (the
 demo's aiosmtpd sink delivers there). `make test` installs Dovecot (Debian's dovecot-imapd) when
 it can; without it these tests fail with a message saying so. With tls=True it also speaks TLS:
@@ -9,6 +12,7 @@ STARTTLS on its imap port and implicit TLS on a second (imaps) port, with a cert
 
 from __future__ import annotations
 
+import itertools
 import os
 import pwd
 import shutil
@@ -20,7 +24,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -48,13 +52,14 @@ auth_failure_delay = 0
 default_internal_user = {internal}
 default_login_user = {login}
 mail_location = maildir:{root}/mail/%u
+# Any user name logs in with the one password, to a Maildir of its own: a user per test, no reload.
 passdb {{
-  driver = passwd-file
-  args = {root}/users
+  driver = static
+  args = password={password}
 }}
 userdb {{
-  driver = passwd-file
-  args = {root}/users
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
 }}
 service imap-login {{
   inet_listener imap {{
@@ -95,6 +100,16 @@ class Dovecot:
     def maildir(self) -> Path:
         """The user's INBOX on disk: deliver here and Dovecot serves it."""
         return self.root / "mail" / self.user
+
+    def add_user(self, name: str) -> Dovecot:
+        """A user of this server with an empty Maildir of its own: the same server, seen as that user.
+
+        Every user name logs in with the server's one password (a static passdb), so no restart.
+        """
+        user = replace(self, user=name)
+        uid, gid, _, _ = _account()
+        _maildir(user.maildir, uid, gid)
+        return user
 
     def url(self, query: str = "", *, imaps: bool = False) -> str:
         """The mailbox URL; imaps=True for the implicit-TLS port."""
@@ -166,14 +181,22 @@ def _serve(binary: str, root: Path, names: Sequence[str] | None) -> Iterator[Dov
         server.cafile.parent.mkdir(mode=0o755)
         self_signed(server.cafile, server.cafile.with_name("key.pem"), names)
         ssl, imaps = TLS.format(root=root), IMAPS.format(port=server.tls_port)
-    for sub in ("tmp", "new", "cur"):
-        (server.maildir / sub).mkdir(parents=True, exist_ok=True)
-    for path in [root / "mail", server.maildir, *(server.maildir / sub for sub in ("tmp", "new", "cur"))]:
-        os.chown(path, uid, gid)
-    (root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{server.maildir}::\n")
+    (root / "mail").mkdir()
+    os.chown(root / "mail", uid, gid)
+    _maildir(server.maildir, uid, gid)
     config = root / "dovecot.conf"
     config.write_text(
-        CONFIG.format(root=root, port=server.port, internal=internal, login=login, ssl=ssl, imaps=imaps)
+        CONFIG.format(
+            root=root,
+            port=server.port,
+            internal=internal,
+            login=login,
+            ssl=ssl,
+            imaps=imaps,
+            password=PASSWORD,
+            uid=uid,
+            gid=gid,
+        )
     )
     # The sink delivers as this process: files Dovecot's mail user (not us) must be able to read.
     umask = os.umask(0o022)
@@ -193,6 +216,21 @@ def _serve(binary: str, root: Path, names: Sequence[str] | None) -> Iterator[Dov
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _maildir(maildir: Path, uid: int, gid: int) -> None:
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    for path in [maildir, *(maildir / sub for sub in ("tmp", "new", "cur"))]:
+        os.chown(path, uid, gid)
+
+
+_USERS = itertools.count(1)
+
+
+def next_user() -> str:
+    """A user name no other test of this run has had."""
+    return f"{USER}{next(_USERS)}"
 
 
 def _wait_for_port(server: Dovecot, process: subprocess.Popen[bytes], port: int) -> None:
@@ -225,16 +263,35 @@ def send(sink: MailSink, to: str, subject: str, body: str) -> None:
 
 
 def time_a_delayed_email(
-    box: ImapMailbox, sink: MailSink, delay_s: float, to: str = "shopper+r1-1@example.test"
-) -> float:
-    """Seconds from now until wait_for_email returns an email sent over SMTP after `delay_s`."""
-    box.messages()  # connected and logged in before the clock starts
+    boxes: Sequence[ImapMailbox], sink: MailSink, delay_s: float, to: str = "shopper+r1-1@example.test"
+) -> list[float]:
+    """Seconds from now until wait_for_email returns, in each box (each waiting in a thread of its
+    own), an email sent over SMTP after `delay_s`: boxes that wait differently, timed on one email."""
+    for box in boxes:
+        box.messages()  # connected and logged in before the clock starts
+    waited: list[float] = [float("nan")] * len(boxes)
+    problems: list[BaseException] = []
+
+    def wait(index: int) -> None:
+        try:
+            wait_for_email(boxes[index], to=to, subject="receipt", seen=set(), timeout_s=10)
+            waited[index] = time.monotonic() - started
+        except BaseException as problem:
+            problems.append(problem)
+
+    waiters = [threading.Thread(target=wait, args=(index,)) for index in range(len(boxes))]
     later = threading.Timer(delay_s, send, (sink, to, "Your receipt", "Thanks"))
     started = time.monotonic()
     later.start()
+    for waiter in waiters:
+        waiter.start()
     try:
-        wait_for_email(box, to=to, subject="receipt", seen=set(), timeout_s=10)
-        return time.monotonic() - started
+        for waiter in waiters:
+            waiter.join()
     finally:
         later.join()
-        box.close()
+        for box in boxes:
+            box.close()
+    if problems:
+        raise problems[0]
+    return waited

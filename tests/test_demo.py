@@ -2,37 +2,36 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
-from journeys import shopper_run, stored_observations, write_features
+from journeys import stored_observations
 from playwright.sync_api import sync_playwright
 
 from harness.browser import launch_options
+from harness.cli import main
+from harness.demo import DEFAULT_FAULTS, load_faults
+
+# The demo is walked once per test run (tests/conftest.py's `demo`, the shipped fault profile);
+# every test here reads that one walk.
+
+SHIPPED = load_faults(DEFAULT_FAULTS)
 
 
-def _demo(out: Path, *extra: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "harness", "demo", "--out", str(out), "--quiet", *extra],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert str(out / "gap-report.html") in done.stdout
-    document: dict[str, Any] = json.loads((out / "gap-report.json").read_text())
-    return document
+def _steps(out: Path, segment: str, words: str) -> pd.DataFrame:
+    """The demo's stored observations of one segment whose step says `words`."""
+    observations = stored_observations(out / "demo.db")
+    mine = observations[observations["segment"] == segment]
+    return mine[mine["step"].str.contains(words, regex=False)]
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    out = tmp_path_factory.mktemp("demo")
-    return out, _demo(out)
+def test_a_fault_profile_that_cannot_be_read_is_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--out", str(tmp_path / "out"), "--faults", str(tmp_path / "none.yaml")]) == 2
+    assert "cannot be read" in capsys.readouterr().err
 
 
 def test_the_demo_report_covers_the_journey(demo: tuple[Path, dict[str, Any]]) -> None:
@@ -75,8 +74,13 @@ def test_segments_see_different_expectations(demo: tuple[Path, dict[str, Any]]) 
     )
     assert pricing["segments"]["self-serve"]["expected"]["within_ms"] == 2000
     assert pricing["segments"]["enterprise"]["expected"]["within_ms"] == 1000
-    assert pricing["segments"]["self-serve"]["status"] == "met"
+    # The same page, slowed past the enterprise promise on purpose (an injected delay it cannot beat).
+    assert SHIPPED.latency_ms["/pricing"] > 1000
     assert pricing["segments"]["enterprise"]["status"] == "slow"
+    # Self-serve is held to its own 2 s: met on a quiet machine, and slow only if this one measured
+    # past 2 s (a busy machine may), never judged by enterprise's 1 s.
+    self_serve = pricing["segments"]["self-serve"]
+    assert self_serve["status"] == ("met" if self_serve["observed"]["p95_ms"] <= 2000 else "slow")
 
 
 def test_the_demo_report_derives_emotion_first_value_and_evidence(demo: tuple[Path, dict[str, Any]]) -> None:
@@ -105,18 +109,23 @@ def test_the_demo_report_derives_emotion_first_value_and_evidence(demo: tuple[Pa
 
 
 def test_the_demo_report_shows_the_inbox(demo: tuple[Path, dict[str, Any]]) -> None:
-    _, document = demo
+    out, document = demo
     touchpoints = {tp["id"]: tp for stage in document["stages"] for tp in stage["touchpoints"]}
     # Time to inbox: the shipped profile holds the confirmation email back 1 s after the signup.
     confirmation = touchpoints["confirmation-email"]["segments"]["self-serve"]
-    # Measured from the end of the submit (its answer came after Acme queued the email), so a little under.
-    assert confirmation["status"] == "met" and 800 <= confirmation["observed"]["p50_ms"] <= 3000
+    # Measured from the end of the submit; Acme's delay began when the form reached it, during the
+    # submit, so the email can seem early by at most the submit's own time.
+    submits = _steps(out, "self-serve", "I sign up with my details")["duration_ms"]
+    delay_ms = SHIPPED.email_delay_s["confirmation"] * 1000
+    assert confirmation["status"] == "met" and confirmation["observed"]["p50_ms"] >= delay_ms - submits.max()
     # Support response: the scenario left the person's reply pending; the demo polled it like
     # `shopper mail poll` does, and Acme's person answers 4 s after the ticket.
     for segment in ("self-serve", "enterprise"):
         reply = touchpoints["support-reply"]["segments"][segment]
         assert reply["status"] == "met", reply
-        assert reply["observed"]["pending"] == 0 and 3000 <= reply["observed"]["p50_ms"] <= 5000
+        asked = _steps(out, segment, "I submit a support request")["duration_ms"].max()
+        assert reply["observed"]["pending"] == 0
+        assert reply["observed"]["p50_ms"] >= SHIPPED.email_delay_s["support-reply"] * 1000 - asked
         assert touchpoints["support-acknowledgement"]["segments"][segment]["status"] == "met"
     onboard = [e for e in document["inbox"] if e["stage_id"] == "onboard"]
     assert {e["segment"] for e in onboard} == {"self-serve", "enterprise"}
@@ -169,48 +178,27 @@ def test_the_html_report_opens_in_chromium_without_console_errors(demo: tuple[Pa
     assert all(url.startswith(("file:", "data:")) for url in requests), requests
 
 
-def test_pricing_latency_is_measured(tmp_path: Path) -> None:
-    faults = tmp_path / "faults.yaml"
-    faults.write_text('latency_ms: {"/pricing": 1500}\n')
-    document = _demo(tmp_path / "out", "--faults", str(faults))
-    pricing = next(
-        tp for stage in document["stages"] for tp in stage["touchpoints"] if tp["id"] == "pricing-page"
-    )
+def test_pricing_latency_is_measured(demo: tuple[Path, dict[str, Any]]) -> None:
+    _, document = demo
+    touchpoints = {tp["id"]: tp for stage in document["stages"] for tp in stage["touchpoints"]}
+    pricing, home = touchpoints["pricing-page"]["segments"], touchpoints["home-page"]["segments"]
+    injected = SHIPPED.latency_ms["/pricing"]
     for segment in ("self-serve", "enterprise"):
-        p50 = pricing["segments"][segment]["observed"]["p50_ms"]
-        assert 1500 <= p50 <= 1500 * 1.05 + 100, (segment, p50)
-    home = next(tp for stage in document["stages"] for tp in stage["touchpoints"] if tp["id"] == "home-page")
-    assert home["segments"]["self-serve"]["observed"]["p50_ms"] < 1000
+        p50 = pricing[segment]["observed"]["p50_ms"]
+        assert p50 >= injected, (segment, p50)  # no measure can beat the delay Acme adds
+        # The home page, with no delay, took less in the same walk: the delay is the pricing page's.
+        assert home[segment]["observed"]["p50_ms"] < p50, (segment, home[segment]["observed"], p50)
 
 
-def test_time_to_inbox_runs_from_the_submit_that_sent_the_email(tmp_path: Path) -> None:
-    from harness.demo import load_faults_text, start_acme
-
-    features = write_features(
-        tmp_path / "features",
-        "@stage:signup\nFeature: F\n  Scenario: S\n    Given I open the signup page\n"
-        '    When I sign up with my details\n    Then I should see "Check your inbox"\n'
-        "    And I receive the confirmation email\n",
-    )
-    store = tmp_path / "obs.db"
-    faults = load_faults_text("email_delay_s: {confirmation: 2}\n")
-    with start_acme(faults, tmp_path / "mail") as acme:
-        status = shopper_run(
-            acme.url,
-            features,
-            store,
-            "--segment",
-            "self-serve",
-            "--quiet",
-            "--mailbox",
-            f"maildir:{acme.maildir}",
-        )
-    assert status == 0
-    observations = stored_observations(store)
-    email = observations[observations["touchpoint"] == "confirmation-email"]
+def test_time_to_inbox_runs_from_the_submit_that_sent_the_email(demo: tuple[Path, dict[str, Any]]) -> None:
+    out, _ = demo
+    observations = stored_observations(out / "demo.db")
+    mine = observations[observations["segment"] == "self-serve"]
+    signup = mine[mine["feature"].str.contains("signup")]
+    email = signup[signup["touchpoint"] == "confirmation-email"]
     assert list(email["outcome"]) == ["passed"]
-    # Timed from the end of the step that sent it; Acme's 2 s began when the form reached it, during
-    # that step, so the email can seem early by at most the submit's own time. Polling every 100 ms:
-    # within +5% +1 s.
-    submit = observations[observations["step"] == "When I sign up with my details"]["duration_ms"].iloc[0]
-    assert 2000 - submit <= email["duration_ms"].iloc[0] <= 2000 * 1.05 + 1000
+    # Timed from the end of the step that sent it; Acme's delay began when the form reached it,
+    # during that step, so the email can seem early by at most the submit's own time.
+    submit_ms = signup[signup["step"] == "When I sign up with my details"]["duration_ms"].iloc[0]
+    delay_ms = SHIPPED.email_delay_s["confirmation"] * 1000
+    assert email["duration_ms"].iloc[0] >= delay_ms - submit_ms

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
@@ -180,17 +180,14 @@ def test_load_faults_reads_a_file(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- servers
 
 
-def test_mail_sink_starts_and_stops_fast(tmp_path: Path) -> None:
-    began = time.monotonic()
+def test_mail_sink_serves_once_started_and_refuses_once_stopped(tmp_path: Path) -> None:
+    # No waiting in between: start() returns a sink that answers, stop() one that is gone.
     sink = MailSink(tmp_path / "md")
     sink.start()
-    assert time.monotonic() - began < 1.0
     port = sink.port
     with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
         assert conn.recv(100).startswith(b"220")
-    began = time.monotonic()
     sink.stop()
-    assert time.monotonic() - began < 1.0
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
 
@@ -217,6 +214,7 @@ def test_pages_are_self_contained(acme: Acme) -> None:
 
 def test_signup_confirm_login_onboarding(acme: Acme) -> None:
     client = HttpClient(acme.url)
+    before = datetime.now(UTC)
     status, body = sign_up(client)
     assert status == 200 and "Check your inbox" in body
     assert "We sent a confirmation link to ada@example.test." in body
@@ -226,7 +224,8 @@ def test_signup_confirm_login_onboarding(acme: Acme) -> None:
     assert confirmation["Subject"] == "Confirm your Acme account"
     assert confirmation["From"].addresses[0].addr_spec == "no-reply@acme.test"
     received = datetime.fromisoformat(confirmation["X-Shopper-Received"])
-    assert received.tzinfo == UTC and abs((datetime.now(UTC) - received).total_seconds()) < 5
+    # Stamped on arrival: after the signup began, before it was read (at most a second early, if whole).
+    assert received.tzinfo == UTC and before - timedelta(seconds=1) <= received <= datetime.now(UTC)
     link = CONFIRM_LINK.search(body_text(confirmation))
     assert link is not None and link.group(0).startswith(acme.url)
     assert f'<a href="{link.group(0)}">' in body_text(confirmation, "html")
@@ -344,14 +343,16 @@ def test_demo_booking_escapes_what_the_visitor_typed(acme: Acme) -> None:
 def test_latency_fault_delays_that_path_only(start: StartAcme) -> None:
     acme = start(FaultProfile(latency_ms={"/pricing": 300}))
     client = HttpClient(acme.url)
+    delayed = []
     for path in ("/pricing", "/pricing?plan=team"):
         began = time.monotonic()
         status, _, _ = client.get(path)
-        elapsed = time.monotonic() - began
-        assert status == 200 and 0.300 <= elapsed < 0.300 * 1.05 + 0.100, (path, elapsed)
+        delayed.append(time.monotonic() - began)
+        assert status == 200 and delayed[-1] >= 0.300, (path, delayed)
     began = time.monotonic()
     client.get("/")
-    assert time.monotonic() - began < 0.25
+    home = time.monotonic() - began
+    assert home < min(delayed), (home, delayed)  # the same site, in the same test: only /pricing waits
 
 
 def test_status_fault_replaces_the_page(start: StartAcme) -> None:
@@ -365,13 +366,12 @@ def test_status_fault_replaces_the_page(start: StartAcme) -> None:
 
 
 def test_email_delay_fault(start: StartAcme) -> None:
-    acme = start(FaultProfile(email_delay_s={"confirmation": 0.5}))
+    acme = start(FaultProfile(email_delay_s={"confirmation": 1}))
     began = time.monotonic()
     assert sign_up(HttpClient(acme.url))[0] == 200
-    assert time.monotonic() - began < 0.3  # the page never waits for the email
+    assert messages(acme.maildir) == []  # the page answered before the email went: it never waits for it
     wait_for_mail(acme.maildir)
-    elapsed = time.monotonic() - began
-    assert 0.5 <= elapsed < 0.5 * 1.05 + 0.3, elapsed
+    assert time.monotonic() - began >= 1.0
 
 
 def test_drop_email_fault(start: StartAcme) -> None:

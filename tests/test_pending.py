@@ -24,6 +24,7 @@ from journeys import ROOT, shopper_run, stored_observations, write_features
 from harness.cli import main
 from harness.demo import load_faults_text, start_acme
 from harness.observation import ExpectationResolved, PendingExpectation, utc_now
+from harness.pending import poll
 from harness.store import open_store
 
 MAP = """\
@@ -147,13 +148,16 @@ def test_a_reply_is_resolved_by_a_later_poll_with_its_real_response_time(
     observations = stored_observations(store)
     reply = observations[observations["step"] == "And I will receive the support reply email"]
     assert list(reply["outcome"]) == ["passed"]
-    # Acme's person answers 3 s after the ticket opens; the clock started when the form's answer came.
-    assert 2500 <= float(reply["duration_ms"].iloc[0]) <= 3600
+    # Acme's person answers 3 s after the ticket opens, which was during the submit; the clock
+    # started when the form's answer came, so the reply can seem early by at most the submit's time.
+    asked = observations[observations["step"].str.startswith("When I submit a support request")]
+    earliest = 3000 - float(asked["duration_ms"].iloc[0])
+    assert float(reply["duration_ms"].iloc[0]) >= earliest
     after = _report(store, tmp_path / "after")
     verdict = _reply_verdict(after)
     assert verdict["status"] == "met"
     assert verdict["observed"]["pending"] == 0
-    assert 2500 <= verdict["observed"]["p50_ms"] <= 3600
+    assert verdict["observed"]["p50_ms"] >= earliest  # its one observation
 
     opened = open_store(store)
     try:
@@ -173,19 +177,21 @@ def test_a_reply_never_sent_turns_failing_after_fail_after(
 ) -> None:
     faults = "drop_email: [support-reply]\n"
     with support_run(dovecot, tmp_path, faults, "2s", "6s", "--max-wait", "1s") as store:
-        capsys.readouterr()
-        # Before fail_after: still pending, and the report says so rather than failing it.
-        assert main(["mail", "poll", "--store", str(store)]) == 0
-        out = capsys.readouterr().out
-        assert "pending  support-reply (self-serve" in out and "1 still pending" in out
+        opened = open_store(store)
+        try:
+            [pending] = opened.open_pending()
+            # Before fail_after (the poll's clock at the trigger, however long the run took to get
+            # here): still pending, and the report says so rather than failing it.
+            said: list[str] = []
+            early = poll(opened, now=lambda: pending.triggered_at, report=lambda r: said.append(r.describe()))
+        finally:
+            opened.close()
+        assert [result.outcome for result in early.results] == ["pending"]
+        assert said[0].startswith("pending  support-reply (self-serve")
         assert _reply_verdict(_report(store, tmp_path / "early"))["status"] == "pending"
 
-        opened = open_store(store)
-        [pending] = opened.open_pending()
-        opened.close()
-        wait = (pending.deadline - utc_now()).total_seconds()
-        assert wait > 0
-        time.sleep(wait + 0.2)
+        # After it, in real time: `shopper mail poll` fails the touchpoint.
+        time.sleep(max(0.0, (pending.deadline - utc_now()).total_seconds()) + 0.2)
         capsys.readouterr()
         assert main(["mail", "poll", "--store", str(store)]) == 1
     out = capsys.readouterr().out

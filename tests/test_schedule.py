@@ -7,8 +7,9 @@ they wait for events rather than for fixed times.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
+import logging
+import os
 import re
 import signal
 import socket
@@ -29,6 +30,7 @@ from journeys import DEMO_MAP, ROOT, serve, write_features
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.observation import Observation, Run, RunFinished, RunStarted, StepObserved, utc_now
+from harness.schedule import ScheduleLoop
 from harness.schedule_file import DailyAt, Every, HourlyAt, load_schedule, next_due
 from harness.store import open_store
 
@@ -287,22 +289,9 @@ def processes_of(run_id: str) -> list[str]:
     return found
 
 
-def wait_for_chromium(run_id: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any("chrom" in command for command in processes_of(run_id)):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"no Chromium of run {run_id} ever showed up")
-
-
 def run_states(store_file: Path) -> dict[str, str]:
     with sqlite3.connect(store_file) as db:
         return dict(db.execute("SELECT run_id, state FROM runs").fetchall())
-
-
-def stamp(line: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(line.split(" ", 1)[0].replace("Z", "+00:00"))
 
 
 def free_port() -> int:
@@ -311,41 +300,135 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_runs_come_on_time_and_a_run_that_crashes_does_not_stop_the_next(
-    tmp_path: Path, scheduled: list[Scheduled], capsys: pytest.CaptureFixture[str]
+class SteppedClock:
+    """The schedule's "now", moved only by the test: due times come when the test says, not the machine."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.moment = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> dt.datetime:
+        with self._lock:
+            return self.moment
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.moment += dt.timedelta(seconds=seconds)
+
+
+class Events(logging.Handler):
+    """The scheduler's log lines, to wait for: the loop's own events are the test's sentinels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.changed = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.changed:
+            self.lines.append(record.getMessage())
+            self.changed.notify_all()
+
+    def wait_for(self, words: str, count: int, timeout: float = 60) -> None:
+        with self.changed:
+            if not self.changed.wait_for(lambda: sum(words in line for line in self.lines) >= count, timeout):
+                raise AssertionError(f"no {count} x {words!r} in the log:\n" + "\n".join(self.lines))
+
+
+# A run's pytest that cannot start until the test lets it (the file appears), and then crashes.
+HELD_CRASH = """\
+import pathlib, time
+while not pathlib.Path({release!r}).exists():
+    time.sleep(0.02)
+raise RuntimeError("a step module that does not import")
+"""
+
+
+def test_runs_come_on_time_skip_what_they_miss_and_a_crash_does_not_stop_the_next(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    release = tmp_path / "release"
     features = write_features(tmp_path / "features", HOME_FEATURE)
-    (features / "test_journey.py").write_text("raise RuntimeError('a step module that does not import')\n")
+    (features / "test_journey.py").write_text(HELD_CRASH.format(release=str(release)))
     path = schedule_file(
         tmp_path,
         f"target: http://shopper:s3cret@127.0.0.1:9\nmap: {DEMO_MAP}\nfeatures: {features}\n"
-        "segments: [self-serve]\nevery: 2s\ntimeout: 30s\n",
+        "segments: [self-serve]\nevery: 2s\ntimeout: 10m\n",
     )
-    shopper = Scheduled(path)
-    scheduled.append(shopper)
-    shopper.wait_for(r"run crashed .*the scenarios did not run", count=3)
-    starts = [stamp(match.string) for match in shopper.wait_for(r" run started ", count=3)]
-    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(starts)]
-    assert all(abs(gap - 2.0) < 0.5 for gap in gaps), gaps
+    start = utc(2026, 3, 29, 0, 58)
+    clock = SteppedClock(start)
+    loop = ScheduleLoop(load_schedule(path), clock=clock)
+    events = Events()
+    logging.getLogger("shopper").addHandler(events)
+    starts: list[str] = []
+    problems: list[BaseException] = []
 
-    assert main(["status", str(path)]) == 0
+    def moved_on() -> None:
+        """The job has set its next due time: from then on, moving the clock is what makes a run due."""
+        while loop.job is None or loop.job.due <= clock():
+            time.sleep(0.02)
+
+    def cycle_done(count: int) -> None:
+        events.wait_for("run crashed", count)
+        moved_on()
+        status = json.loads((tmp_path / "shopper.db.status.json").read_text())
+        while status["cycles"] < count:  # written at the very end of the cycle
+            time.sleep(0.02)
+            status = json.loads((tmp_path / "shopper.db.status.json").read_text())
+        starts.extend(run["started_at"] for run in status["last_cycle"]["runs"])
+
+    def drive() -> None:
+        try:
+            events.wait_for("run started", 1)  # the first cycle is going, and held
+            moved_on()
+            clock.advance(2)  # its next due time passes while it goes: skipped, not overlapped
+            events.wait_for("run skipped: due at 00:58:02 UTC", 1)
+            release.touch()
+            cycle_done(1)
+            clock.advance(2)  # 00:58:04: on time, though the cycle before ran past a due time
+            cycle_done(2)
+            clock.advance(1.5)  # not due yet: nothing starts
+            assert main(["status", str(path)]) == 0
+            clock.advance(0.5)
+            cycle_done(3)
+            os.kill(os.getpid(), signal.SIGINT)  # the loop's own handler takes it, as in a terminal
+        except BaseException as problem:
+            problems.append(problem)
+            loop.stopping.set()
+
+    driver = threading.Thread(target=drive)
+    driver.start()
+    try:
+        code = loop.run()
+    finally:
+        release.touch()
+        driver.join()
+        logging.getLogger("shopper").removeHandler(events)
+    if problems:
+        raise problems[0]
+    assert code == 130  # the CLI's convention for Ctrl-C
+    assert starts == [(start + dt.timedelta(seconds=s)).isoformat() for s in (0, 4, 6)]
+    assert sum("run started" in line for line in events.lines) == 3
+    assert sum("run skipped" in line for line in events.lines) == 1
+
     out = capsys.readouterr().out
-    assert f"scheduler: running, every 2s, pid {shopper.process.pid}" in out
-    assert re.search(r"next run: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", out)
+    assert f"scheduler: running, every 2s, pid {os.getpid()}" in out
+    assert "next run: 2026-03-29 00:58:06 UTC" in out
     assert "pending expectations: none" in out
-
-    assert shopper.stop(signal.SIGINT) == 130  # the CLI's convention for Ctrl-C
-    assert "schedule stopping on SIGINT" in shopper.log()
-    assert "against http://127.0.0.1:9" in shopper.log() and "s3cret" not in shopper.log()
+    log_text = "\n".join(events.lines)
+    assert "schedule stopping on SIGINT" in log_text
+    assert "against http://127.0.0.1:9" in log_text and "s3cret" not in log_text
     assert json.loads((tmp_path / "shopper.db.status.json").read_text())["state"] == "stopped"
 
 
 class Slow(BaseHTTPRequestHandler):
-    """A home page that answers after a minute, unless the test ends first."""
+    """A home page that answers after a minute, unless the test ends first; it tells when it is asked."""
 
+    requested = threading.Event()  # the sentinel: a browser of the run is at the page
     released = threading.Event()
 
     def do_GET(self) -> None:
+        Slow.requested.set()
         Slow.released.wait(60)
         self.send_response(200)
         self.end_headers()
@@ -355,42 +438,74 @@ class Slow(BaseHTTPRequestHandler):
         pass
 
 
+SLOW_MAP = (  # fail_after 2m: the browser would wait for the slow page far beyond any timeout here
+    "journey: Slow\nsegments: [self-serve]\nstages:\n  - id: discover\n    touchpoints:\n"
+    "      - id: home-page\n        channel: web\n        url: /\n        expect: {fail_after: 2m}\n"
+)
+
+
 def test_an_overlong_run_is_killed_with_its_browser_and_the_schedule_goes_on(
     tmp_path: Path, scheduled: list[Scheduled]
 ) -> None:
     features = write_features(tmp_path / "features", HOME_FEATURE)
     journey = tmp_path / "map.yaml"
-    journey.write_text(  # fail_after 2m: the browser would wait for the slow page far beyond the timeout
-        "journey: Slow\nsegments: [self-serve]\nstages:\n  - id: discover\n    touchpoints:\n"
-        "      - id: home-page\n        channel: web\n        url: /\n        expect: {fail_after: 2m}\n"
-    )
+    journey.write_text(SLOW_MAP)
     port = free_port()
+    Slow.requested.clear()
     Slow.released.clear()
     with serve(Slow) as url:
+        # Due every 5s, killed after 20s: dues come while the first run goes, and the timeout is far
+        # beyond the time its browser needs to reach the page.
         path = schedule_file(
             tmp_path,
-            f"target: {url}\nmap: {journey}\nfeatures: {features}\nevery: 2s\ntimeout: 3s\nretries: 0\n"
+            f"target: {url}\nmap: {journey}\nfeatures: {features}\nevery: 5s\ntimeout: 20s\nretries: 0\n"
             f"metrics_port: {port}\n",
         )
         shopper = Scheduled(path)
         scheduled.append(shopper)
         first = shopper.wait_for(r"run started (\S+)")[0].group(1)
-        wait_for_chromium(first)
-        shopper.wait_for(rf"run killed {first} .*over the timeout of 3s")
+        assert Slow.requested.wait(20), shopper.log()  # the run is recorded and its browser is waiting
+        assert any("chrom" in command for command in processes_of(first))
+        shopper.wait_for(rf"run killed {first} .*over the timeout of 20s")
         assert processes_of(first) == []
         assert run_states(tmp_path / "shopper.db")[first] == "aborted"
-        assert "run skipped: due at" in shopper.log()  # due at 2s while the first run was going
+        assert "run skipped: due at" in shopper.log()  # due while the first run was going
 
-        second = shopper.wait_for(r"run started (\S+)", count=2)[1].group(1)
+        shopper.wait_for(r"run started (\S+)", count=2)  # the schedule goes on
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             assert 'shopper_runs_total{state="aborted"} 1.0' in response.read().decode()
-        wait_for_chromium(second)
+        # How the second run ends (its timeout, or this stop) is not this test's: see the next one.
         assert shopper.stop(signal.SIGTERM) == 0
         Slow.released.set()
-    assert re.search(rf"run killed {second} .*the schedule was stopped", shopper.log())
-    assert processes_of(second) == []
-    assert run_states(tmp_path / "shopper.db")[second] == "aborted"
     assert shopper.lines[-1].endswith("skipped") and "schedule stopped after" in shopper.lines[-1]
+
+
+def test_sigterm_stops_the_run_in_progress_with_its_browser(
+    tmp_path: Path, scheduled: list[Scheduled]
+) -> None:
+    features = write_features(tmp_path / "features", HOME_FEATURE)
+    journey = tmp_path / "map.yaml"
+    journey.write_text(SLOW_MAP)
+    Slow.requested.clear()
+    Slow.released.clear()
+    with serve(Slow) as url:
+        # The run's own timeout is far beyond the test: only the signal can end it.
+        path = schedule_file(
+            tmp_path, f"target: {url}\nmap: {journey}\nfeatures: {features}\nevery: 1h\ntimeout: 10m\n"
+        )
+        shopper = Scheduled(path)
+        scheduled.append(shopper)
+        run = shopper.wait_for(r"run started (\S+)")[0].group(1)
+        assert Slow.requested.wait(60), shopper.log()  # the sentinel: the run's browser is at the page
+        assert any("chrom" in command for command in processes_of(run))
+        assert shopper.stop(signal.SIGTERM) == 0
+        Slow.released.set()
+    assert "schedule stopping on SIGTERM: the run in progress is stopped" in shopper.log()
+    assert re.search(rf"run killed {run} .*the schedule was stopped", shopper.log())
+    assert processes_of(run) == []
+    assert run_states(tmp_path / "shopper.db")[run] == "aborted"
+    last = shopper.lines[-1]
+    assert last.endswith("0 skipped") and "schedule stopped after 1 cycle(s)" in last
 
 
 class Site(BaseHTTPRequestHandler):

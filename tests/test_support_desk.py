@@ -83,17 +83,19 @@ def ask_support(acme: Acme, subject: str = "Cannot export", message: str = "Hi\n
 
 
 def test_reply_arrives_after_its_delay_counted_from_the_ticket(start: StartAcme) -> None:
-    # The acknowledgement is slow too: the reply's clock must not wait for it.
-    acme = start(FaultProfile(email_delay_s={"support-ack": 1, "support-reply": 2}))
+    # The acknowledgement is slower than the reply: a reply whose clock waited for it could never
+    # come first.
+    acme = start(FaultProfile(email_delay_s={"support-ack": 2, "support-reply": 1}))
     posted = datetime.now(UTC)
-    began = time.monotonic()
     assert ask_support(acme) == "ACME-1001"
-    assert time.monotonic() - began < 0.5  # the page never waits for either email
     box, seen = inbox(acme), set[str]()
-    ack = arrival(box, ACK_1001, seen)
+    assert box.messages() == []  # the page answered before either email went: it waits for neither
     reply = arrival(box, r"^Re: \[ACME-1001\] Cannot export$", seen)
-    assert 1.0 <= after(posted, ack) < 2.0, after(posted, ack)
-    assert 2.0 <= after(posted, reply) < 3.0, after(posted, reply)
+    ack = arrival(box, ACK_1001, seen)
+    assert after(posted, reply) >= 1.0, after(posted, reply)
+    assert after(posted, ack) >= 2.0, after(posted, ack)
+    assert reply.received_at is not None and ack.received_at is not None
+    assert reply.received_at < ack.received_at
 
     ack_message, reply_message = headers(acme, ack), headers(acme, reply)
     assert ack.sender == "Acme Support <support@help.acme.test>"
@@ -105,7 +107,7 @@ def test_reply_arrives_after_its_delay_counted_from_the_ticket(start: StartAcme)
     assert str(reply_message["Message-ID"]) not in ("", ack_id)
     # Dana wrote the reply when it went out, so its Date is not the ticket's.
     written = parsedate_to_datetime(str(reply_message["Date"]))
-    assert written - parsedate_to_datetime(str(ack_message["Date"])) >= timedelta(seconds=2)
+    assert written - parsedate_to_datetime(str(ack_message["Date"])) >= timedelta(seconds=1)
 
     assert reply_message.get_content_type() == "text/plain" and not reply_message.is_multipart()
     assert "ACME-1001" in reply.body and "Dana" in reply.body and '"Cannot export"' in reply.body
@@ -136,13 +138,13 @@ def test_stopping_the_site_never_waits_for_a_pending_reply(start: StartAcme) -> 
     acme = start(FaultProfile(email_delay_s={"support-reply": 30}))
     ask_support(acme)
     arrival(inbox(acme), ACK_1001, set())
-    began = time.monotonic()
+    waiting = [t for t in threading.enumerate() if t.name == "acme-mail-support-reply"]
+    assert waiting  # the reply is there, waiting out its 30 s
     acme.stop()
-    assert time.monotonic() - began < 1.0
-    deadline = time.monotonic() + 1.0
-    while any(t.name == "acme-mail-support-reply" for t in threading.enumerate()):
-        assert time.monotonic() < deadline, "the waiting reply outlived the site"
-        time.sleep(0.02)
+    for thread in waiting:
+        thread.join(timeout=20)
+    # The reply given up with the site, not waited out: 10 s before it would have gone.
+    assert not any(thread.is_alive() for thread in waiting), "the waiting reply outlived the site"
     assert [m.subject for m in inbox(acme).messages()] == ["[ACME-1001] We received your request"]
 
 
@@ -184,7 +186,8 @@ def test_first_login_sends_welcome_and_tips_from_two_sending_systems(start: Star
         "news.acme-mail.test",
     )
     # Each kind keeps its own delay: the tips wait, the welcome does not wait for them.
-    assert after(logged_in, welcome) < 0.5 <= after(logged_in, tips) < 1.5
+    assert welcome.received_at is not None and tips.received_at is not None
+    assert welcome.received_at < tips.received_at and after(logged_in, tips) >= 0.5
     tips_message = headers(acme, tips)
     assert str(tips_message["Message-ID"]).endswith("@news.acme-mail.test>")
     assert tips_message["Date"] is not None
