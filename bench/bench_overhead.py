@@ -8,10 +8,13 @@ confirmation email) against the Acme demo site with no faults, walked
   A. by a bare Playwright script (sync API, the harness's Chromium and flags from
      `harness.browser.launch_options`, one browser, a fresh context per scenario as
      pytest-playwright gives, the confirmation email read from the same Maildir), and
-  B. by `shopper run` (tracing on, the default; one segment, so one pytest process),
+  B. by `shopper run` (tracing on, the default; one segment, so one pytest process), and
+  C. with `--baseline CHECKOUT`, by `shopper run` from another source tree (before and after),
 
-interleaved A B A B ... for `--rounds` rounds. Each runs as a subprocess; its CPU is the
-whole process tree's (`getrusage(RUSAGE_CHILDREN)` before and after: Python, Playwright's
+interleaved A B A B ... for `--rounds` rounds, after one uncounted round that warms the disk
+cache and compiles every module (PYTHONDONTWRITEBYTECODE is dropped for the variants, as an
+installed package has its bytecode; `--no-bytecode` keeps it). Each runs as a subprocess; its
+CPU is the whole process tree's (`getrusage(RUSAGE_CHILDREN)` before and after: Python, Playwright's
 driver, Chromium). The demo site runs in this process, the same for both. Printed: wall and
 CPU per variant (medians), the ratios B/A, and per step A's own timing against the duration B
 stored (an email step: from the form sent to the email found, in both).
@@ -163,10 +166,10 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measured(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+def measured(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[float, float]:
     """Wall and CPU seconds of one subprocess and everything it started."""
     cpu, started = children_cpu_s(), time.monotonic()
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    completed = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)
     wall = time.monotonic() - started
     if completed.returncode != 0:
         raise SystemExit(
@@ -175,24 +178,25 @@ def measured(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, children_cpu_s() - cpu
 
 
-def run_bare(work: Path, round_no: int, env: dict[str, str]) -> tuple[float, float, dict[str, float]]:
+def run_bare(work: Path, run_name: str, env: dict[str, str]) -> tuple[float, float, dict[str, float]]:
     from harness.demo import load_faults_text, start_acme
 
-    out = work / f"bare-{round_no}.json"
-    with start_acme(load_faults_text(""), work / f"mail-a{round_no}") as acme:
-        customer = f"bare+{round_no}@example.test"
+    out = work / f"bare-{run_name}.json"
+    with start_acme(load_faults_text(""), work / f"mail-{run_name}") as acme:
+        customer = f"bare+{run_name.lower()}@example.test"
         command = [sys.executable, __file__, "--bare", acme.url, str(acme.maildir), customer, str(out)]
         wall, cpu = measured(command, env)
     return wall, cpu, json.loads(out.read_text())
 
 
 def run_shopper(
-    work: Path, features: Path, round_no: int, env: dict[str, str], extra: list[str]
+    work: Path, features: Path, run_name: str, tree: Path, env: dict[str, str], extra: list[str]
 ) -> tuple[float, float, dict[str, float]]:
+    """`shopper run` from the source tree `tree` (`python -m` finds the package in its folder)."""
     from harness.demo import load_faults_text, start_acme
 
-    store = work / f"shopper-{round_no}.db"
-    with start_acme(load_faults_text(""), work / f"mail-b{round_no}") as acme:
+    store = work / f"shopper-{run_name}.db"
+    with start_acme(load_faults_text(""), work / f"mail-{run_name}") as acme:
         command = [
             sys.executable,
             "-m",
@@ -212,7 +216,7 @@ def run_shopper(
             f"maildir:{acme.maildir}",
             "--quiet",
         ]
-        wall, cpu = measured(command + (["--", *extra] if extra else []), env)
+        wall, cpu = measured(command + (["--", *extra] if extra else []), env, cwd=tree)
     return wall, cpu, stored_steps(store)
 
 
@@ -227,11 +231,30 @@ def stored_steps(store: Path) -> dict[str, float]:
     return {f"{row.scenario}|{row.step}": float(row.duration_ms) for row in frame.itertuples()}
 
 
+def child_env(tree: Path, bytecode: bool) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (str(tree), os.environ.get("PYTHONPATH", "")) if p),
+    }
+    if bytecode:
+        # As an installed package runs: its modules compiled once, not at every start.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--pytest-arg", action="append", default=[], help="passed to B's pytest, e.g. --no-trace"
+    )
+    parser.add_argument(
+        "--baseline", type=Path, help="also run `shopper run` from this checkout (C), e.g. the main branch"
+    )
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="keep PYTHONDONTWRITEBYTECODE from the environment: every module compiled at every start",
     )
     parser.add_argument(
         "--bare", nargs=4, metavar=("URL", "MAILDIR", "CUSTOMER", "OUT"), help=argparse.SUPPRESS
@@ -242,25 +265,29 @@ def main() -> int:
         Path(out).write_text(json.dumps(bare(url, Path(maildir), customer)))
         return 0
     sys.path.insert(0, str(ROOT))
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
-    }
-    walls: dict[str, list[float]] = {"A": [], "B": []}
-    cpus: dict[str, list[float]] = {"A": [], "B": []}
-    steps: dict[str, dict[str, list[float]]] = {"A": {}, "B": {}}
+    trees = {"A": ROOT, "B": ROOT}
+    if args.baseline:
+        trees["C"] = args.baseline.resolve()
+    envs = {variant: child_env(tree, not args.no_bytecode) for variant, tree in trees.items()}
+    walls: dict[str, list[float]] = {variant: [] for variant in envs}
+    cpus: dict[str, list[float]] = {variant: [] for variant in envs}
+    steps: dict[str, dict[str, list[float]]] = {variant: {} for variant in envs}
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as folder:
         work = Path(folder)
         features = work / "features"
         features.mkdir()
         for name in (*FEATURES, "test_journey.py"):
             shutil.copy(ROOT / "scenarios" / name, features / name)
-        for round_no in range(args.rounds):
-            for variant in ("A", "B"):
+        # One uncounted round first: compiled modules and the disk cache are warm for every variant.
+        for round_no in range(-1, args.rounds):
+            for variant, env in envs.items():
+                name = f"{variant}{round_no}"
                 if variant == "A":
-                    wall, cpu, timed = run_bare(work, round_no, env)
+                    wall, cpu, timed = run_bare(work, name, env)
                 else:
-                    wall, cpu, timed = run_shopper(work, features, round_no, env, args.pytest_arg)
+                    wall, cpu, timed = run_shopper(work, features, name, trees[variant], env, args.pytest_arg)
+                if round_no < 0:
+                    continue
                 walls[variant].append(wall)
                 cpus[variant].append(cpu)
                 for key, ms in timed.items():
@@ -274,25 +301,43 @@ def report(
     walls: dict[str, list[float]], cpus: dict[str, list[float]], steps: dict[str, dict[str, list[float]]]
 ) -> None:
     med = statistics.median
-    # Ratios per round (A and B ran next to each other, under the same load), then their median.
-    wall_ratio = med(b / a for a, b in zip(walls["A"], walls["B"], strict=True))
-    cpu_ratio = med(b / a for a, b in zip(cpus["A"], cpus["B"], strict=True))
-    print(f"\n{'':24}{'A bare':>10}{'B shopper':>11}{'B/A':>7}")
-    print(f"{'wall (s, median)':24}{med(walls['A']):10.2f}{med(walls['B']):11.2f}{wall_ratio:7.2f}")
-    print(f"{'CPU, process tree (s)':24}{med(cpus['A']):10.2f}{med(cpus['B']):11.2f}{cpu_ratio:7.2f}")
+    names = {"A": "A bare", "B": "B shopper", "C": "C baseline"}
+    others = [variant for variant in walls if variant != "A"]
+
+    def ratio(values: dict[str, list[float]], variant: str) -> float:
+        # Per round (the variants ran next to each other, under the same load), then the median.
+        return med(b / a for a, b in zip(values["A"], values[variant], strict=True))
+
+    header = "".join(f"{names[v]:>12}" for v in walls) + "".join(f"{v + '/A':>7}" for v in others)
+    print(f"\n{'median':24}{header}")
+    for label, values in (("wall (s)", walls), ("CPU, process tree (s)", cpus)):
+        cells = "".join(f"{med(values[v]):12.2f}" for v in walls)
+        print(f"{label:24}{cells}" + "".join(f"{ratio(values, v):7.2f}" for v in others))
     print("(ratios: median of the per-round ratios)\n")
-    print(f"{'step (median ms)':78}{'A':>8}{'B':>8}{'B-A':>8}")
-    total_a = total_b = 0.0
+    print(
+        f"{'step (median ms)':72}"
+        + "".join(f"{v:>7}" for v in walls)
+        + "".join(f"{v + '-A':>7}" for v in others)
+    )
+    totals = dict.fromkeys(walls, 0.0)
     for key in steps["A"]:
         scenario, step = key.split("|", 1)
-        a, b = med(steps["A"][key]), med(steps["B"].get(key) or [float("nan")])
-        total_a, total_b = total_a + a, total_b + b
-        print(f"{(scenario[:34] + ': ' + step)[:78]:78}{a:8.0f}{b:8.0f}{b - a:8.0f}")
-    print(f"{'sum of steps':78}{total_a:8.0f}{total_b:8.0f}{total_b - total_a:8.0f}")
-    print(
-        f"{'outside the steps (wall - sum)':78}{med(walls['A']) * 1000 - total_a:8.0f}"
-        f"{med(walls['B']) * 1000 - total_b:8.0f}"
+        cells = {v: med(steps[v].get(key) or [float("nan")]) for v in walls}
+        for v in walls:
+            totals[v] += cells[v]
+        row = "".join(f"{cells[v]:7.0f}" for v in walls) + "".join(
+            f"{cells[v] - cells['A']:7.0f}" for v in others
+        )
+        print(f"{(scenario[:30] + ': ' + step)[:72]:72}{row}")
+    row = "".join(f"{totals[v]:7.0f}" for v in walls) + "".join(
+        f"{totals[v] - totals['A']:7.0f}" for v in others
     )
+    print(f"{'sum of steps':72}{row}")
+    outside = {v: med(walls[v]) * 1000 - totals[v] for v in walls}
+    row = "".join(f"{outside[v]:7.0f}" for v in walls) + "".join(
+        f"{outside[v] - outside['A']:7.0f}" for v in others
+    )
+    print(f"{'outside the steps (median wall - sum of steps)':72}{row}")
 
 
 if __name__ == "__main__":

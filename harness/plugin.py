@@ -6,6 +6,7 @@ of the way, so the harness's own tests and other suites run untouched.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -141,6 +142,13 @@ def pytest_collection_modifyitems(
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if RECORDER in session.config.stash:
+        # What is loaded by now lives as long as the run: the garbage collector need not walk it
+        # again at each of its full passes (pytest makes one more at the end).
+        gc.freeze()
 
 
 def _scenario_info(item: pytest.Item) -> features.ScenarioInfo | None:
