@@ -1,7 +1,8 @@
-"""The store read the gap analysis needs: a window of observations as a lean, categorical frame.
+"""The store's reads as frames: a window of observations as a lean, categorical frame for the gap analysis.
 
 Kept apart from store.py, which writes and reads runs one by one: this is the read that must stay
-fast at a million rows (ADBC into Arrow where the driver is installed, sqlite3 otherwise).
+fast at a million rows (ADBC into Arrow where the driver is installed, sqlite3 otherwise), and the
+only part of the store that needs pandas, which a run (writing only) never imports.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from harness.store import OBSERVATION_COLUMNS
 
 # What the gap analysis needs of every observation; DETAIL_COLUMNS only of failed and errored ones.
 LEAN_COLUMNS = [
@@ -39,6 +42,19 @@ DETAIL_COLUMNS = [
 ]
 
 
+def observations_frame(db: sqlite3.Connection, run_ids: list[str]) -> pd.DataFrame:
+    """Every column of these runs' observations, in scenario and step order."""
+    if not run_ids:
+        return pd.DataFrame(columns=OBSERVATION_COLUMNS)
+    marks = ", ".join("?" for _ in run_ids)
+    return pd.read_sql_query(
+        f"SELECT {', '.join(OBSERVATION_COLUMNS)} FROM observations WHERE run_id IN ({marks})"
+        " ORDER BY run_id, node_id, attempt, seq",
+        db,
+        params=run_ids,
+    )
+
+
 def analysis_frame(db: sqlite3.Connection, path: Path, run_ids: list[str]) -> pd.DataFrame:
     """The observations the gap analysis reads, built for windows of millions of rows.
 
@@ -48,8 +64,6 @@ def analysis_frame(db: sqlite3.Connection, path: Path, run_ids: list[str]) -> pd
     Python string is what costs seconds.
     """
     if not run_ids:
-        from harness.store import OBSERVATION_COLUMNS  # store.py imports this module
-
         return pd.DataFrame(columns=["id", *OBSERVATION_COLUMNS])
     marks = ", ".join("?" for _ in run_ids)
     # Observations are appended in time order, so the window's rows lie between its runs' first

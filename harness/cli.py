@@ -245,7 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except HarnessError:
             raise UsageError(f'--max-wait "{args.max_wait}" is not a duration, e.g. 2m') from None
     map_path = args.map or _map_default()
-    checked = check_map(map_path, args.features)
+    checked = check_map(map_path, args.features, covering=False)
     if checked.errors:
         raise checked.errors[0]
     assert checked.journey_map is not None

@@ -7,12 +7,18 @@ The recorder only emits these; the store, the gap analysis and the report consum
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass, field
 from typing import Protocol
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def new_run_id() -> str:
+    """A run's id: when it started (the scheduler reads it back), and enough chance to tell two apart."""
+    return utc_now().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 def to_iso(moment: dt.datetime | None) -> str | None:

@@ -6,8 +6,8 @@ of the way, so the harness's own tests and other suites run untouched.
 
 from __future__ import annotations
 
+import gc
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,10 @@ from harness.catalogue import bind, entry_for, static_binding
 from harness.errors import HarnessError
 from harness.journey_map import load_map, parse_duration
 from harness.mailbox import Mailbox, lasting_url, open_mailbox
+from harness.observation import new_run_id
 from harness.pending import EmailPending
-from harness.recorder import Recorder, ScenarioRecord, classify, error_text, new_run_id
+from harness.recorder import Recorder, ScenarioRecord, classify, error_text
+from harness.settle import QUIET_S, settle_inbox
 from harness.shopper import DEFAULT_ADDRESS, DEFAULT_DOMAIN, Shopper, customer_address, make_customer, redact
 from harness.store import DEFAULT_STORE, LazyStore, run_exists, store_path
 
@@ -62,7 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--inbox-settle",
         default="1s",
-        help="how long the run waits at its end for mail still on its way, for the inbox audit (default: 1s)",
+        help="how long after the step that may have caused it the run looks for mail no step waited for,"
+        f" for the inbox audit; it stops once the mailbox has been quiet for {QUIET_S:g}s (default: 1s)",
     )
     parser.addini("journey_map", "journey map YAML that turns recording on")
 
@@ -139,6 +142,13 @@ def pytest_collection_modifyitems(
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if RECORDER in session.config.stash:
+        # What is loaded by now lives as long as the run: the garbage collector need not walk it
+        # again at each of its full passes (pytest makes one more at the end).
+        gc.freeze()
 
 
 def _scenario_info(item: pytest.Item) -> features.ScenarioInfo | None:
@@ -362,12 +372,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     recorder = session.config.stash.get(RECORDER, None)
     if recorder is not None:
         mailed = session.config.stash.get(MAILED, [])
-        if mailed and exitstatus != pytest.ExitCode.INTERRUPTED:
-            # Mail a step did not wait for (a second email sent with the first) may still be on its way.
-            time.sleep(_duration_option(session.config, "inbox_settle") / 1000.0)
-            for record in mailed:
-                recorder.audit_inbox(record)
         mailbox = session.config.stash.get(MAILBOX, None)
+        if mailed and mailbox is not None and exitstatus != pytest.ExitCode.INTERRUPTED:
+            _settle_inbox(session.config, recorder, mailed, mailbox)
         if mailbox is not None:
             mailbox.close()
         recorder.finish_run("aborted" if exitstatus == pytest.ExitCode.INTERRUPTED else "finished")
+
+
+def _settle_inbox(
+    config: pytest.Config, recorder: Recorder, mailed: list[ScenarioRecord], mailbox: Mailbox
+) -> None:
+    settled = settle_inbox(recorder, mailed, mailbox, _duration_option(config, "inbox_settle") / 1000.0)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(settled.describe())

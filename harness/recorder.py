@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import logging
 import os
-import secrets
 import socket
 import time
 from collections.abc import Callable
@@ -56,10 +55,6 @@ def page_location(url: str) -> str:
 
 def map_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def new_run_id() -> str:
-    return utc_now().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.recorder import new_run_id
+from harness.observation import new_run_id
 from harness.store import open_store, store_path
 from harness.watchdog import MARKER_VARIABLE, kill_run
 from steps import PLUGINS

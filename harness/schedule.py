@@ -432,7 +432,7 @@ class ScheduleLoop:
 
 
 def _run_started(run_id: str) -> dt.datetime:
-    """When a run started, read from its id (recorder.new_run_id); the future for any other name."""
+    """When a run started, read from its id (observation.new_run_id); the future for any other name."""
     try:
         return dt.datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
     except ValueError:

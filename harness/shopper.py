@@ -158,7 +158,10 @@ class Shopper:
         if not self.trace_wanted or self.traced is not None:
             return
         try:
-            context.tracing.start(screenshots=True, snapshots=True)
+            # The DOM at every action, and the network: what a trace is read for. No screencast: its
+            # film strip costs Chromium a frame at every paint of every page, and the failure's own
+            # screenshot is kept beside the trace.
+            context.tracing.start(screenshots=False, snapshots=True)
         except Exception:
             return  # already tracing (pytest-playwright's --tracing keeps its own), or the browser is gone
         self.traced = context

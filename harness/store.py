@@ -11,12 +11,9 @@ import os
 import socket
 import sqlite3
 from pathlib import Path
-from typing import Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Protocol
 
 from harness import mail_store
-from harness.analysis_frame import analysis_frame
 from harness.errors import StoreError
 from harness.observation import (
     Event,
@@ -31,6 +28,9 @@ from harness.observation import (
     from_iso,
     to_iso,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_STORE = "shopper.db"
 
@@ -299,18 +299,15 @@ class SQLiteStore:
         return None if row is None else str(row[0])
 
     def observations(self, run_ids: list[str]) -> pd.DataFrame:
-        if not run_ids:
-            return pd.DataFrame(columns=OBSERVATION_COLUMNS)
-        marks = ", ".join("?" for _ in run_ids)
-        return pd.read_sql_query(
-            f"SELECT {', '.join(OBSERVATION_COLUMNS)} FROM observations WHERE run_id IN ({marks})"
-            " ORDER BY run_id, node_id, attempt, seq",
-            self._db,
-            params=run_ids,
-        )
+        # The frames need pandas; a run, which only writes, must not pay for importing it.
+        from harness.analysis_frame import observations_frame
+
+        return observations_frame(self._db, run_ids)
 
     def analysis_frame(self, run_ids: list[str]) -> pd.DataFrame:
         """The observations the gap analysis reads, built for windows of millions of rows."""
+        from harness.analysis_frame import analysis_frame  # pandas, as above
+
         return analysis_frame(self._db, self.path, run_ids)
 
     def open_pending(self) -> list[PendingExpectation]:
