@@ -313,6 +313,8 @@ def _record_failure(
     timed: bool = True,
 ) -> None:
     recorder = request.config.stash[RECORDER]
+    # The customer's wait ended with the failure: the evidence taken now is the harness's time.
+    recorder.stop_step(record)
     shopper = record.shopper
     evidence = recorder.evidence_path(record, step.line_number)
     trace = evidence.with_suffix(".zip") if evidence is not None else None

@@ -8,7 +8,6 @@ from harness.catalogue import touchpoint_step
 from harness.errors import HarnessError
 from harness.shopper import Shopper
 from steps.browsing import after_action, browse
-from steps.web import CHECK_WAIT_MS
 
 DETAILS = ("name", "email", "password")
 
@@ -16,7 +15,7 @@ DETAILS = ("name", "email", "password")
 @touchpoint_step("step", 'I fill in "{field}" with "{value}"', kind="form")
 def fill_in(shopper: Shopper, page: Any, field: str, value: str) -> None:
     """Type a value into the field with that label."""
-    browse(shopper, page).get_by_label(field, exact=True).fill(value, timeout=CHECK_WAIT_MS)
+    browse(shopper, page).get_by_label(field, exact=True).fill(value, timeout=shopper.wait_ms())
 
 
 @touchpoint_step("step", 'I fill in "{field}" with my {detail}', kind="form")
@@ -27,7 +26,7 @@ def fill_in_mine(shopper: Shopper, page: Any, field: str, detail: str) -> None:
             f'"my {detail}" is not a detail of the synthetic customer; use one of: {", ".join(DETAILS)}'
         )
     value = getattr(shopper.customer, detail)
-    browse(shopper, page).get_by_label(field, exact=True).fill(value, timeout=CHECK_WAIT_MS)
+    browse(shopper, page).get_by_label(field, exact=True).fill(value, timeout=shopper.wait_ms())
 
 
 @touchpoint_step("step", 'I fill in "{field}" with the code', kind="form")
@@ -35,13 +34,14 @@ def fill_in_code(shopper: Shopper, page: Any, field: str) -> None:
     """Type the code read from an email with "I read the code in the ... email"."""
     if not shopper.code:
         raise HarnessError('no code read yet: say "I read the code in the ... email" first')
-    browse(shopper, page).get_by_label(field, exact=True).fill(shopper.code, timeout=CHECK_WAIT_MS)
+    browse(shopper, page).get_by_label(field, exact=True).fill(shopper.code, timeout=shopper.wait_ms())
 
 
 @touchpoint_step("step", 'I choose "{option}" in "{field}"', kind="form")
 def choose(shopper: Shopper, page: Any, option: str, field: str) -> None:
     """Pick an option of a drop-down by its label."""
-    browse(shopper, page).get_by_label(field, exact=True).select_option(label=option, timeout=CHECK_WAIT_MS)
+    found = browse(shopper, page).get_by_label(field, exact=True)
+    found.select_option(label=option, timeout=shopper.wait_ms())
 
 
 @touchpoint_step("step", 'I press "{button}"', kind="form", timed=True)
@@ -49,5 +49,5 @@ def press(shopper: Shopper, page: Any, button: str) -> None:
     """Press a button; the wait for the page that answers counts for that page."""
     browse(shopper, page)
     before = shopper.navigations
-    page.get_by_role("button", name=button, exact=True).first.click(timeout=CHECK_WAIT_MS)
+    page.get_by_role("button", name=button, exact=True).first.click(timeout=shopper.wait_ms())
     after_action(shopper, page, before)

@@ -7,7 +7,6 @@ from typing import Any
 from harness.catalogue import touchpoint_step
 from harness.shopper import Shopper
 from steps.browsing import after_action, browse
-from steps.web import CHECK_WAIT_MS
 
 NAME_LABELS = ("Full name", "Name", "Your name")
 EMAIL_LABELS = ("Email", "Work email", "Email address")
@@ -18,14 +17,14 @@ def fill_first(page: Any, labels: tuple[str, ...], value: str) -> bool:
     for label in labels:
         field = page.get_by_label(label, exact=True)
         if field.count():
-            field.first.fill(value, timeout=CHECK_WAIT_MS)
+            field.first.fill(value)  # bounded by the touchpoint's fail_after (see browse)
             return True
     return False
 
 
 def _submit(shopper: Shopper, page: Any) -> None:
     before = shopper.navigations
-    page.locator("form:has(input[type=email]) [type=submit]").first.click(timeout=CHECK_WAIT_MS)
+    page.locator("form:has(input[type=email]) [type=submit]").first.click(timeout=shopper.wait_ms())
     after_action(shopper, page, before)
 
 

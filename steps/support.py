@@ -13,7 +13,6 @@ from harness.catalogue import touchpoint_step
 from harness.shopper import Shopper
 from steps.browsing import after_action, browse
 from steps.signup import EMAIL_LABELS, fill_first
-from steps.web import CHECK_WAIT_MS
 
 SUBJECT_LABELS = ("Subject", "Topic", "Summary")
 MESSAGE_LABELS = ("Message", "Your message", "Description", "How can we help?")
@@ -36,9 +35,9 @@ def submit_request(shopper: Shopper, page: Any, subject: str) -> None:
     if not fill_first(page, MESSAGE_LABELS, f"{subject}. Could you help me with this, please?"):
         raise AssertionError(f"no message field on {page.url}")
     before = shopper.navigations
-    page.locator("form:has(textarea) [type=submit]").first.click(timeout=CHECK_WAIT_MS)
+    page.locator("form:has(textarea) [type=submit]").first.click(timeout=shopper.wait_ms())
     after_action(shopper, page, before)
-    shopper.ticket = ticket_in(page.locator("body").inner_text(timeout=CHECK_WAIT_MS))
+    shopper.ticket = ticket_in(page.locator("body").inner_text(timeout=shopper.wait_ms()))
 
 
 def ticket_in(text: str) -> str:
