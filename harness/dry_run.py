@@ -9,28 +9,84 @@ page by itself. Nothing reaches the store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+AWAY = "not checked: it comes after an action a dry run holds back, so the page is not the real one"
+NO_MAIL = "not checked: a dry run reads no email"
+VERDICTS = {"error": "scenario to fix", "failed": "the touchpoint would fail"}
 
 
 @dataclass
 class Trip:
-    """A step a real run would trip on: where it is and the sentence its error said."""
+    """A step a real run would trip on, or one the dry run could not check: where, and what it said."""
 
     feature: str
     line: int
     step: str
-    outcome: str  # "error" (a scenario to fix) or "failed" (what the touchpoint would answer)
-    error: str
+    outcome: str  # "error" (a scenario to fix), "failed" (the touchpoint's answer) or "unchecked"
+    error: str = ""
 
     def describe(self) -> str:
-        first = self.error.splitlines()[0] if self.error else ""
-        return f"{self.feature}:{self.line}: {self.step} — {first}"
+        said = self.error.splitlines()[0] if self.error else ""
+        verdict = VERDICTS.get(self.outcome, self.outcome)
+        return f"{self.feature}:{self.line}: {self.step} — {said} [{verdict}]"
+
+
+@dataclass
+class Findings:
+    """What a dry run found, in the order the steps ran; written for the CLI as JSON."""
+
+    trips: list[Trip] = field(default_factory=list)
+    unchecked: list[Trip] = field(default_factory=list)
+
+    def write(self, path: Path) -> None:
+        data = {"trips": [asdict(t) for t in self.trips], "unchecked": [asdict(t) for t in self.unchecked]}
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> Findings:
+        if not path.exists() or not path.stat().st_size:
+            return cls()
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            trips=[Trip(**item) for item in data["trips"]],
+            unchecked=[Trip(**item) for item in data["unchecked"]],
+        )
+
+    def step_ended(self, state: DryRun | None, feature: str, line: int, step: str) -> None:
+        """Note the step that just ended if the dry run did not check it."""
+        if state is not None and state.skipped:
+            self.unchecked.append(Trip(feature, line, step, "unchecked", state.skipped))
+            state.skipped = ""
+
+    def extend(self, other: Findings) -> None:
+        self.trips += other.trips
+        self.unchecked += other.unchecked
+
+    def verdict(self) -> str:
+        return f"{len(self.trips)} step(s) would trip" if self.trips else "nothing would trip"
+
+    def lines(self) -> list[str]:
+        said = [f"  {trip.describe()}" for trip in self.trips]
+        if self.unchecked:
+            said.append(f"  {len(self.unchecked)} step(s) not checked:")
+            said += [f"    {step.feature}:{step.line}: {step.step} — {step.error}" for step in self.unchecked]
+        return said
 
 
 @dataclass
 class DryRun:
     away: bool = False  # an action was held back: the page a real run would be on is unknown
-    unchecked: list[str] = field(default_factory=list)  # steps after it, not checked
+    skipped: str = ""  # why the step that just ran was not checked (read and reset by the plugin)
 
 
 def held_back(dry_run: DryRun | None) -> bool:
@@ -39,3 +95,28 @@ def held_back(dry_run: DryRun | None) -> bool:
         return False
     dry_run.away = True
     return True
+
+
+def dry_run_aware(func: F, kind: str, opens: bool) -> F:
+    """The step as a dry run calls it: not at all while the page is not the real one, nor an email step.
+
+    A step that opens a page by itself (`opens`) brings the dry run back to a real page.
+    """
+    waits_for_mail = kind == "email"
+    moves = "page" in inspect.signature(func).parameters
+
+    @functools.wraps(func)
+    def step(*args: Any, **kwargs: Any) -> Any:
+        state = getattr(kwargs.get("shopper"), "dry_run", None)
+        if state is None:
+            return func(*args, **kwargs)
+        if opens:
+            state.away = False
+        if state.away or waits_for_mail:
+            state.skipped = AWAY if state.away else NO_MAIL
+            # An email step that acts on the page (a link followed) leaves the customer elsewhere.
+            state.away = state.away or (waits_for_mail and moves)
+            return None
+        return func(*args, **kwargs)
+
+    return step  # type: ignore[return-value]

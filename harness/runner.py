@@ -35,6 +35,7 @@ class RunRequest:
     run_id: str = field(default_factory=new_run_id)
     pytest_args: list[str] = field(default_factory=list)
     quiet: bool = False
+    dry_run_out: Path | None = None  # a dry run, its findings written here (nothing is recorded)
 
 
 @dataclass
@@ -91,6 +92,8 @@ def pytest_command(request: RunRequest) -> list[str]:
         command += ["--customer-address", request.customer_address]
     if request.evidence_dir:
         command += ["--evidence-dir", str(request.evidence_dir)]
+    if request.dry_run_out:
+        command += ["--dry-run", "--dry-run-out", str(request.dry_run_out)]
     command += ["-q"] if request.quiet else ["-v"]
     return command + request.pytest_args
 

@@ -102,10 +102,15 @@ _TRAILING = re.compile(r"[\s:*]+$")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
-def normalize(text: str) -> str:
-    """What a person reads: no icon glyphs (private use, emoji, symbols), no trailing `:`/` *`, any case."""
+def readable(text: str) -> str:
+    """What a person reads: no icon glyphs (private use, emoji, symbols), no trailing `:` or ` *`."""
     kept = "".join(ch for ch in _ICON.sub(" ", text) if unicodedata.category(ch) not in _GLYPHS)
-    return _TRAILING.sub("", " ".join(kept.split())).casefold()
+    return _TRAILING.sub("", " ".join(kept.split()))
+
+
+def normalize(text: str) -> str:
+    """`readable`, in any case: what two names are compared as."""
+    return readable(text).casefold()
 
 
 def attribute_words(value: str) -> str:
@@ -149,11 +154,12 @@ class Candidate:
         return [[normalize(name) for name in shown]]
 
     def shown_name(self) -> str:
-        for names in self.ranked_names():
-            for name in names:
-                if name:
-                    return name
-        return self.type
+        """The name an error shows: the first a person would use, as the page writes it."""
+        if self.kind == "field":
+            shown = [*self.labels, self.aria, self.placeholder, self.name, self.id]
+        else:
+            shown = [self.text, self.aria, *self.labels, self.title]
+        return next((name for name in map(readable, shown) if name), self.type)
 
     def describe(self, forms: list[str]) -> str:
         what = {"field": self.type if self.tag == "input" else self.tag}.get(self.kind, self.kind)
@@ -234,9 +240,10 @@ def best(candidates: list[Candidate], score: Callable[[Candidate], int | None]) 
 
 
 def only(page: Any, scan_: Scan, matches: list[Candidate], what: str) -> Candidate:
+    """The one best match; two or more are Ambiguous, each named (`what`: "fields", "buttons or links")."""
     if len(matches) > 1:
         names = " and ".join(c.describe(scan_.forms) for c in matches[:3])
-        raise Ambiguous(f"{len(matches)} {what}s on {where(page)} match equally well: {names}")
+        raise Ambiguous(f"{len(matches)} {what} on {where(page)} match equally well: {names}")
     return matches[0]
 
 
@@ -273,7 +280,7 @@ def field(shopper: Shopper, page: Any, label: str, *, kinds: Iterable[str] | Non
                 f'no field called "{label}" on {where(page)} (HTTP {shopper.last_status});'
                 f" the fields there: {found.names(fitting)}"
             )
-        return only(page, found, matches, "field")
+        return only(page, found, matches, "fields")
 
     return locator(page, resolve(shopper, page, choose))
 
@@ -312,7 +319,7 @@ def target(shopper: Shopper, page: Any, text: str, *, prefer: str = "button") ->
                 f'no button or link saying "{text}" on {where(page)} (HTTP {shopper.last_status});'
                 f" the buttons and links there: {found.names(found.buttons)}"
             )
-        return only(page, found, matches, "button or link")
+        return only(page, found, matches, "buttons or links")
 
     return resolve(shopper, page, choose)
 

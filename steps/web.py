@@ -17,14 +17,18 @@ from steps.browsing import after_action, browse, fail_on_http_error, open_url
 CHECK_WAIT_MS = 5_000
 
 
-@touchpoint_step("step", "I open the {name} page", kind="web page", binds="name", suffix="page", timed=True)
+@touchpoint_step(
+    "step", "I open the {name} page", kind="web page", binds="name", suffix="page", timed=True, opens=True
+)
 def open_page(shopper: Shopper, page: Any, name: str) -> None:
     """Open a page of the journey map by its name; its url comes from the map."""
     assert shopper.touchpoint is not None
     open_url(shopper, page, shopper.url_for(shopper.touchpoint))
 
 
-@touchpoint_step("step", 'I open "{path}"', kind="web page", binds="path", binds_by=BY_URL, timed=True)
+@touchpoint_step(
+    "step", 'I open "{path}"', kind="web page", binds="path", binds_by=BY_URL, timed=True, opens=True
+)
 def open_path(shopper: Shopper, page: Any, path: str) -> None:
     """Open a path of the target site; a path the map does not know is recorded as an off-map touchpoint."""
     open_url(shopper, page, shopper.base_url.rstrip("/") + "/" + path.lstrip("/"))

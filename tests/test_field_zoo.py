@@ -142,13 +142,13 @@ def test_a_missing_field_is_a_scenario_to_fix_naming_what_is_there(walked: Any) 
     step = scenario(observations, "A field the page does not have")[-1]
     assert step["outcome"] == "error", step
     assert 'no field called "Phone number" on /feedback (HTTP 200)' in step["error"]
-    assert '"feedback", "newsletter email"' in step["error"]
+    assert '"Feedback", "Newsletter email"' in step["error"]
 
 
 def test_two_buttons_saying_the_same_are_named_both(walked: Any) -> None:
     observations, received = walked
     step = scenario(observations, "Two buttons say the same")[-1]
     assert step["outcome"] == "error", step
-    assert "2 button or links on /feedback match equally well" in step["error"]
-    assert 'button "send" in form 1 (/feedback) and button "send" in form 2 (/newsletter)' in step["error"]
+    assert "2 buttons or links on /feedback match equally well" in step["error"]
+    assert 'button "Send" in form 1 (/feedback) and button "Send" in form 2 (/newsletter)' in step["error"]
     assert not received.at("/feedback") and not received.at("/newsletter")  # nothing was pressed

@@ -55,7 +55,12 @@ class Received:
     """What the zoo's forms got, by path, in order."""
 
     forms: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    opened: list[str] = field(default_factory=list)  # the pages asked for
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def open(self, path: str) -> None:
+        with self.lock:
+            self.opened.append(path)
 
     def add(self, path: str, values: dict[str, str]) -> None:
         with self.lock:
@@ -77,6 +82,7 @@ def zoo_site() -> Iterator[tuple[str, Received]]:
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
+            received.open(url.path)
             if url.query:
                 received.add(url.path, _values(url.query))
             if url.path in PAGES:
