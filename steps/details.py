@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.errors import Ambiguous, NotOnPage
 from harness.shopper import Shopper
-from steps.locate import Candidate, Scan, best, locator, resolve, where
+from steps.locate import Candidate, Scan, best, locator, resolve, tick, where
 
 # Words that make a "name" field something other than the person's name.
 NOT_PERSON = frozenset(
@@ -168,7 +168,7 @@ def fill_plan(shopper: Shopper, plan: FormPlan, *, password: bool = True) -> Non
     for candidate in plan.passwords if password else []:
         plan.at(candidate).fill(shopper.customer.password, timeout=wait)
     for candidate in plan.ticks:
-        plan.at(candidate).check(timeout=wait)
+        tick(plan.page, candidate, wait)
     for candidate in plan.picks:
         # A required choice the customer has no view on: the first real option, as a hurried person would.
         plan.at(candidate).evaluate(

@@ -55,7 +55,8 @@ def choose(shopper: Shopper, page: Any, option: str, field: str) -> None:
 @touchpoint_step("step", 'I check "{label}"', kind="form")
 def check(shopper: Shopper, page: Any, label: str) -> None:
     """Tick a checkbox, or pick a radio button, by its label ("I agree to the terms", "Monthly")."""
-    locate.field(shopper, page, label, kinds={"checkbox", "radio"}).check(timeout=shopper.wait_ms())
+    box = locate.find_field(shopper, page, label, kinds={"checkbox", "radio"})
+    locate.tick(page, box, shopper.wait_ms())
 
 
 @touchpoint_step("step", 'I press "{button}"', kind="form", timed=True)

@@ -63,13 +63,23 @@ _SCAN = """([token, buttonSelector]) => {
   for (const el of document.querySelectorAll('input, select, textarea')) {
     const type = el.tagName === 'INPUT' ? (el.type || 'text').toLowerCase() : el.tagName.toLowerCase();
     if (['hidden', 'submit', 'button', 'reset', 'image', 'file'].includes(type)) continue;
-    if (el.matches(':disabled') || el.readOnly || !shown(el)) continue;
+    if (el.matches(':disabled') || el.readOnly) continue;
+    // A styled checkbox hides its input (display:none, opacity:0, 1px sr-only): a person clicks its label.
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    const veiled = !shown(el) || box.width <= 1 || box.height <= 1 || style.opacity === '0'
+      || style.pointerEvents === 'none' || style.clip.startsWith('rect') || style.clipPath !== 'none';
+    const label = ['checkbox', 'radio'].includes(type) && veiled
+      ? Array.from(el.labels || []).find(shown) : null;
+    if (!shown(el) && !label) continue;
     const labels = [...Array.from(el.labels || []).map(ownText), ...byIds(el)];
-    const box = el.parentElement;
-    if (box && box.classList.contains('form-floating')) {
-      box.querySelectorAll(':scope > label').forEach((l) => labels.push(ownText(l)));
+    const parent = el.parentElement;
+    if (parent && parent.classList.contains('form-floating')) {
+      parent.querySelectorAll(':scope > label').forEach((l) => labels.push(ownText(l)));
     }
-    fields.push({key: mark(el), tag: el.tagName.toLowerCase(), type, labels,
+    const key = mark(el);
+    if (label) label.setAttribute('data-shopper-locate', `${key}-label`);
+    fields.push({key, tag: el.tagName.toLowerCase(), type, labels, by_label: !!label,
       placeholder: el.getAttribute('placeholder') || '', aria: el.getAttribute('aria-label') || '',
       name: el.getAttribute('name') || '', id: el.id || '',
       autocomplete: (el.getAttribute('autocomplete') || '').toLowerCase(),
@@ -142,6 +152,7 @@ class Candidate:
     plain: bool = True  # a link a browser follows with GET (no Rails/Turbo data-method)
     submits: bool = False
     form: int = -1
+    by_label: bool = False  # a styled checkbox or radio whose input is hidden: clicked by its label
 
     def ranked_names(self) -> list[list[str]]:
         if self.kind == "field":
@@ -259,30 +270,39 @@ def _label_score(want: str) -> Callable[[Candidate], int | None]:
     return score
 
 
-FILLABLE = frozenset({"select", "checkbox", "radio", "range", "color"})
+NOT_TYPED = frozenset({"select", "checkbox", "radio", "range", "color"})  # chosen or ticked, not typed into
 
 
-def field(shopper: Shopper, page: Any, label: str, *, kinds: Iterable[str] | None = None) -> Any:
+def answered(shopper: Shopper) -> str:
+    return f"HTTP {shopper.last_status}" if shopper.last_status is not None else "no page opened yet"
+
+
+def find_field(shopper: Shopper, page: Any, label: str, *, kinds: Iterable[str] | None = None) -> Candidate:
     """The field a person would call `label` (label, then placeholder or aria-label, then name/id).
 
-    `kinds` limits it to some types ("checkbox", "radio", "select"); by default a text-like field.
+    `kinds` limits it to some types ("checkbox", "radio", "select"); by default a field typed into.
     """
     allowed = set(kinds) if kinds is not None else None
 
     def fits(candidate: Candidate) -> bool:
-        return candidate.type in allowed if allowed is not None else candidate.type not in FILLABLE
+        return candidate.type in allowed if allowed is not None else candidate.type not in NOT_TYPED
 
     def choose(found: Scan) -> Candidate:
         fitting = [c for c in found.fields if fits(c)]
         matches = best(fitting, _label_score(label))
         if not matches:
             raise NotOnPage(
-                f'no field called "{label}" on {where(page)} (HTTP {shopper.last_status});'
+                f'no field called "{label}" on {where(page)} ({answered(shopper)});'
                 f" the fields there: {found.names(fitting)}"
             )
         return only(page, found, matches, "fields")
 
-    return locator(page, resolve(shopper, page, choose))
+    return resolve(shopper, page, choose)
+
+
+def field(shopper: Shopper, page: Any, label: str, *, kinds: Iterable[str] | None = None) -> Any:
+    """A Locator for `find_field`: `locate.field(shopper, page, "Email").fill(...)`."""
+    return locator(page, find_field(shopper, page, label, kinds=kinds))
 
 
 def _button_score(want: str, prefer: str) -> Callable[[Candidate], int | None]:
@@ -316,7 +336,7 @@ def target(shopper: Shopper, page: Any, text: str, *, prefer: str = "button") ->
         matches = same_place(best(found.buttons, _button_score(text, prefer)))
         if not matches:
             raise NotOnPage(
-                f'no button or link saying "{text}" on {where(page)} (HTTP {shopper.last_status});'
+                f'no button or link saying "{text}" on {where(page)} ({answered(shopper)});'
                 f" the buttons and links there: {found.names(found.buttons)}"
             )
         return only(page, found, matches, "buttons or links")
@@ -337,3 +357,15 @@ def answering(shopper: Shopper) -> Iterator[None]:
         yield
     finally:
         shopper.measured_ms = (time.monotonic() - started) * 1000.0
+
+
+def tick(page: Any, candidate: Candidate, wait: int) -> None:
+    """Check a checkbox or radio as a person does: on the box, or on its label when the box is styled away."""
+    control = locator(page, candidate)
+    if not candidate.by_label:
+        control.check(timeout=wait)
+        return
+    if not control.is_checked():
+        page.locator(f'[{KEY}="{candidate.key}-label"]').click(timeout=wait)
+    if not control.is_checked():
+        raise NotOnPage(f'clicking "{candidate.shown_name()}" did not tick its box on {where(page)}')

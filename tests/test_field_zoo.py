@@ -92,6 +92,16 @@ def test_a_two_step_form_gets_each_step(walked: Any) -> None:
     assert second["password"] == PASSWORD and second["terms"] == "yes"
 
 
+def test_checkboxes_and_radios_styled_away_are_ticked_by_their_labels(walked: Any) -> None:
+    observations, received = walked
+    passed(observations, "Checkboxes and radios a CSS framework styled away")
+    [sent] = received.at("/styled/signup")
+    customer(sent, "email")
+    assert sent["password"] == PASSWORD
+    assert sent["privacy"] == "accepted"  # required, behind a Tailwind sr-only input
+    assert sent["news"] == "on" and sent["digest"] == "on" and sent["billing"] == "yearly"
+
+
 def test_a_form_rendered_late_is_waited_for(walked: Any) -> None:
     observations, received = walked
     passed(observations, "A form rendered after the page loaded")

@@ -30,6 +30,7 @@ PAGES = {
     "/steps/password": "steps_password",
     "/late": "late",
     "/feedback": "two_sends",
+    "/styled/signup": "styled_signup",
 }
 # Where each form's POST sends the customer, or the page it answers with (a 200).
 AFTER = {
@@ -38,6 +39,7 @@ AFTER = {
     "/rails/users": "/rails/users/1",
     "/steps/email": "/steps/password",
     "/steps/password": "/steps/done",
+    "/styled/signup": "/steps/done",
 }
 THANKS = "Thanks, your ticket ZOO-1234 is open"  # what a form without a next page answers
 PROTECTED = frozenset({*AFTER, "/support"})  # the forms that carry a CSRF token

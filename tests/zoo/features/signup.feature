@@ -35,3 +35,11 @@ Feature: Sign up on the markup frameworks render by default
     Given I open "/flask/login"
     When I log in with my account
     Then I should see "You are signed in"
+
+  Scenario: Checkboxes and radios a CSS framework styled away
+    Given I open "/styled/signup"
+    When I check "Email me product news"
+    And I check "Weekly digest"
+    And I check "Yearly"
+    And I sign up with my details
+    Then I should see "Your account is ready"
