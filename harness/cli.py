@@ -289,33 +289,28 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _dry_run(args: argparse.Namespace, map_path: Path, segments: list[str]) -> int:
     """`shopper run --dry-run`: the steps find what they name, nothing is sent or stored; exit 1 on a trip."""
     from harness.dry_run import Findings
-    from harness.runner import RunRequest, run_scenarios
+    from harness.runner import RunRequest, dry_run
 
     found, ran = Findings(), False
-    with tempfile.TemporaryDirectory(prefix="shopper-dry-run-") as folder:
-        for number, segment in enumerate(_segments(segments, args.segment)):
-            out = Path(folder) / f"findings-{number}.json"
-            result = run_scenarios(
-                RunRequest(
-                    features=args.features,
-                    journey_map=map_path,
-                    base_url=args.base_url,
-                    segment=segment,
-                    store=str(Path(folder) / "unused.db"),  # the plugin opens no store in a dry run
-                    customer_address=args.customer_address,
-                    pytest_args=args.pytest_args,
-                    quiet=True,
-                    dry_run_out=out,
-                )
+    for segment in _segments(segments, args.segment):
+        result, segment_found = dry_run(
+            RunRequest(
+                features=args.features,
+                journey_map=map_path,
+                base_url=args.base_url,
+                segment=segment,
+                store=args.store or _store_default(),  # never opened in a dry run
+                customer_address=args.customer_address,
+                pytest_args=args.pytest_args,
             )
-            if not result.ran:
-                raise HarnessError(f"the scenarios did not run: {result.problem()}")
-            if not args.quiet and result.output:
-                print(result.output, end="")
-            ran = ran or result.exit_code != PYTEST_NO_TESTS
-            segment_found = Findings.read(out)
-            found.extend(segment_found)
-            print(f"dry run ({segment}): {segment_found.verdict()}")
+        )
+        if not result.ran:
+            raise HarnessError(f"the scenarios did not run: {result.problem()}")
+        if not args.quiet:
+            print(result.output, end="")
+        ran = ran or result.exit_code != PYTEST_NO_TESTS
+        found.extend(segment_found)
+        print(f"dry run ({segment}): {segment_found.verdict()}")
     if not ran:
         raise HarnessError("no scenario ran: the features hold none for the segment(s) asked for")
     print("\n".join(found.lines()))

@@ -47,10 +47,12 @@ class Findings:
 
     trips: list[Trip] = field(default_factory=list)
     unchecked: list[Trip] = field(default_factory=list)
+    out: str = ""  # the JSON file they go to at the end ("": only the terminal hears of them)
 
-    def write(self, path: Path) -> None:
-        data = {"trips": [asdict(t) for t in self.trips], "unchecked": [asdict(t) for t in self.unchecked]}
-        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    def write(self) -> None:
+        if self.out:
+            data = {"trips": list(map(asdict, self.trips)), "unchecked": list(map(asdict, self.unchecked))}
+            Path(self.out).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def read(cls, path: Path) -> Findings:
@@ -62,11 +64,15 @@ class Findings:
             unchecked=[Trip(**item) for item in data["unchecked"]],
         )
 
-    def step_ended(self, state: DryRun | None, feature: str, line: int, step: str) -> None:
-        """Note the step that just ended if the dry run did not check it."""
+    def step_ended(self, state: DryRun | None, feature: str, step: Any) -> None:
+        """Note the step (pytest-bdd's) that just passed if the dry run did not check it."""
         if state is not None and state.skipped:
-            self.unchecked.append(Trip(feature, line, step, "unchecked", state.skipped))
+            text = f"{step.keyword} {step.name}"
+            self.unchecked.append(Trip(feature, step.line_number, text, "unchecked", state.skipped))
             state.skipped = ""
+
+    def step_failed(self, feature: str, step: Any, outcome: str, error: str) -> None:
+        self.trips.append(Trip(feature, step.line_number, f"{step.keyword} {step.name}", outcome, error))
 
     def extend(self, other: Findings) -> None:
         self.trips += other.trips

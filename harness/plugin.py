@@ -16,7 +16,7 @@ import pytest
 
 from harness import features
 from harness.catalogue import bind, entry_for, static_binding
-from harness.dry_run import DryRun, Findings, Trip
+from harness.dry_run import DryRun, Findings
 from harness.errors import HarnessError
 from harness.journey_map import load_map, parse_duration
 from harness.mailbox import Mailbox, lasting_url, open_mailbox
@@ -69,10 +69,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--dry-run",
         action="store_true",
-        help="open every page and find every field and button the steps name, but send nothing, read"
-        " no email and record nothing; list what a real run would trip on",
+        help="find every field and button the steps name, but send nothing, read no email, record nothing;"
+        " list what a real run would trip on",
     )
-    group.addoption("--dry-run-out", help="a dry run's findings, as JSON, into this file (for `shopper run`)")
+    group.addoption("--dry-run-json", help="with --dry-run: write what it found to this JSON file")
     parser.addini("journey_map", "journey map YAML that turns recording on")
 
 
@@ -88,7 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[RECORDER] = recorder
         config.stash[MAILED] = []
         if config.getoption("dry_run"):
-            config.stash[FINDINGS] = Findings()
+            config.stash[FINDINGS] = Findings(out=config.getoption("dry_run_json") or "")
         url = config.getoption("mailbox")
         if url and FINDINGS not in config.stash:  # a dry run reads no email
             try:
@@ -259,8 +259,7 @@ def pytest_bdd_after_step(
     record = request.node.stash.get(SCENARIO, None)
     if record is not None:
         if FINDINGS in request.config.stash:
-            findings, text = request.config.stash[FINDINGS], f"{step.keyword} {step.name}"
-            findings.step_ended(record.shopper.dry_run, record.feature, step.line_number, text)
+            request.config.stash[FINDINGS].step_ended(record.shopper.dry_run, record.feature, step)
         request.config.stash[RECORDER].step_ended(
             record,
             line=step.line_number,
@@ -321,11 +320,8 @@ def _record_failure(
     recorder = request.config.stash[RECORDER]
     shopper = record.shopper
     if FINDINGS in request.config.stash:
-        text = f"{step.keyword} {step.name}"
-        error = redact(error_text(exception), shopper.secrets())
-        request.config.stash[FINDINGS].trips.append(
-            Trip(record.feature, step.line_number, text, classify(exception), error)
-        )
+        said = redact(error_text(exception), shopper.secrets())
+        request.config.stash[FINDINGS].step_failed(record.feature, step, classify(exception), said)
     evidence = recorder.evidence_path(record, step.line_number)
     trace = evidence.with_suffix(".zip") if evidence is not None else None
     if evidence is not None and not shopper.screenshot(evidence):
@@ -393,15 +389,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if mailbox is not None:
             mailbox.close()
         recorder.finish_run("aborted" if exitstatus == pytest.ExitCode.INTERRUPTED else "finished")
-    findings = session.config.stash.get(FINDINGS, None)
-    out = session.config.getoption("dry_run_out", None)
-    if findings is not None and out:
-        findings.write(Path(out))
+    if FINDINGS in session.config.stash:
+        session.config.stash[FINDINGS].write()
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    findings = config.stash.get(FINDINGS, None)
-    if findings is not None:
+    if FINDINGS in config.stash:
         terminalreporter.section("dry run: what a real run would trip on")
-        for line in findings.lines() or ["  nothing"]:
-            terminalreporter.write_line(line)
+        terminalreporter.write_line("\n".join(config.stash[FINDINGS].lines() or ["  nothing"]))

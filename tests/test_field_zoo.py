@@ -19,6 +19,10 @@ import pytest
 from journeys import COLLECTOR, shopper_run, stored_observations
 from zoo_site import ZOO, Received, zoo_site
 
+import steps.forms  # noqa: F401  (registers the form steps in the catalogue)
+from harness.catalogue import find_entry
+from steps.locate import attribute_words, normalize
+
 PASSWORD = "zoo-Secret-42!"
 
 
@@ -162,3 +166,35 @@ def test_two_buttons_saying_the_same_are_named_both(walked: Any) -> None:
     assert "2 buttons or links on /feedback match equally well" in step["error"]
     assert 'button "Send" in form 1 (/feedback) and button "Send" in form 2 (/newsletter)' in step["error"]
     assert not received.at("/feedback") and not received.at("/newsletter")  # nothing was pressed
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("Email:", "email"),
+        ("  Summary of the problem *", "summary of the problem"),
+        ("\uf1d8 Submit Ticket \ue900", "submit ticket"),  # icon-font glyphs (private use)
+        ("Start trial \U0001f680", "start trial"),  # an emoji
+        ("See pricing →", "see pricing"),
+        ("Password confirmation:*", "password confirmation"),
+    ],
+)
+def test_names_are_compared_as_a_person_reads_them(written: str, read: str) -> None:
+    assert normalize(written) == read
+
+
+@pytest.mark.parametrize(
+    ("attribute", "said"),
+    [
+        ("user[password_confirmation]", "password confirmation"),
+        ("emailAddress", "email address"),
+        ("id_email", "id email"),
+    ],
+)
+def test_attribute_names_are_read_as_words(attribute: str, said: str) -> None:
+    assert attribute_words(attribute) == said
+
+
+def test_i_check_is_in_the_catalogue() -> None:
+    found = find_entry('I check "I agree to the terms"')
+    assert found is not None and found[0].kind == "form" and found[1] == {"label": "I agree to the terms"}
