@@ -41,8 +41,23 @@ BUTTONS = (
     " [role=button], [role=link], [role=menuitem], [role=tab]"
 )
 _SCAN = """([token, buttonSelector]) => {
-  const shown = (el) => el.checkVisibility ? el.checkVisibility({visibilityProperty: true})
-                                           : el.getClientRects().length > 0;
+  const shown = (el) => {
+    const seen = el.checkVisibility ? el.checkVisibility({visibilityProperty: true})
+                                    : el.getClientRects().length > 0;
+    // A honeypot hides from people and screen readers alike: aria-hidden, or pushed off the page.
+    if (!seen || el.closest('[aria-hidden="true"]')) return false;
+    const box = el.getBoundingClientRect();
+    return box.right + window.scrollX > 0 && box.bottom + window.scrollY > 0;
+  };
+  const all = (selector) => {  // open shadow roots too, as a person sees no boundary
+    const found = [];
+    const visit = (root) => {
+      found.push(...root.querySelectorAll(selector));
+      root.querySelectorAll('*').forEach((el) => el.shadowRoot && visit(el.shadowRoot));
+    };
+    visit(document);
+    return found;
+  };
   const words = (el) => (el ? (el.innerText || el.textContent || '') : '');
   const ownText = (label) => {  // a wrapping label's words, not those of the controls it holds
     const copy = label.cloneNode(true);
@@ -50,7 +65,7 @@ _SCAN = """([token, buttonSelector]) => {
     return copy.textContent || '';
   };
   const byIds = (el) => (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean)
-    .map((id) => words(document.getElementById(id)));
+    .map((id) => words((el.getRootNode().getElementById ? el.getRootNode() : document).getElementById(id)));
   const forms = Array.from(document.forms);
   const formOf = (el) => forms.indexOf(el.form || el.closest('form'));
   let n = 0;
@@ -60,7 +75,7 @@ _SCAN = """([token, buttonSelector]) => {
     return key;
   };
   const fields = [];
-  for (const el of document.querySelectorAll('input, select, textarea')) {
+  for (const el of all('input, select, textarea')) {
     const type = el.tagName === 'INPUT' ? (el.type || 'text').toLowerCase() : el.tagName.toLowerCase();
     if (['hidden', 'submit', 'button', 'reset', 'image', 'file'].includes(type)) continue;
     if (el.matches(':disabled') || el.readOnly) continue;
@@ -87,7 +102,7 @@ _SCAN = """([token, buttonSelector]) => {
       empty: el.tagName === 'SELECT' ? !el.value : false, form: formOf(el)});
   }
   const buttons = [];
-  for (const el of document.querySelectorAll(buttonSelector)) {
+  for (const el of all(buttonSelector)) {
     if (el.parentElement && el.parentElement.closest(buttonSelector)) continue;  // the outer one is clicked
     if (el.matches(':disabled') || el.getAttribute('aria-disabled') === 'true' || !shown(el)) continue;
     const input = el.tagName === 'INPUT';
@@ -132,7 +147,7 @@ def attribute_words(value: str) -> str:
 
 @dataclass
 class Candidate:
-    """A control as the scan saw it; `names` ranked: what a person would call it, best first."""
+    """A control as the scan saw it, with every name a person could know it by."""
 
     key: str
     tag: str
@@ -238,7 +253,7 @@ def resolve(shopper: Shopper, page: Any, choose: Callable[[Scan], T]) -> T:
                 raise
             if time.monotonic() >= deadline:
                 raise
-        time.sleep(POLL_S)
+        page.wait_for_timeout(POLL_S * 1000)  # not time.sleep: the page's events keep arriving meanwhile
 
 
 def best(candidates: list[Candidate], score: Callable[[Candidate], int | None]) -> list[Candidate]:
@@ -259,13 +274,16 @@ def only(page: Any, scan_: Scan, matches: list[Candidate], what: str) -> Candida
 
 
 def _label_score(want: str) -> Callable[[Candidate], int | None]:
+    """Exact by label 0, placeholder or aria-label 1, name/id 2; a label going on ("Email (private)") 3."""
     wanted = normalize(want)
+    goes_on = re.compile(re.escape(wanted) + r"\s*[(\[,–—-]")
 
     def score(candidate: Candidate) -> int | None:
-        for rank, names in enumerate(candidate.ranked_names()):
+        ranked = candidate.ranked_names()
+        for rank, names in enumerate(ranked):
             if wanted in names:
                 return rank
-        return None
+        return 3 if any(goes_on.match(name) for name in ranked[0] + ranked[1]) else None
 
     return score
 

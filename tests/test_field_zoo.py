@@ -73,6 +73,7 @@ def test_django_signup_fills_both_passwords_and_ticks_only_the_required_box(walk
     assert sent["name"] == "Mystery Shopper"
     assert sent["password1"] == sent["password2"] == PASSWORD
     assert sent["terms"] == "on" and "newsletter" not in sent  # the news is the customer's choice
+    assert sent["hp_name"] == ""  # a honeypot, off the page and aria-hidden, is left empty
     assert not received.at("/search")  # the page's other form was left alone
 
 
@@ -135,7 +136,13 @@ def test_placeholder_aria_label_and_an_svg_button(walked: Any) -> None:
     observations, received = walked
     passed(observations, "Fields known by their placeholder or their aria-label, a button with an SVG icon")
     [sent] = received.at("/search/results")
-    assert sent == {"q": "webhooks", "size": "11-50", "team": "Zoo keepers"}
+    assert sent == {"q": "webhooks", "size": "11-50", "team": "Zoo keepers", "phone": "555 0100"}
+
+
+def test_a_shadow_root_is_no_wall(walked: Any) -> None:
+    observations, received = walked
+    passed(observations, "A field and a button inside a web component's shadow root")
+    assert received.at("/subscribe") == [{"email": "zoo@example.test"}]
 
 
 def test_support_request_on_floating_labels(walked: Any) -> None:

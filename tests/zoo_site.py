@@ -49,6 +49,7 @@ ANSWERS = {
     "/rails/users/1": "User was successfully created",
     "/steps/done": "Your account is ready",
     "/search/results": "Results for your search",
+    "/subscribe": "Subscribed",
 }
 
 

@@ -16,5 +16,12 @@ Feature: Buttons and links as people see them
     When I fill in "Search the docs" with "webhooks"
     And I fill in "Company size" with "11-50"
     And I fill in "Team name" with "Zoo keepers"
+    And I fill in "Work phone" with "555 0100"
     And I press "Go"
     Then I should see "Results for your search"
+
+  Scenario: A field and a button inside a web component's shadow root
+    Given I open the docs search page
+    When I fill in "Newsletter address" with "zoo@example.test"
+    And I press "Subscribe"
+    Then I should see "Subscribed"
