@@ -22,6 +22,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 AWAY = "not checked: it comes after an action a dry run holds back, so the page is not the real one"
 NO_MAIL = "not checked: a dry run reads no email"
+OPENED_BY_URL = "not checked: the page was opened by its url, not reached as a run reaches it"
 VERDICTS = {"error": "scenario to fix", "failed": "the touchpoint would fail"}
 
 
@@ -93,6 +94,8 @@ class Findings:
 class DryRun:
     away: bool = False  # an action was held back: the page a real run would be on is unknown
     skipped: str = ""  # why the step that just ran was not checked (read and reset by the plugin)
+    returning: bool = False  # a step that `opens` runs after an action held back (it may come back)
+    by_url: bool = False  # came back by opening a page's url: its fields are real, its contents may not be
 
 
 def held_back(dry_run: DryRun | None) -> bool:
@@ -106,7 +109,8 @@ def held_back(dry_run: DryRun | None) -> bool:
 def dry_run_aware(func: F, kind: str, opens: bool) -> F:
     """The step as a dry run calls it: not at all while the page is not the real one, nor an email step.
 
-    A step that opens a page by itself (`opens`) brings the dry run back to a real page.
+    A step that opens a page by itself (`opens`) brings the dry run back to a real page; one that
+    says where the customer is ("I am on the login page") may, by opening that page's url.
     """
     waits_for_mail = kind == "email"
     moves = "page" in inspect.signature(func).parameters
@@ -117,7 +121,11 @@ def dry_run_aware(func: F, kind: str, opens: bool) -> F:
         if state is None:
             return func(*args, **kwargs)
         if opens:
-            state.away = False
+            state.returning, state.away, state.by_url = state.away, False, False
+            try:
+                return func(*args, **kwargs)
+            finally:
+                state.returning = False
         if state.away or waits_for_mail:
             state.skipped = AWAY if state.away else NO_MAIL
             # An email step that acts on the page (a link followed) leaves the customer elsewhere.

@@ -26,6 +26,24 @@ Feature: A signup that sends an email
     Then I should see "Step 2 of 2"
 """
 
+COMING_BACK = """@stage:signup
+Feature: After a form a dry run does not send
+
+  Scenario: The next page is opened by its url
+    Given I open the django signup page
+    When I sign up with my details
+    Then I am on the django welcome page
+    And I should see "Welcome aboard"
+    When I fill in "Nickname" with "Zed"
+
+  Scenario: A page that cannot be opened by its url stays unchecked
+    Given I open "/steps/email"
+    When I fill in "Work email" with my email
+    And I press "Continue"
+    Then I am on the two step signup page
+    And I fill in "Nickname" with "Zed"
+"""
+
 
 def features(folder: Path, *names: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
@@ -44,12 +62,13 @@ def test_a_dry_run_lists_what_would_trip_and_sends_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = features(tmp_path / "features", "signup", "browse", "help", "broken")
+    (folder / "coming_back.feature").write_text(COMING_BACK)
     store = tmp_path / "shopper.db"
     with zoo_site() as (url, received):
         status = dry_run(url, folder, store)
     out = capsys.readouterr().out
     assert status == 1, out
-    assert "dry run (visitor): 2 step(s) would trip" in out
+    assert "dry run (visitor): 3 step(s) would trip" in out
     lines = [line.strip() for line in out.splitlines()]
     assert (
         'features/broken.feature:6: When I fill in "Phone number" with "555 0100" — no field called'
@@ -60,8 +79,17 @@ def test_a_dry_run_lists_what_would_trip_and_sends_nothing(
         line.startswith('features/broken.feature:11: And I press "Send" — 2 buttons or links on /feedback')
         for line in lines
     ), out
+    # Past a form not sent, the next page opened by its url is checked on (its fields, not its text).
+    assert (
+        'features/coming_back.feature:9: When I fill in "Nickname" with "Zed" — no field called "Nickname"'
+        " on /django/welcome (HTTP 200); the fields there: none [scenario to fix]"
+    ) in lines
+    assert 'coming_back.feature:8: And I should see "Welcome aboard" — not checked: the page was' in out
+    # /steps answers 404 by its url: the customer could not be there without pressing "Continue".
+    assert 'features/coming_back.feature:15: Then I am on the two step signup page — not checked' in out
+    assert 'features/coming_back.feature:16: And I fill in "Nickname" with "Zed" — not checked' in out
     trips = [line for line in lines if line.endswith("]")]
-    assert len(trips) == 2 and all(trip.startswith("features/broken.feature") for trip in trips), out
+    assert len(trips) == 3 and not any("signup.feature" in trip or "help.feature" in trip for trip in trips)
     # Every page the scenarios open, and the one a plain link leads to; no form was sent.
     assert {"/django/signup", "/rails/users/new", "/steps/email", "/late", "/flask/login"} <= set(
         received.opened
@@ -69,6 +97,7 @@ def test_a_dry_run_lists_what_would_trip_and_sends_nothing(
     assert {"/", "/pricing", "/search", "/support", "/feedback"} <= set(received.opened)
     assert received.forms == []
     assert "/steps/password" not in received.opened  # reached only by pressing "Continue"
+    assert "/django/welcome" in received.opened
     assert not store.exists()  # nothing recorded
 
 
