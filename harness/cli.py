@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.features import check_features_dir
 from harness.runner import PYTEST_NO_TESTS, RunResult
 
 EXIT_OK, EXIT_GAPS, EXIT_USAGE = 0, 1, 2
@@ -41,6 +42,18 @@ def _map_default() -> Path:
     return Path(os.environ.get("SHOPPER_MAP", DEFAULT_MAP))
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f'"{text}" is not a whole number, 0 or more')
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f'"{text}" is not a whole number, 1 or more')
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="shopper", description="Mystery-shopper harness: hold a journey map against reality."
@@ -55,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reports/demo"), help="report folder (default reports/demo)"
     )
     demo.add_argument("--faults", type=Path, help="fault profile YAML (default: the shipped one)")
-    demo.add_argument("--retries", type=int, default=1, help="retries of a failed scenario (default 1)")
+    demo.add_argument("--retries", type=_count, default=1, help="retries of a failed scenario (default 1)")
     demo.add_argument("--quiet", action="store_true", help="do not show pytest's output")
 
     run = commands.add_parser("run", help="run the scenarios against a target and record observations")
@@ -66,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--segment", action="append", help="segment to play (repeatable; default: every segment)"
     )
     run.add_argument("--store", default=None, help="store path (default $SHOPPER_STORE or shopper.db)")
-    run.add_argument("--retries", type=int, default=0, help="retries of a failed scenario")
+    run.add_argument("--retries", type=_count, default=0, help="retries of a failed scenario")
     run.add_argument(
         "--mailbox", help="the synthetic customer's inbox: maildir:PATH or imap://USER@HOST:PORT/INBOX"
     )
@@ -97,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("reports"), help="report folder (default reports)")
     report.add_argument(
         "--last",
-        type=int,
+        type=_positive,
         default=20,
         help="window: the last N runs (default 20); the N before them are the previous window for trends",
     )
@@ -239,10 +252,32 @@ def _segments(journey_map_segments: list[str], wanted: list[str] | None) -> list
     return wanted
 
 
+def _check_target(url: str) -> None:
+    """Refused before any browser starts: a run against "not a url" would only time out, site by site."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f'--base-url "{url}" is not a web address; give the site as http(s)://host[:port]/'
+        )
+
+
+def _check_run(args: argparse.Namespace) -> None:
+    from harness.shopper import DEFAULT_DOMAIN, customer_address
+
+    _check_target(args.base_url)
+    if args.customer_address:
+        customer_address(args.customer_address, "check", 1, DEFAULT_DOMAIN)
+    if args.features.is_file():
+        check_features_dir(args.features)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.coverage import check_map
     from harness.runner import RunRequest, run_scenarios
 
+    _check_run(args)
     if args.max_wait is not None:
         from harness.journey_map import parse_duration
 
@@ -324,9 +359,15 @@ def _report_run(result: RunResult) -> None:
     print(f"run {result.run_id} ({result.segment}): {verdict[result.exit_code]}")
 
 
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError("--out is a file, not a folder: a report is several files in a folder", file=out)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.report import build_report
 
+    _check_out(args.out)
     built = build_report(
         store_url=args.store or _store_default(),
         map_path=args.map,
@@ -353,6 +394,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     faults = load_faults(args.faults or DEFAULT_FAULTS)
     out: Path = args.out
+    _check_out(out)
     out.mkdir(parents=True, exist_ok=True)
     store = out / "demo.db"
     for stale in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):

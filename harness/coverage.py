@@ -5,9 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.catalogue import static_binding
-from harness.errors import HarnessError
-from harness.features import ScenarioInfo, check_feature, find_features, parse_feature
+from harness.catalogue import bind, find_entry, static_binding
+from harness.errors import FeatureError, HarnessError, MapErrors
+from harness.features import (
+    FeatureInfo,
+    ScenarioInfo,
+    check_feature,
+    check_features_dir,
+    defines_steps,
+    find_features,
+    parse_feature,
+)
 from harness.journey_map import JourneyMap, load_map
 
 
@@ -68,6 +76,8 @@ def check_map(map_path: Path, features_dir: Path | None, *, covering: bool = Tru
     """
     try:
         journey_map = load_map(map_path)
+    except MapErrors as exc:
+        return MapCheck(journey_map=None, errors=list(exc.errors))
     except HarnessError as exc:
         return MapCheck(journey_map=None, errors=[exc])
     result = MapCheck(journey_map=journey_map, features_dir=features_dir)
@@ -82,8 +92,12 @@ def check_map(map_path: Path, features_dir: Path | None, *, covering: bool = Tru
         result.errors.append(HarnessError("features folder not found", file=features_dir))
         return result
     result.features = find_features(features_dir)
-    if not result.features:
-        result.errors.append(HarnessError("no .feature files here", file=features_dir))
+    if features_dir.is_dir():
+        try:
+            check_features_dir(features_dir)
+        except HarnessError as exc:
+            result.errors.append(exc)
+    own_steps = features_dir.is_dir() and defines_steps(features_dir)
     for path in result.features:
         try:
             feature = parse_feature(path)
@@ -91,7 +105,45 @@ def check_map(map_path: Path, features_dir: Path | None, *, covering: bool = Tru
             result.errors.append(exc)
             continue
         result.errors.extend(check_feature(feature, journey_map))
+        if not feature.scenarios:
+            result.errors.append(
+                FeatureError(
+                    "this feature has no scenarios, so a run has nothing to do here",
+                    file=path,
+                    line=feature.line,
+                )
+            )
         result.scenarios += len(feature.scenarios)
+        if covering:
+            result.errors.extend(_check_steps(feature, journey_map, own_steps))
         for scenario in feature.scenarios if covering else ():
             _cover(scenario, journey_map, result.covered)
     return result
+
+
+def _check_steps(feature: FeatureInfo, journey_map: JourneyMap, own_steps: bool) -> list[FeatureError]:
+    """Each step against the catalogue: a phrase no step reads, or a touchpoint name the map lacks."""
+    errors: list[FeatureError] = []
+    seen: set[int] = set()
+    for scenario in feature.scenarios:
+        for step in scenario.steps:
+            if step.line in seen:  # a background's steps come with every scenario
+                continue
+            seen.add(step.line)
+            found = find_entry(step.text)
+            if found is None:
+                if not own_steps:  # the folder's own step definitions may read it
+                    said = f'no built-in step reads "{step.keyword} {step.text}"; `shopper steps` lists them'
+                    errors.append(FeatureError(said, file=feature.path, line=step.line))
+                continue
+            binding = bind(found[0], found[1], journey_map)
+            if binding is not None and binding.unresolved:
+                errors.append(
+                    FeatureError(
+                        f'the journey map has no touchpoint called "{binding.unresolved}"; name one of:'
+                        f" {', '.join(tp.name for tp in journey_map.touchpoints())}",
+                        file=feature.path,
+                        line=step.line,
+                    )
+                )
+    return errors

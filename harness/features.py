@@ -6,11 +6,12 @@ report an unknown `@stage:` tag with the same file, line and sentence.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import FeatureError, did_you_mean
+from harness.errors import FeatureError, HarnessError, did_you_mean
 from harness.journey_map import JourneyMap
 
 TAG_KINDS = ("stage", "segment", "touchpoint")
@@ -55,6 +56,7 @@ class FeatureInfo:
     name: str
     tags: list[Tag]
     scenarios: list[ScenarioInfo] = field(default_factory=list)
+    line: int = 1  # of the Feature keyword
 
 
 def _tags(node: dict[str, Any]) -> list[Tag]:
@@ -89,7 +91,7 @@ def parse_feature(path: str | Path) -> FeatureInfo:
     feature: dict[str, Any] | None = document.get("feature")  # type: ignore[assignment]
     if not feature:
         return FeatureInfo(path=path, name="", tags=[])
-    info = FeatureInfo(path=path, name=feature["name"], tags=_tags(feature))
+    info = FeatureInfo(path=path, name=feature["name"], tags=_tags(feature), line=feature["location"]["line"])
     _collect(feature["children"], info.tags, [], info)
     return info
 
@@ -128,6 +130,33 @@ def _gherkin_message(exc: Exception) -> str:
     if text.startswith("(") and "): " in text:
         text = text.split("): ", 1)[1]
     return f"the feature file does not parse: {text}"
+
+
+def check_features_dir(features: Path) -> None:
+    """A folder `shopper run` can hand to pytest: .feature files and the test module that collects them."""
+    if not features.exists():
+        raise HarnessError("features folder not found", file=features)
+    if features.is_file():
+        raise HarnessError(
+            "--features takes the folder that holds this file and its test_journey.py, not the file itself",
+            file=features,
+        )
+    if not any(features.rglob("*.feature")):
+        raise HarnessError("no .feature files here", file=features)
+    if not any(features.glob("test_*.py")):
+        raise HarnessError(
+            "no test module collects the features here: add test_journey.py containing"
+            ' `from pytest_bdd import scenarios; scenarios(".")`',
+            file=features,
+        )
+
+
+# A features folder with step definitions of its own: phrases the catalogue lacks may be those.
+_OWN_STEPS = re.compile(r"@(?:given|when|then|step)\(|pytest_bdd\.(?:given|when|then|step)\(")
+
+
+def defines_steps(folder: Path) -> bool:
+    return any(_OWN_STEPS.search(path.read_text(errors="replace")) for path in folder.rglob("*.py"))
 
 
 def find_features(root: str | Path) -> list[Path]:

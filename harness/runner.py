@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.dry_run import Findings
-from harness.errors import HarnessError
+from harness.features import check_features_dir
 from harness.observation import new_run_id
 from harness.store import open_store, store_path
 from harness.watchdog import MARKER_VARIABLE, kill_run
@@ -97,19 +97,6 @@ def pytest_command(request: RunRequest) -> list[str]:
         command += ["--dry-run", "--dry-run-json", str(request.dry_run_out)]
     command += ["-q"] if request.quiet else ["-v"]
     return command + request.pytest_args
-
-
-def check_features_dir(features: Path) -> None:
-    if not features.exists():
-        raise HarnessError("features folder not found", file=features)
-    if features.is_dir() and not any(features.rglob("*.feature")):
-        raise HarnessError("no .feature files here", file=features)
-    if features.is_dir() and not any(features.glob("test_*.py")):
-        raise HarnessError(
-            "no test module collects the features here: add test_journey.py containing"
-            ' `from pytest_bdd import scenarios; scenarios(".")`',
-            file=features,
-        )
 
 
 def run_scenarios(

@@ -155,12 +155,31 @@ class SQLiteStore:
             if self.path.parent != Path(""):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._check_ours()
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA + mail_store.SCHEMA)
             self._migrate()
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc):
+                raise StoreError("is not a shopper store (not an SQLite database)", file=self.path) from None
+            raise StoreError(f"the store cannot be read ({exc})", file=self.path) from None
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the store: {exc}", file=self.path) from None
+
+    def _check_ours(self) -> None:
+        """Another application's SQLite file must be refused before a schema is added to it."""
+        tables = {
+            row[0]
+            for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not row[0].startswith("sqlite_")
+        }
+        runs = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")} if "runs" in tables else set()
+        if tables and (not tables & _OUR_TABLES or ("runs" in tables and "run_id" not in runs)):
+            raise StoreError(
+                "is not a shopper store (an SQLite file of another application); name another with --store",
+                file=self.path,
+            )
 
     def _migrate(self) -> None:
         for table, column, declaration in ADDED_COLUMNS:
@@ -370,6 +389,10 @@ def open_store(url: str | Path) -> SQLiteStore:
     if text.startswith("sqlite:///"):
         text = text[len("sqlite:///") :]
     return SQLiteStore(text)
+
+
+# Any of these makes a file ours (the alert state may be written before the first run).
+_OUR_TABLES = {"runs", "observations", "maps", "messages", "pending", "alert_state"}
 
 
 class LazyStore:
