@@ -176,13 +176,25 @@ class Shopper:
         return self.base_url.rstrip("/") + touchpoint.url
 
     def screenshot(self, path: Path) -> bool:
-        """Evidence at failure; a page that is gone (a crashed browser) must not cost the observation."""
+        """Evidence at failure, with every secret on screen masked; False if the page is gone.
+
+        A page that echoes the password (a greeting, a confirmation, a debug box) would otherwise put
+        it into the report as pixels, where no text redaction reaches.
+        """
         if self.page is None:
             return False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(path), timeout=5000)
+            forms = [form for value in self.secrets() for form in secret_forms(value)]
+            self.page.evaluate(_MARK_SECRETS, forms)
+            self.page.screenshot(
+                path=str(path),
+                timeout=5000,  # evidence of a hung page: the harness's own bound, after the clock stopped
+                mask=[self.page.locator(f"[{SECRET_MARK}], input[type=password]")],
+                mask_color=MASK_COLOR,
+            )
         except Exception:
+            path.unlink(missing_ok=True)  # never a screenshot that might not be masked
             return False
         return True
 
@@ -238,6 +250,21 @@ class Shopper:
         found = [self.customer.password]
         found += [value for name, value in os.environ.items() if _looks_secret(name) and len(value) >= 4]
         return found
+
+
+SECRET_MARK = "data-shopper-secret"
+MASK_COLOR = "#FF00FF"
+# Marks every element whose own text, or whose field's value, holds a secret in any of its forms.
+_MARK_SECRETS = f"""(forms) => {{
+  const holds = (text) => !!text && forms.some((form) => text.includes(form));
+  const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {{
+    if (holds(node.nodeValue) && node.parentElement) node.parentElement.setAttribute("{SECRET_MARK}", "");
+  }}
+  for (const field of document.querySelectorAll("input, textarea, select")) {{
+    if (holds(field.value)) field.setAttribute("{SECRET_MARK}", "");
+  }}
+}}"""
 
 
 def _looks_secret(name: str) -> bool:
