@@ -313,7 +313,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 quiet=args.quiet,
             )
         )
-        _report_run(result)
+        _report_run(result, store_url)
         failed = failed or not result.passed
         ran = ran or result.exit_code != PYTEST_NO_TESTS
     if not ran:
@@ -352,11 +352,31 @@ def _dry_run(args: argparse.Namespace, map_path: Path, segments: list[str]) -> i
     return EXIT_GAPS if found.trips else EXIT_OK
 
 
-def _report_run(result: RunResult) -> None:
+def _report_run(result: RunResult, store_url: str) -> None:
+    if result.halted:
+        raise HarnessError(result.halted)
+    if result.exit_code < 0:  # the run's process was killed: what it recorded is kept, the run aborted
+        import signal
+
+        ran = _scenarios_recorded(store_url, result.run_id)
+        raise HarnessError(
+            f"run {result.run_id} was stopped by {signal.Signals(-result.exit_code).name} after"
+            f" {ran} scenario(s); what they recorded is kept and the run reads as aborted"
+        )
     if not result.ran:
         raise HarnessError(f"the scenarios did not run: {result.problem()}")
     verdict = {0: "every scenario passed", 1: "failures found", 5: "no scenario for this segment"}
     print(f"run {result.run_id} ({result.segment}): {verdict[result.exit_code]}")
+
+
+def _scenarios_recorded(store_url: str, run_id: str) -> int:
+    from harness.store import open_store
+
+    store = open_store(store_url)
+    try:
+        return store.scenarios_recorded(run_id)
+    finally:
+        store.close()
 
 
 def _check_out(out: Path) -> None:
@@ -420,7 +440,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     quiet=args.quiet,
                 )
             )
-            _report_run(result)
+            _report_run(result, str(store))
         _poll_demo_mail(str(store))
     built = build_report(
         store_url=str(store),

@@ -10,7 +10,7 @@ import gc
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -26,6 +26,8 @@ from harness.recorder import Recorder, ScenarioRecord, classify, error_text
 from harness.settle import QUIET_S, settle_inbox
 from harness.shopper import DEFAULT_ADDRESS, DEFAULT_DOMAIN, Shopper, customer_address, make_customer, redact
 from harness.store import DEFAULT_STORE, LazyStore, run_exists, store_path
+from harness.store_guard import STORE_FAILED, GuardedStore
+from harness.watchdog import die_with_parent
 
 RECORDER = pytest.StashKey[Recorder]()
 SCENARIO = pytest.StashKey[ScenarioRecord]()
@@ -90,6 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
             _duration_option(config, name)
         config.stash[RECORDER] = recorder
         config.stash[MAILED] = []
+        die_with_parent(recorder.run_id)
         if config.getoption("dry_run"):
             config.stash[FINDINGS] = Findings(out=config.getoption("dry_run_json") or "")
         url = config.getoption("mailbox")
@@ -130,9 +133,14 @@ def _make_recorder(config: pytest.Config) -> Recorder | None:
         journey_map=journey_map,
         segment=segment,
         target=config.getoption("base_url", default=None) or "",
-        handlers=[] if dry else [LazyStore(store_url)],  # a dry run records nothing
+        handlers=[] if dry else [GuardedStore(LazyStore(store_url), _stop_run)],  # a dry run records nothing
         evidence_dir=None if dry else evidence,
     )
+
+
+def _stop_run(sentence: str) -> NoReturn:
+    # pytest's own exit: no further step, no "failed" for the step whose observation could not be kept.
+    pytest.exit(sentence, returncode=STORE_FAILED)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -390,7 +398,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     recorder = session.config.stash.get(RECORDER, None)
-    if recorder is not None:
+    if recorder is not None and not _halted(recorder):
         mailed = session.config.stash.get(MAILED, [])
         mailbox = session.config.stash.get(MAILBOX, None)
         if mailed and mailbox is not None and exitstatus != pytest.ExitCode.INTERRUPTED:
@@ -400,6 +408,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         recorder.finish_run("aborted" if exitstatus == pytest.ExitCode.INTERRUPTED else "finished")
     if FINDINGS in session.config.stash:
         session.config.stash[FINDINGS].write()
+
+
+def _halted(recorder: Recorder) -> bool:
+    """The store stopped the run: nothing more can be written, the run reads as aborted."""
+    return any(isinstance(handler, GuardedStore) and handler.halted for handler in recorder.handlers)
 
 
 def _settle_inbox(

@@ -15,7 +15,8 @@ from harness.dry_run import Findings
 from harness.features import check_features_dir
 from harness.observation import new_run_id
 from harness.store import open_store, store_path
-from harness.watchdog import MARKER_VARIABLE, kill_run
+from harness.store_guard import HALT_FILE
+from harness.watchdog import MARKER_VARIABLE, PARENT_VARIABLE, kill_run
 from steps import PLUGINS
 
 PYTEST_OK, PYTEST_FAILED, PYTEST_NO_TESTS = 0, 1, 5
@@ -46,6 +47,7 @@ class RunResult:
     exit_code: int  # pytest's
     output: str = ""  # pytest's output when it was not shown (quiet)
     killed: str = ""  # why the run was killed: "timeout" or "stopped"; "" when it ended by itself
+    halted: str = ""  # the sentence of a run its store stopped (see harness.store_guard)
 
     @property
     def passed(self) -> bool:
@@ -112,16 +114,25 @@ def run_scenarios(
     # The harness (and its step library) must import in the child even when run from a source tree.
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-    if timeout_s is not None or stop is not None:
-        return _run_watched(request, env, timeout_s, stop or (lambda: False))
-    capture = subprocess.PIPE if request.quiet else None
-    completed = subprocess.run(
-        pytest_command(request), env=env, stdout=capture, stderr=capture, text=True, check=False
-    )
-    output = (completed.stdout or "") + (completed.stderr or "")
-    return RunResult(
-        run_id=request.run_id, segment=request.segment, exit_code=completed.returncode, output=output
-    )
+    # The run dies with this process, and its browser inherits the marker that finds it.
+    env |= {PARENT_VARIABLE: str(os.getpid()), MARKER_VARIABLE: request.run_id}
+    with tempfile.TemporaryDirectory(prefix="shopper-halt-") as folder:
+        halt = Path(folder) / "halt.txt"
+        env[HALT_FILE] = str(halt)
+        if timeout_s is not None or stop is not None:
+            result = _run_watched(request, env, timeout_s, stop or (lambda: False))
+        else:
+            capture = subprocess.PIPE if request.quiet else None
+            completed = subprocess.run(
+                pytest_command(request), env=env, stdout=capture, stderr=capture, text=True, check=False
+            )
+            output = (completed.stdout or "") + (completed.stderr or "")
+            result = RunResult(
+                run_id=request.run_id, segment=request.segment, exit_code=completed.returncode, output=output
+            )
+        if halt.exists():
+            result.halted = halt.read_text(encoding="utf-8")
+    return result
 
 
 def dry_run(request: RunRequest) -> tuple[RunResult, Findings]:

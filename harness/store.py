@@ -120,6 +120,7 @@ class Store(Protocol):
     """What the recorder, the gap analysis and the CLI need from a store."""
 
     def handle(self, event: Event) -> None: ...
+    def scenarios_recorded(self, run_id: str) -> int: ...
     def has_run(self, run_id: str) -> bool: ...
     def runs(self, last: int | None = None) -> list[Run]: ...
     def map_text(self, digest: str) -> str | None: ...
@@ -283,6 +284,13 @@ class SQLiteStore:
                 "UPDATE runs SET state = 'aborted', finished_at = ? WHERE run_id = ?", (last, run_id)
             )
         return gone
+
+    def scenarios_recorded(self, run_id: str) -> int:
+        """Scenario attempts with at least one observation kept."""
+        row = self._db.execute(
+            "SELECT COUNT(DISTINCT node_id || ':' || attempt) FROM observations WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        return int(row[0])
 
     def has_run(self, run_id: str) -> bool:
         return self._db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is not None

@@ -95,3 +95,33 @@ def kill_run(process: subprocess.Popen[str], marker: str, grace_s: float = GRACE
             break
         time.sleep(0.05)
     process.wait()
+
+
+# The pid of `shopper run` (or of the scheduler) that started a run: its pytest process must not outlive it.
+PARENT_VARIABLE = "SHOPPER_PARENT_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(marker: str) -> None:
+    """Tie the run's pytest process to its parent: when the parent dies (even by kill -9), the run ends
+    at once, its browser with it, and the store keeps what it recorded (the run reads as aborted).
+
+    Linux tells a child of its parent's death (prctl's parent-death signal); elsewhere a killed parent
+    still leaves its run to finish alone.
+    """
+    import ctypes
+    import sys
+
+    parent = os.environ.get(PARENT_VARIABLE, "")
+    if not parent.isdigit() or not sys.platform.startswith("linux"):
+        return
+
+    def end(signum: int, frame: object) -> None:
+        RunTree(os.getpid(), marker).signal(signal.SIGKILL)  # Chromium runs in a session of its own
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, end)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != int(parent):  # the parent died before the tie was made
+        end(signal.SIGTERM, None)
