@@ -367,6 +367,10 @@ def _report_run(result: RunResult, store_url: str) -> None:
         raise HarnessError(f"the scenarios did not run: {result.problem()}")
     verdict = {0: "every scenario passed", 1: "failures found", 5: "no scenario for this segment"}
     print(f"run {result.run_id} ({result.segment}): {verdict[result.exit_code]}")
+    # What the run itself had to say (a crashed browser) is kept even when its output is not shown.
+    for line in result.output.splitlines():
+        if line.startswith("shopper: "):
+            print(f"  {line.removeprefix('shopper: ')}")
 
 
 def _scenarios_recorded(store_url: str, run_id: str) -> int:

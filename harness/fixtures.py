@@ -6,6 +6,7 @@ A separate plugin, registered at configure time so that it comes after pytest-pl
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from harness.browser import launch_options
 from harness.errors import HarnessError
 from harness.journey_map import JourneyMap
-from harness.plugin import RECORDER, SCENARIO
+from harness.plugin import BROWSER, RECORDER, SCENARIO
 from harness.recorder import ScenarioRecord
 from harness.shopper import Shopper
 
@@ -21,6 +22,41 @@ from harness.shopper import Shopper
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any], browser_type: Any) -> dict[str, Any]:
     return launch_options(browser_type_launch_args, browser_type.executable_path)
+
+
+class RelaunchingBrowser:
+    """The session's browser, launched again for the next scenario when the last one crashed.
+
+    pytest-playwright launches one browser per session; once Chromium dies (killed, out of memory)
+    every later scenario would fail with "browser has been closed" and charge the owners. Contexts
+    are where each scenario begins, so that is where a dead browser is noticed and replaced.
+    """
+
+    def __init__(self, launch: Callable[[], Any]) -> None:
+        self._launch = launch
+        self._browser = launch()
+        self.crashes = 0
+
+    def new_context(self, **kwargs: Any) -> Any:
+        if not self._browser.is_connected():
+            self.crashes += 1
+            self._browser = self._launch()
+        return self._browser.new_context(**kwargs)
+
+    def close(self) -> None:
+        if self._browser.is_connected():
+            self._browser.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
+@pytest.fixture(scope="session")
+def browser(launch_browser: Callable[[], Any], pytestconfig: pytest.Config) -> Iterator[RelaunchingBrowser]:
+    relaunching = RelaunchingBrowser(launch_browser)
+    pytestconfig.stash[BROWSER] = relaunching
+    yield relaunching
+    relaunching.close()
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ from harness.watchdog import die_with_parent
 
 RECORDER = pytest.StashKey[Recorder]()
 SCENARIO = pytest.StashKey[ScenarioRecord]()
+BROWSER = pytest.StashKey[Any]()  # the session's relaunching browser (harness.fixtures), for its crash count
 MAILBOX = pytest.StashKey[Mailbox]()  # one per run: an IMAP mailbox is one connection, shared
 MAILED = pytest.StashKey[list[ScenarioRecord]]()  # scenarios whose customers the audit looks at last
 FINDINGS = pytest.StashKey[Findings]()  # a dry run's: what a real run would trip on
@@ -425,6 +426,12 @@ def _settle_inbox(
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    crashes = getattr(config.stash.get(BROWSER, None), "crashes", 0)
+    if crashes:
+        terminalreporter.write_line(
+            f"shopper: the browser crashed {crashes} time(s); each scenario after a crash ran in a new"
+            " browser, and the crashed steps are harness errors, not the touchpoints' failures"
+        )
     if FINDINGS in config.stash:
         terminalreporter.section("dry run: what a real run would trip on")
         terminalreporter.write_line("\n".join(config.stash[FINDINGS].lines() or ["  nothing"]))

@@ -132,13 +132,26 @@ def classify(exc: BaseException) -> str:
     module = type(exc).__module__
     if module.startswith("playwright"):
         text = str(exc)
+        if browser_crashed(exc):
+            return "error"  # the runner's browser died: nothing the site did
         if type(exc).__name__ == "TimeoutError" or "net::ERR_" in text:
             return "failed"
     return "error"
 
 
+# How Playwright says the browser (or the page's renderer) is gone under the step.
+CRASHED_SAYS = "the browser crashed under this step (a harness error; the next scenario gets a new one)"
+_CRASHED = ("Target crashed", "has been closed", "Browser closed", "Connection closed", "has disconnected")
+
+
+def browser_crashed(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith("playwright") and any(words in str(exc) for words in _CRASHED)
+
+
 def error_text(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
+    if browser_crashed(exc):
+        text = f"{CRASHED_SAYS}: {text}"
     # Playwright appends a long call log; the first lines say what the customer met.
     lines = [line for line in text.splitlines() if line.strip()][:6]
     return "\n".join(lines)[:MAX_ERROR_CHARS]

@@ -193,3 +193,53 @@ def test_a_killed_shopper_run_takes_its_pytest_and_browser_with_it(tmp_path: Pat
         opened.close()
     assert stored_run.state == "aborted"
     assert len(kept) >= 2 and set(kept["outcome"]) <= {"passed"}, kept[["step", "outcome"]]
+
+
+class CrashingShelves(Shelves):
+    """Shelf 2's request kills the run's Chromium (every process of it), as an out-of-memory killer would."""
+
+    parent = 0
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/").endswith("/2") and CrashingShelves.parent:
+            marker = f"SHOPPER_PARENT_PID={CrashingShelves.parent}\0".encode()
+            for pid in _processes_with(marker):
+                try:
+                    command = (Path("/proc") / str(pid) / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"chrom" in command.split(b"\0")[0].lower():
+                    os.kill(pid, signal.SIGKILL)
+            CrashingShelves.parent = 0  # once
+            time.sleep(1)  # the browser is gone before this page could answer
+        super().do_GET()
+
+
+def test_a_crashed_browser_is_relaunched_and_the_crash_is_not_the_touchpoints(tmp_path: Path) -> None:
+    map_path, features = journey(tmp_path, 4)
+    store = tmp_path / "shopper.db"
+    with serve(CrashingShelves) as base_url:
+        process = subprocess.Popen(
+            shopper_run(base_url, map_path, features, store, tmp_path / "evidence"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+        )
+        CrashingShelves.parent = process.pid
+        output, _ = process.communicate(timeout=600)
+    assert "the browser crashed 1 time(s)" in output, output
+    opened = open_store(store)
+    try:
+        (stored_run,) = opened.runs()
+        kept = opened.observations([stored_run.run_id])
+    finally:
+        opened.close()
+    by_scenario = {name: list(group["outcome"]) for name, group in kept.groupby("scenario", sort=False)}
+    assert by_scenario["I look at shelf 1"] == ["passed"] * 3
+    crashed = kept[kept["scenario"] == "I look at shelf 2"]
+    assert crashed["outcome"].iloc[0] == "error", crashed[["step", "outcome", "error"]]
+    assert "the browser crashed" in crashed["error"].iloc[0]
+    assert "failed" not in set(kept["outcome"])  # nothing charged to the touchpoint's owner
+    for later in ("I look at shelf 3", "I look at shelf 4"):  # in a new browser
+        assert by_scenario[later] == ["passed"] * 3, by_scenario
