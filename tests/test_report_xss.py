@@ -73,7 +73,9 @@ def site() -> Iterator[str]:
 
 def _map() -> str:
     touchpoints = "".join(
-        f"      - {{id: page-{n}, channel: web, owner: Web, url: /p/{n}, expect: {{within: 2s}}}}\n"
+        # fail_after 1s: each check for the friendly text that never comes gives up after 1 s.
+        f"      - {{id: page-{n}, channel: web, owner: Web, url: /p/{n},"
+        " expect: {within: 1s, fail_after: 1s}}\n"
         for n in range(len(PAYLOADS))
     )
     header = "journey: Hostile\nversion: v1\nsegments: [self-serve]\nstages:\n  - id: visit\n"

@@ -359,7 +359,9 @@ def test_runs_come_on_time_skip_what_they_miss_and_a_crash_does_not_stop_the_nex
     clock = SteppedClock(start)
     loop = ScheduleLoop(load_schedule(path), clock=clock)
     events = Events()
-    logging.getLogger("shopper").addHandler(events)
+    shopper_log = logging.getLogger("shopper")
+    handlers = list(shopper_log.handlers)
+    shopper_log.addHandler(events)
     starts: list[str] = []
     problems: list[BaseException] = []
 
@@ -403,7 +405,9 @@ def test_runs_come_on_time_skip_what_they_miss_and_a_crash_does_not_stop_the_nex
     finally:
         release.touch()
         driver.join()
-        logging.getLogger("shopper").removeHandler(events)
+        # The loop's own stderr handler too: it holds this test's captured stream.
+        for handler in set(shopper_log.handlers) - set(handlers):
+            shopper_log.removeHandler(handler)
     if problems:
         raise problems[0]
     assert code == 130  # the CLI's convention for Ctrl-C
