@@ -8,13 +8,15 @@ customer's email by its type or `autocomplete`, else by the word "email" in any 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import Ambiguous, NotOnPage
 from harness.shopper import Shopper
-from steps.locate import Candidate, Scan, best, locator, resolve, tick, where
+from steps.locate import best, resolve, tick, where
+from steps.page_scan import Candidate, Scan, locator
 
 # Words that make a "name" field something other than the person's name.
 NOT_PERSON = frozenset(
@@ -42,6 +44,17 @@ def login_score(c: Candidate) -> int | None:
     return None
 
 
+def is_username(c: Candidate) -> bool:
+    words = c.words()
+    wanted = bool(c.purpose() & {"username"} or "username" in words or {"user", "name"} <= words)
+    return c.type in TEXT_TYPES and wanted and email_score(c) is None
+
+
+def handle(email: str) -> str:
+    """A username from the customer's address that any site accepts: letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", email.split("@", 1)[0].lower())[:30]
+
+
 def name_part(c: Candidate) -> str | None:
     """"full", "given" or "family" for a field that asks for the person's name; None otherwise."""
     purpose, words = c.purpose(), c.words()
@@ -63,6 +76,7 @@ class FormPlan:
     emails: list[Candidate]
     passwords: list[Candidate] = field(default_factory=list)
     names: list[tuple[Candidate, str]] = field(default_factory=list)
+    usernames: list[Candidate] = field(default_factory=list)  # a signup's: a handle from the email
     ticks: list[Candidate] = field(default_factory=list)
     picks: list[Candidate] = field(default_factory=list)  # required drop-downs nothing is chosen in
     subject: Candidate | None = None
@@ -114,7 +128,7 @@ def _plan(
         emails=best(fields, identity),
         passwords=[c for c in fields if c.type == "password"],
         ticks=[c for c in fields if c.type == "checkbox" and c.required],
-        picks=[c for c in fields if c.type == "select" and c.required and c.empty],
+        picks=[c for c in fields if c.type == "select" and c.required and c.empty and c.choice],
         submit=submits[0] if submits else None,  # the form's default button, as Enter would press
     )
 
@@ -128,6 +142,7 @@ def account_form(shopper: Shopper, page: Any, *, signing_up: bool) -> FormPlan:
         plan = _plan(page, found, form, fields, identity)
         if signing_up:
             plan.names = [(c, part) for c in fields if (part := name_part(c)) is not None]
+            plan.usernames = [c for c in fields if is_username(c)]
         return plan
 
     return resolve(shopper, page, choose)
@@ -165,16 +180,15 @@ def fill_plan(shopper: Shopper, plan: FormPlan, *, password: bool = True) -> Non
         plan.at(candidate).fill(parts[part], timeout=wait)
     for candidate in plan.emails:
         plan.at(candidate).fill(shopper.customer.email, timeout=wait)
+    for candidate in plan.usernames:
+        plan.at(candidate).fill(handle(shopper.customer.email), timeout=wait)
     for candidate in plan.passwords if password else []:
         plan.at(candidate).fill(shopper.customer.password, timeout=wait)
     for candidate in plan.ticks:
         tick(plan.page, candidate, wait)
     for candidate in plan.picks:
         # A required choice the customer has no view on: the first real option, as a hurried person would.
-        plan.at(candidate).evaluate(
-            "(s) => { const o = [...s.options].find((o) => o.value && !o.disabled);"
-            " if (o) { s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true})); } }"
-        )
+        plan.at(candidate).select_option(value=candidate.choice, timeout=wait)
 
 
 def send(plan: FormPlan, wait: int) -> None:

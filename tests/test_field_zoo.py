@@ -21,7 +21,7 @@ from zoo_site import ZOO, Received, zoo_site
 
 import steps.forms  # noqa: F401  (registers the form steps in the catalogue)
 from harness.catalogue import find_entry
-from steps.locate import attribute_words, normalize
+from steps.page_scan import attribute_words, normalize
 
 PASSWORD = "zoo-Secret-42!"
 
@@ -71,6 +71,7 @@ def test_django_signup_fills_both_passwords_and_ticks_only_the_required_box(walk
     [sent] = received.at("/django/signup")
     customer(sent, "email")
     assert sent["name"] == "Mystery Shopper"
+    assert sent["username"].isalnum() and sent["username"].startswith("shopper")  # a handle from the email
     assert sent["password1"] == sent["password2"] == PASSWORD
     assert sent["terms"] == "on" and "newsletter" not in sent  # the news is the customer's choice
     assert sent["hp_name"] == ""  # a honeypot, off the page and aria-hidden, is left empty
@@ -105,6 +106,14 @@ def test_checkboxes_and_radios_styled_away_are_ticked_by_their_labels(walked: An
     assert sent["password"] == PASSWORD
     assert sent["privacy"] == "accepted"  # required, behind a Tailwind sr-only input
     assert sent["news"] == "on" and sent["digest"] == "on" and sent["billing"] == "yearly"
+
+
+def test_fields_known_only_by_their_type(walked: Any) -> None:
+    observations, received = walked
+    passed(observations, "Fields known only by their type and autocomplete")
+    [sent] = received.at("/bare/login")
+    customer(sent, "f1")
+    assert sent["f2"] == PASSWORD and sent["f3"] == "555 0100"
 
 
 def test_a_form_rendered_late_is_waited_for(walked: Any) -> None:

@@ -43,3 +43,11 @@ Feature: Sign up on the markup frameworks render by default
     And I check "Yearly"
     And I sign up with my details
     Then I should see "Your account is ready"
+
+  Scenario: Fields known only by their type and autocomplete
+    Given I open "/bare/login"
+    When I fill in "Email" with my email
+    And I fill in "Password" with my password
+    And I fill in "Phone number" with "555 0100"
+    And I press "Sign in"
+    Then I should see "You are signed in"
