@@ -104,15 +104,16 @@ def choose_form(
     page: Any,
     found: Scan,
     needs: Callable[[Candidate], int | None],
-    wants: Callable[[list[Candidate]], bool],
+    fit: Callable[[list[Candidate]], int],
     what: str = "email field",
 ) -> tuple[int, list[Candidate]]:
-    """The one form with a field `needs` takes, preferring those that also have what `wants` says."""
+    """The one form with a field `needs` takes that `fit` scores best (a newsletter box loses to a signup)."""
     groups = _groups(found).items()
     holding = {form: fields for form, fields in groups if any(needs(c) is not None for c in fields)}
     if not holding:
         raise NotOnPage(f"no {what} on {where(page)}; the fields there: {found.names(found.fields)}")
-    preferred = {form: fields for form, fields in holding.items() if wants(fields)} or holding
+    top = max(fit(fields) for fields in holding.values())
+    preferred = {form: fields for form, fields in holding.items() if fit(fields) == top}
     if len(preferred) > 1:
         forms = " and ".join(_form_name(found, form) for form in list(preferred)[:3])
         raise Ambiguous(f"{len(preferred)} forms on {where(page)} have a {what} equally: {forms}")
@@ -133,12 +134,31 @@ def _plan(
     )
 
 
+def _asks_more(fields: list[Candidate]) -> bool:
+    """What a signup asks and a login does not: a confirmation, a new password, a name, terms to accept."""
+    passwords = [c for c in fields if c.type == "password"]
+    new = len(passwords) > 1 or any("new-password" in c.purpose() for c in passwords)
+    return new or any(name_part(c) or (c.type == "checkbox" and c.required) for c in fields)
+
+
+def signup_fit(fields: list[Candidate]) -> int:
+    """A signup form asks for a password, and for more than a login does."""
+    return 2 * any(c.type == "password" for c in fields) + _asks_more(fields)
+
+
+def login_fit(fields: list[Candidate]) -> int:
+    """A login form asks for one password (the current one) and nothing a signup adds."""
+    passwords = [c for c in fields if c.type == "password"]
+    current = any("current-password" in c.purpose() for c in passwords)
+    return 2 * (len(passwords) == 1) + (not _asks_more(fields)) + current
+
+
 def account_form(shopper: Shopper, page: Any, *, signing_up: bool) -> FormPlan:
-    """The signup (or login) form: the one with an email and, where any has one, a password."""
+    """The signup (or login) form: the one with an email that looks most like one (a password, ...)."""
     identity = email_score if signing_up else login_score
 
     def choose(found: Scan) -> FormPlan:
-        form, fields = choose_form(page, found, identity, lambda fs: any(c.type == "password" for c in fs))
+        form, fields = choose_form(page, found, identity, signup_fit if signing_up else login_fit)
         plan = _plan(page, found, form, fields, identity)
         if signing_up:
             plan.names = [(c, part) for c in fields if (part := name_part(c)) is not None]
@@ -160,7 +180,7 @@ def support_form(shopper: Shopper, page: Any) -> FormPlan:
     def choose(found: Scan) -> FormPlan:
         form, fields = choose_form(
             page, found, message_box, lambda fs: any(email_score(c) is not None for c in fs), "message box"
-        )
+        )  # a form with an email field as well fits better
         plan = _plan(page, found, form, fields, email_score)
         boxes = [c for c in fields if c.type == "textarea"]
         plan.message = next((c for c in boxes if c.words() & MESSAGE_WORDS), boxes[0])

@@ -116,6 +116,17 @@ def test_fields_known_only_by_their_type(walked: Any) -> None:
     assert sent["f2"] == PASSWORD and sent["f3"] == "555 0100"
 
 
+def test_side_by_side_login_and_register_forms_are_told_apart(walked: Any) -> None:
+    observations, received = walked
+    passed(observations, "WooCommerce's login and register forms side by side")
+    registered, logged_in = received.at("/my-account")
+    assert "register" in registered and "login" not in registered
+    assert customer(registered, "email") == customer(logged_in, "username")  # one customer, both forms
+    assert registered["password"] == logged_in["password"] == PASSWORD
+    assert "login" in logged_in and "rememberme" not in logged_in
+    assert not received.at("/newsletter")
+
+
 def test_a_form_rendered_late_is_waited_for(walked: Any) -> None:
     observations, received = walked
     passed(observations, "A form rendered after the page loaded")

@@ -32,6 +32,7 @@ PAGES = {
     "/feedback": "two_sends",
     "/styled/signup": "styled_signup",
     "/bare/login": "bare_login",
+    "/my-account": "woo_account",
 }
 # Where each form's POST sends the customer, or the page it answers with (a 200).
 AFTER = {
@@ -42,6 +43,7 @@ AFTER = {
     "/steps/password": "/steps/done",
     "/styled/signup": "/steps/done",
     "/bare/login": "/flask/account",
+    "/my-account": "/flask/account",
 }
 THANKS = "Thanks, your ticket ZOO-1234 is open"  # what a form without a next page answers
 PROTECTED = frozenset({*AFTER, "/support"})  # the forms that carry a CSRF token

@@ -51,3 +51,11 @@ Feature: Sign up on the markup frameworks render by default
     And I fill in "Phone number" with "555 0100"
     And I press "Sign in"
     Then I should see "You are signed in"
+
+  Scenario: WooCommerce's login and register forms side by side
+    Given I open "/my-account"
+    When I sign up with my details
+    Then I should see "You are signed in"
+    When I open "/my-account"
+    And I log in with my account
+    Then I should see "You are signed in"
