@@ -186,6 +186,13 @@ def test_a_missing_field_is_a_scenario_to_fix_naming_what_is_there(walked: Any) 
     assert '"Feedback", "Newsletter email"' in step["error"]
 
 
+def test_an_error_page_fails_its_touchpoint_not_the_scenario(walked: Any) -> None:
+    observations, _ = walked
+    step = scenario(observations, "An error page fails its touchpoint before anything is looked for")[-1]
+    assert step["outcome"] == "failed", step  # the owner's: the customer was sent to a page that is gone
+    assert "answered HTTP 404" in step["error"] and "/gone" in step["error"]
+
+
 def test_two_buttons_saying_the_same_are_named_both(walked: Any) -> None:
     observations, received = walked
     step = scenario(observations, "Two buttons say the same")[-1]

@@ -33,6 +33,7 @@ PAGES = {
     "/styled/signup": "styled_signup",
     "/bare/login": "bare_login",
     "/my-account": "woo_account",
+    "/moved": "moved",
 }
 # Where each form's POST sends the customer, or the page it answers with (a 200).
 AFTER = {
