@@ -8,13 +8,15 @@ customer's email by its type or `autocomplete`, else by the word "email" in any 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import Ambiguous, NotOnPage
 from harness.shopper import Shopper
-from steps.locate import Candidate, Scan, best, locator, resolve, tick, where
+from steps.locate import best, resolve, tick, where
+from steps.page_scan import Candidate, Scan, locator
 
 # Words that make a "name" field something other than the person's name.
 NOT_PERSON = frozenset(
@@ -42,6 +44,17 @@ def login_score(c: Candidate) -> int | None:
     return None
 
 
+def is_username(c: Candidate) -> bool:
+    words = c.words()
+    wanted = bool(c.purpose() & {"username"} or "username" in words or {"user", "name"} <= words)
+    return c.type in TEXT_TYPES and wanted and email_score(c) is None
+
+
+def handle(email: str) -> str:
+    """A username from the customer's address that any site accepts: letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", email.split("@", 1)[0].lower())[:30]
+
+
 def name_part(c: Candidate) -> str | None:
     """"full", "given" or "family" for a field that asks for the person's name; None otherwise."""
     purpose, words = c.purpose(), c.words()
@@ -57,12 +70,13 @@ def name_part(c: Candidate) -> str | None:
 
 @dataclass
 class FormPlan:
-    """What to fill in one form, as Locators; `submit` is None for a form sent by pressing Enter."""
+    """What to fill in one form, and with what; `submit` is None for a form sent by pressing Enter."""
 
     page: Any
     emails: list[Candidate]
     passwords: list[Candidate] = field(default_factory=list)
     names: list[tuple[Candidate, str]] = field(default_factory=list)
+    usernames: list[Candidate] = field(default_factory=list)  # a signup's: a handle from the email
     ticks: list[Candidate] = field(default_factory=list)
     picks: list[Candidate] = field(default_factory=list)  # required drop-downs nothing is chosen in
     subject: Candidate | None = None
@@ -90,15 +104,16 @@ def choose_form(
     page: Any,
     found: Scan,
     needs: Callable[[Candidate], int | None],
-    wants: Callable[[list[Candidate]], bool],
+    fit: Callable[[list[Candidate]], int],
     what: str = "email field",
 ) -> tuple[int, list[Candidate]]:
-    """The one form with a field `needs` takes, preferring those that also have what `wants` says."""
+    """The one form with a field `needs` takes that `fit` scores best (a newsletter box loses to a signup)."""
     groups = _groups(found).items()
     holding = {form: fields for form, fields in groups if any(needs(c) is not None for c in fields)}
     if not holding:
         raise NotOnPage(f"no {what} on {where(page)}; the fields there: {found.names(found.fields)}")
-    preferred = {form: fields for form, fields in holding.items() if wants(fields)} or holding
+    top = max(fit(fields) for fields in holding.values())
+    preferred = {form: fields for form, fields in holding.items() if fit(fields) == top}
     if len(preferred) > 1:
         forms = " and ".join(_form_name(found, form) for form in list(preferred)[:3])
         raise Ambiguous(f"{len(preferred)} forms on {where(page)} have a {what} equally: {forms}")
@@ -114,20 +129,40 @@ def _plan(
         emails=best(fields, identity),
         passwords=[c for c in fields if c.type == "password"],
         ticks=[c for c in fields if c.type == "checkbox" and c.required],
-        picks=[c for c in fields if c.type == "select" and c.required and c.empty],
+        picks=[c for c in fields if c.type == "select" and c.required and c.empty and c.choice],
         submit=submits[0] if submits else None,  # the form's default button, as Enter would press
     )
 
 
+def _asks_more(fields: list[Candidate]) -> bool:
+    """What a signup asks and a login does not: a confirmation, a new password, a name, terms to accept."""
+    passwords = [c for c in fields if c.type == "password"]
+    new = len(passwords) > 1 or any("new-password" in c.purpose() for c in passwords)
+    return new or any(name_part(c) or (c.type == "checkbox" and c.required) for c in fields)
+
+
+def signup_fit(fields: list[Candidate]) -> int:
+    """A signup form asks for a password, and for more than a login does."""
+    return 2 * any(c.type == "password" for c in fields) + _asks_more(fields)
+
+
+def login_fit(fields: list[Candidate]) -> int:
+    """A login form asks for one password (the current one) and nothing a signup adds."""
+    passwords = [c for c in fields if c.type == "password"]
+    current = any("current-password" in c.purpose() for c in passwords)
+    return 2 * (len(passwords) == 1) + (not _asks_more(fields)) + current
+
+
 def account_form(shopper: Shopper, page: Any, *, signing_up: bool) -> FormPlan:
-    """The signup (or login) form: the one with an email and, where any has one, a password."""
+    """The signup (or login) form: the one with an email that looks most like one (a password, ...)."""
     identity = email_score if signing_up else login_score
 
     def choose(found: Scan) -> FormPlan:
-        form, fields = choose_form(page, found, identity, lambda fs: any(c.type == "password" for c in fs))
+        form, fields = choose_form(page, found, identity, signup_fit if signing_up else login_fit)
         plan = _plan(page, found, form, fields, identity)
         if signing_up:
             plan.names = [(c, part) for c in fields if (part := name_part(c)) is not None]
+            plan.usernames = [c for c in fields if is_username(c)]
         return plan
 
     return resolve(shopper, page, choose)
@@ -145,7 +180,7 @@ def support_form(shopper: Shopper, page: Any) -> FormPlan:
     def choose(found: Scan) -> FormPlan:
         form, fields = choose_form(
             page, found, message_box, lambda fs: any(email_score(c) is not None for c in fs), "message box"
-        )
+        )  # a form with an email field as well fits better
         plan = _plan(page, found, form, fields, email_score)
         boxes = [c for c in fields if c.type == "textarea"]
         plan.message = next((c for c in boxes if c.words() & MESSAGE_WORDS), boxes[0])
@@ -165,16 +200,15 @@ def fill_plan(shopper: Shopper, plan: FormPlan, *, password: bool = True) -> Non
         plan.at(candidate).fill(parts[part], timeout=wait)
     for candidate in plan.emails:
         plan.at(candidate).fill(shopper.customer.email, timeout=wait)
+    for candidate in plan.usernames:
+        plan.at(candidate).fill(handle(shopper.customer.email), timeout=wait)
     for candidate in plan.passwords if password else []:
         plan.at(candidate).fill(shopper.customer.password, timeout=wait)
     for candidate in plan.ticks:
         tick(plan.page, candidate, wait)
     for candidate in plan.picks:
         # A required choice the customer has no view on: the first real option, as a hurried person would.
-        plan.at(candidate).evaluate(
-            "(s) => { const o = [...s.options].find((o) => o.value && !o.disabled);"
-            " if (o) { s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true})); } }"
-        )
+        plan.at(candidate).select_option(value=candidate.choice, timeout=wait)
 
 
 def send(plan: FormPlan, wait: int) -> None:

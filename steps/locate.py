@@ -5,227 +5,31 @@ Hand-written because it is the product's own idea, not a browser library's: Play
 (`Email:`, `Summary *`, an icon font's private-use glyph in "Submit Ticket"), and a harness that
 misses a field that way blames the touchpoint's owner for a gap that is really a scenario to fix.
 
-One `page.evaluate` lists the enabled, visible controls with every name a person could know them
-by (their labels — `for=`, wrapping, `aria-labelledby`, a Bootstrap floating label after the
-input —, placeholder, `aria-label`, the `name`/`id` attribute, type and `autocomplete`), marks
-each with a `data-shopper-locate` key, and Python picks one by rank and returns a Locator for
-it. The best rank must be unique: two equally good candidates are `Ambiguous`; none on a page
-that answered is `NotOnPage`, naming what was there. Both are harness errors (outcome `error`),
+`steps.page_scan` lists what is on the page with every name a person could know it by; this
+module picks the one a step means by rank and returns a Locator for it. The best rank must be
+unique: two equally good candidates are `Ambiguous`; none on a page that answered is
+`NotOnPage`, naming what was there. Both are harness errors (outcome `error`),
 never the owner's failure; an error page (HTTP >= 400) fails the step as it always did, first.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from dataclasses import field as default
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from harness.errors import Ambiguous, NotOnPage
 from harness.shopper import Shopper
 from steps.browsing import browse, fail_on_http_error
+from steps.page_scan import KEY, Candidate, Scan, locator, normalize, scan
 
 T = TypeVar("T")
 
 # How often a page still rendering is looked at again; the wait itself is the touchpoint's fail_after.
 POLL_S = 0.1
-KEY = "data-shopper-locate"
-BUTTONS = (
-    "button, input[type=submit], input[type=button], input[type=reset], input[type=image], a[href],"
-    " [role=button], [role=link], [role=menuitem], [role=tab]"
-)
-_SCAN = """([token, buttonSelector]) => {
-  const shown = (el) => {
-    const seen = el.checkVisibility ? el.checkVisibility({visibilityProperty: true})
-                                    : el.getClientRects().length > 0;
-    // A honeypot hides from people and screen readers alike: aria-hidden, or pushed off the page.
-    if (!seen || el.closest('[aria-hidden="true"]')) return false;
-    const box = el.getBoundingClientRect();
-    return box.right + window.scrollX > 0 && box.bottom + window.scrollY > 0;
-  };
-  const all = (selector) => {  // open shadow roots too, as a person sees no boundary
-    const found = [];
-    const visit = (root) => {
-      found.push(...root.querySelectorAll(selector));
-      root.querySelectorAll('*').forEach((el) => el.shadowRoot && visit(el.shadowRoot));
-    };
-    visit(document);
-    return found;
-  };
-  const words = (el) => (el ? (el.innerText || el.textContent || '') : '');
-  const ownText = (label) => {  // a wrapping label's words, not those of the controls it holds
-    const copy = label.cloneNode(true);
-    copy.querySelectorAll('input, select, textarea, button').forEach((c) => c.remove());
-    return copy.textContent || '';
-  };
-  const byIds = (el) => (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean)
-    .map((id) => words((el.getRootNode().getElementById ? el.getRootNode() : document).getElementById(id)));
-  const forms = Array.from(document.forms);
-  const formOf = (el) => forms.indexOf(el.form || el.closest('form'));
-  let n = 0;
-  const mark = (el) => {
-    const key = `${token}-${n++}`;
-    el.setAttribute('data-shopper-locate', key);
-    return key;
-  };
-  const fields = [];
-  for (const el of all('input, select, textarea')) {
-    const type = el.tagName === 'INPUT' ? (el.type || 'text').toLowerCase() : el.tagName.toLowerCase();
-    if (['hidden', 'submit', 'button', 'reset', 'image', 'file'].includes(type)) continue;
-    if (el.matches(':disabled') || el.readOnly) continue;
-    // A styled checkbox hides its input (display:none, opacity:0, 1px sr-only): a person clicks its label.
-    const box = el.getBoundingClientRect();
-    const style = getComputedStyle(el);
-    const veiled = !shown(el) || box.width <= 1 || box.height <= 1 || style.opacity === '0'
-      || style.pointerEvents === 'none' || style.clip.startsWith('rect') || style.clipPath !== 'none';
-    const label = ['checkbox', 'radio'].includes(type) && veiled
-      ? Array.from(el.labels || []).find(shown) : null;
-    if (!shown(el) && !label) continue;
-    const labels = [...Array.from(el.labels || []).map(ownText), ...byIds(el)];
-    const parent = el.parentElement;
-    if (parent && parent.classList.contains('form-floating')) {
-      parent.querySelectorAll(':scope > label').forEach((l) => labels.push(ownText(l)));
-    }
-    const key = mark(el);
-    if (label) label.setAttribute('data-shopper-locate', `${key}-label`);
-    fields.push({key, tag: el.tagName.toLowerCase(), type, labels, by_label: !!label,
-      placeholder: el.getAttribute('placeholder') || '', aria: el.getAttribute('aria-label') || '',
-      name: el.getAttribute('name') || '', id: el.id || '',
-      autocomplete: (el.getAttribute('autocomplete') || '').toLowerCase(),
-      required: el.required || el.getAttribute('aria-required') === 'true',
-      empty: el.tagName === 'SELECT' ? !el.value : false, form: formOf(el)});
-  }
-  const buttons = [];
-  for (const el of all(buttonSelector)) {
-    if (el.parentElement && el.parentElement.closest(buttonSelector)) continue;  // the outer one is clicked
-    if (el.matches(':disabled') || el.getAttribute('aria-disabled') === 'true' || !shown(el)) continue;
-    const input = el.tagName === 'INPUT';
-    const kind = el.tagName === 'A' || el.getAttribute('role') === 'link' ? 'link' : 'button';
-    const type = (input || el.tagName === 'BUTTON') ? (el.type || 'submit').toLowerCase() : '';
-    buttons.push({key: mark(el), tag: el.tagName.toLowerCase(), kind,
-      text: input ? (el.value || el.alt || '') : words(el), aria: el.getAttribute('aria-label') || '',
-      labels: byIds(el), title: el.getAttribute('title') || '',
-      href: el.tagName === 'A' ? el.href : '', plain: !(el.dataset.method || el.dataset.turboMethod),
-      submits: (type === 'submit' || type === 'image') && !!el.form, form: formOf(el)});
-  }
-  return {fields, buttons, forms: forms.map((f) => f.getAttribute('action') || '')};
-}"""
-
-_tokens = itertools.count(1)
-# Arrows, technical and geometric symbols, dingbats, private use (icon fonts), variation selectors.
-_ICON = re.compile(
-    r"[\u2190-\u21ff\u2300-\u23ff\u25a0-\u27bf\ue000-\uf8ff\ufe00-\ufe0f\U000f0000-\U0010ffff]"
-)
-_GLYPHS = ("So", "Cf", "Co", "Cs")  # other symbols (emoji), format characters, private use, surrogates
-_TRAILING = re.compile(r"[\s:*]+$")
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-
-
-def readable(text: str) -> str:
-    """What a person reads: no icon glyphs (private use, emoji, symbols), no trailing `:` or ` *`."""
-    kept = "".join(ch for ch in _ICON.sub(" ", text) if unicodedata.category(ch) not in _GLYPHS)
-    return _TRAILING.sub("", " ".join(kept.split()))
-
-
-def normalize(text: str) -> str:
-    """`readable`, in any case: what two names are compared as."""
-    return readable(text).casefold()
-
-
-def attribute_words(value: str) -> str:
-    """`user[password_confirmation]`, `emailAddress`, `id_email` as a person would say them."""
-    last = re.findall(r"\[([^\]]+)\]", value)
-    value = last[-1] if last else value
-    return normalize(" ".join(_CAMEL.sub(" ", value).replace("_", " ").replace("-", " ").split()))
-
-
-@dataclass
-class Candidate:
-    """A control as the scan saw it, with every name a person could know it by."""
-
-    key: str
-    tag: str
-    kind: str  # "field", "button" or "link"
-    type: str = ""
-    labels: list[str] = default(default_factory=list)
-    placeholder: str = ""
-    aria: str = ""
-    name: str = ""
-    id: str = ""
-    autocomplete: str = ""
-    required: bool = False
-    empty: bool = False
-    text: str = ""
-    title: str = ""
-    href: str = ""
-    plain: bool = True  # a link a browser follows with GET (no Rails/Turbo data-method)
-    submits: bool = False
-    form: int = -1
-    by_label: bool = False  # a styled checkbox or radio whose input is hidden: clicked by its label
-
-    def ranked_names(self) -> list[list[str]]:
-        if self.kind == "field":
-            return [
-                [normalize(label) for label in self.labels],
-                [normalize(self.aria), normalize(self.placeholder)],
-                [attribute_words(self.name), attribute_words(self.id)],
-            ]
-        shown = [self.text, self.aria, *self.labels, self.title]
-        return [[normalize(name) for name in shown]]
-
-    def shown_name(self) -> str:
-        """The name an error shows: the first a person would use, as the page writes it."""
-        if self.kind == "field":
-            shown = [*self.labels, self.aria, self.placeholder, self.name, self.id]
-        else:
-            shown = [self.text, self.aria, *self.labels, self.title]
-        return next((name for name in map(readable, shown) if name), self.type)
-
-    def describe(self, forms: list[str]) -> str:
-        what = {"field": self.type if self.tag == "input" else self.tag}.get(self.kind, self.kind)
-        where = f" to {urlsplit(self.href).path or '/'}" if self.href else ""
-        if self.form >= 0:
-            where += f" in form {self.form + 1}" + (f" ({forms[self.form]})" if forms[self.form] else "")
-        return f'{what} "{self.shown_name()}"{where}'
-
-    def words(self) -> set[str]:
-        """Every word of every name, for the customer's own details ("Your E-Mail Address" has "email")."""
-        text = " ".join(n for names in self.ranked_names() for n in names).replace("e-mail", "email")
-        return set(re.findall(r"[^\W_]+", text.replace("e mail", "email")))
-
-    def purpose(self) -> set[str]:
-        return set(self.autocomplete.split())
-
-
-@dataclass
-class Scan:
-    fields: list[Candidate]
-    buttons: list[Candidate]
-    forms: list[str]
-
-    def names(self, candidates: Iterable[Candidate]) -> str:
-        shown = [f'"{c.shown_name()}"' for c in candidates if c.shown_name()]
-        return ", ".join(dict.fromkeys(shown)) or "none"
-
-
-def scan(page: Any) -> Scan:
-    token = f"s{next(_tokens)}"
-    found = page.evaluate(_SCAN, [token, BUTTONS])
-    return Scan(
-        fields=[Candidate(kind="field", **item) for item in found["fields"]],
-        buttons=[Candidate(**item) for item in found["buttons"]],
-        forms=list(found["forms"]),
-    )
-
-
-def locator(page: Any, candidate: Candidate) -> Any:
-    return page.locator(f'[{KEY}="{candidate.key}"]')
 
 
 def where(page: Any) -> str:
@@ -273,17 +77,33 @@ def only(page: Any, scan_: Scan, matches: list[Candidate], what: str) -> Candida
     return matches[0]
 
 
+# What a field's type or `autocomplete` says it is for, in the words a step calls it by.
+PURPOSES = {"email": {"email"}, "password": {"password"}, "tel": {"phone", "telephone", "mobile", "tel"}}
+AUTOCOMPLETE_WORDS = frozenset({"email", "password", "name", "username", "tel"})
+
+
+def purpose_words(candidate: Candidate) -> set[str]:
+    words = set(PURPOSES.get(candidate.type, ()))
+    for token in candidate.purpose():  # "new-password", "given-name", "tel-national"
+        words |= AUTOCOMPLETE_WORDS & set(token.split("-"))
+    return words | (PURPOSES["tel"] if "tel" in words else set())
+
+
 def _label_score(want: str) -> Callable[[Candidate], int | None]:
-    """Exact by label 0, placeholder or aria-label 1, name/id 2; a label going on ("Email (private)") 3."""
+    """Exact by label 0, placeholder or aria-label 1, name/id 2; a label going on ("Email (private)") 3;
+    else what its type or autocomplete says it is for ("Password": a password box) 4."""
     wanted = normalize(want)
     goes_on = re.compile(re.escape(wanted) + r"\s*[(\[,–—-]")
+    want_words = set(re.findall(r"[^\W_]+", wanted.replace("e-mail", "email")))
 
     def score(candidate: Candidate) -> int | None:
         ranked = candidate.ranked_names()
         for rank, names in enumerate(ranked):
             if wanted in names:
                 return rank
-        return 3 if any(goes_on.match(name) for name in ranked[0] + ranked[1]) else None
+        if any(goes_on.match(name) for name in ranked[0] + ranked[1]):
+            return 3
+        return 4 if want_words & purpose_words(candidate) else None
 
     return score
 

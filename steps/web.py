@@ -13,7 +13,7 @@ from harness.catalogue import BY_URL, touchpoint_step
 from harness.dry_run import AWAY, OPENED_BY_URL, DryRun, held_back
 from harness.errors import HarnessError
 from harness.shopper import Shopper, StepFailure
-from steps import locate
+from steps import locate, page_scan
 from steps.browsing import after_action, browse, fail_on_http_error, open_url
 
 
@@ -46,7 +46,7 @@ def click(shopper: Shopper, page: Any, text: str) -> None:
         return
     before = shopper.navigations
     with locate.answering(shopper):
-        locate.locator(page, found).click(timeout=shopper.wait_ms())
+        page_scan.locator(page, found).click(timeout=shopper.wait_ms())
         after_action(shopper, page, before)
 
 

@@ -68,7 +68,7 @@ def test_a_dry_run_lists_what_would_trip_and_sends_nothing(
         status = dry_run(url, folder, store)
     out = capsys.readouterr().out
     assert status == 1, out
-    assert "dry run (visitor): 3 step(s) would trip" in out
+    assert "dry run (visitor): 4 step(s) would trip" in out
     lines = [line.strip() for line in out.splitlines()]
     assert (
         'features/broken.feature:6: When I fill in "Phone number" with "555 0100" — no field called'
@@ -88,8 +88,14 @@ def test_a_dry_run_lists_what_would_trip_and_sends_nothing(
     # /steps answers 404 by its url: the customer could not be there without pressing "Continue".
     assert 'features/coming_back.feature:15: Then I am on the two step signup page — not checked' in out
     assert 'features/coming_back.feature:16: And I fill in "Nickname" with "Zed" — not checked' in out
+    assert any(
+        line.startswith('features/broken.feature:16: When I fill in "Email" with my email — ')
+        and "HTTP 404" in line
+        and line.endswith("[the touchpoint would fail]")
+        for line in lines
+    ), out
     trips = [line for line in lines if line.endswith("]")]
-    assert len(trips) == 3 and not any("signup.feature" in trip or "help.feature" in trip for trip in trips)
+    assert len(trips) == 4 and not any("signup.feature" in trip or "help.feature" in trip for trip in trips)
     # Every page the scenarios open, and the one a plain link leads to; no form was sent.
     assert {"/django/signup", "/rails/users/new", "/steps/email", "/late", "/flask/login"} <= set(
         received.opened

@@ -21,7 +21,7 @@ from zoo_site import ZOO, Received, zoo_site
 
 import steps.forms  # noqa: F401  (registers the form steps in the catalogue)
 from harness.catalogue import find_entry
-from steps.locate import attribute_words, normalize
+from steps.page_scan import attribute_words, normalize
 
 PASSWORD = "zoo-Secret-42!"
 
@@ -71,6 +71,7 @@ def test_django_signup_fills_both_passwords_and_ticks_only_the_required_box(walk
     [sent] = received.at("/django/signup")
     customer(sent, "email")
     assert sent["name"] == "Mystery Shopper"
+    assert sent["username"].isalnum() and sent["username"].startswith("shopper")  # a handle from the email
     assert sent["password1"] == sent["password2"] == PASSWORD
     assert sent["terms"] == "on" and "newsletter" not in sent  # the news is the customer's choice
     assert sent["hp_name"] == ""  # a honeypot, off the page and aria-hidden, is left empty
@@ -105,6 +106,25 @@ def test_checkboxes_and_radios_styled_away_are_ticked_by_their_labels(walked: An
     assert sent["password"] == PASSWORD
     assert sent["privacy"] == "accepted"  # required, behind a Tailwind sr-only input
     assert sent["news"] == "on" and sent["digest"] == "on" and sent["billing"] == "yearly"
+
+
+def test_fields_known_only_by_their_type(walked: Any) -> None:
+    observations, received = walked
+    passed(observations, "Fields known only by their type and autocomplete")
+    [sent] = received.at("/bare/login")
+    customer(sent, "f1")
+    assert sent["f2"] == PASSWORD and sent["f3"] == "555 0100"
+
+
+def test_side_by_side_login_and_register_forms_are_told_apart(walked: Any) -> None:
+    observations, received = walked
+    passed(observations, "WooCommerce's login and register forms side by side")
+    registered, logged_in = received.at("/my-account")
+    assert "register" in registered and "login" not in registered
+    assert customer(registered, "email") == customer(logged_in, "username")  # one customer, both forms
+    assert registered["password"] == logged_in["password"] == PASSWORD
+    assert "login" in logged_in and "rememberme" not in logged_in
+    assert not received.at("/newsletter")
 
 
 def test_a_form_rendered_late_is_waited_for(walked: Any) -> None:
@@ -164,6 +184,13 @@ def test_a_missing_field_is_a_scenario_to_fix_naming_what_is_there(walked: Any) 
     assert step["outcome"] == "error", step
     assert 'no field called "Phone number" on /feedback (HTTP 200)' in step["error"]
     assert '"Feedback", "Newsletter email"' in step["error"]
+
+
+def test_an_error_page_fails_its_touchpoint_not_the_scenario(walked: Any) -> None:
+    observations, _ = walked
+    step = scenario(observations, "An error page fails its touchpoint before anything is looked for")[-1]
+    assert step["outcome"] == "failed", step  # the owner's: the customer was sent to a page that is gone
+    assert "answered HTTP 404" in step["error"] and "/gone" in step["error"]
 
 
 def test_two_buttons_saying_the_same_are_named_both(walked: Any) -> None:

@@ -31,6 +31,9 @@ PAGES = {
     "/late": "late",
     "/feedback": "two_sends",
     "/styled/signup": "styled_signup",
+    "/bare/login": "bare_login",
+    "/my-account": "woo_account",
+    "/moved": "moved",
 }
 # Where each form's POST sends the customer, or the page it answers with (a 200).
 AFTER = {
@@ -40,6 +43,8 @@ AFTER = {
     "/steps/email": "/steps/password",
     "/steps/password": "/steps/done",
     "/styled/signup": "/steps/done",
+    "/bare/login": "/flask/account",
+    "/my-account": "/flask/account",
 }
 THANKS = "Thanks, your ticket ZOO-1234 is open"  # what a form without a next page answers
 PROTECTED = frozenset({*AFTER, "/support"})  # the forms that carry a CSRF token

@@ -43,3 +43,19 @@ Feature: Sign up on the markup frameworks render by default
     And I check "Yearly"
     And I sign up with my details
     Then I should see "Your account is ready"
+
+  Scenario: Fields known only by their type and autocomplete
+    Given I open "/bare/login"
+    When I fill in "Email" with my email
+    And I fill in "Password" with my password
+    And I fill in "Phone number" with "555 0100"
+    And I press "Sign in"
+    Then I should see "You are signed in"
+
+  Scenario: WooCommerce's login and register forms side by side
+    Given I open "/my-account"
+    When I sign up with my details
+    Then I should see "You are signed in"
+    When I open "/my-account"
+    And I log in with my account
+    Then I should see "You are signed in"
