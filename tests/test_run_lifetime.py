@@ -20,9 +20,11 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from journeys import ROOT, serve, write_features
 
+from harness.observation import Run
 from harness.store import open_store
 
 MAP = """\
@@ -134,17 +136,22 @@ def test_a_full_disk_stops_the_run_and_loses_nothing_it_counted(tmp_path: Path, 
     )
     assert said is not None, sentences[0]
     filler.unlink()  # room again: the store can be read and reconciled
-    opened = open_store(store)
-    try:
-        (stored_run,) = opened.runs()
-        kept = opened.observations([stored_run.run_id])
-    finally:
-        opened.close()
+    stored_run, kept = the_run(store)
     counted = int(said.group(1))
     assert 0 < counted < 12 * 3, counted  # it stopped mid-run, not before it began or after it ended
     assert len(kept) == counted, (len(kept), counted)
     assert set(kept["outcome"]) == {"passed"}  # no passed step shown failed
     assert stored_run.state == "aborted"
+
+
+def the_run(store: Path) -> tuple[Run, pd.DataFrame]:
+    """The store's one run (reconciled: a run whose process is gone reads as aborted) and what it kept."""
+    opened = open_store(store)
+    try:
+        (stored_run,) = opened.runs()
+        return stored_run, opened.observations([stored_run.run_id])
+    finally:
+        opened.close()
 
 
 def _processes_with(variable: bytes) -> set[int]:
@@ -185,12 +192,7 @@ def test_a_killed_shopper_run_takes_its_pytest_and_browser_with_it(tmp_path: Pat
             assert _processes_with(marker) == set()
     finally:
         Shelves.slow_s = 0.0
-    opened = open_store(store)
-    try:
-        (stored_run,) = opened.runs()
-        kept = opened.observations([stored_run.run_id])
-    finally:
-        opened.close()
+    stored_run, kept = the_run(store)
     assert stored_run.state == "aborted"
     assert len(kept) >= 2 and set(kept["outcome"]) <= {"passed"}, kept[["step", "outcome"]]
 
@@ -229,12 +231,7 @@ def test_a_crashed_browser_is_relaunched_and_the_crash_is_not_the_touchpoints(tm
         CrashingShelves.parent = process.pid
         output, _ = process.communicate(timeout=600)
     assert "the browser crashed 1 time(s)" in output, output
-    opened = open_store(store)
-    try:
-        (stored_run,) = opened.runs()
-        kept = opened.observations([stored_run.run_id])
-    finally:
-        opened.close()
+    _, kept = the_run(store)
     by_scenario = {name: list(group["outcome"]) for name, group in kept.groupby("scenario", sort=False)}
     assert by_scenario["I look at shelf 1"] == ["passed"] * 3
     crashed = kept[kept["scenario"] == "I look at shelf 2"]
