@@ -190,10 +190,11 @@ class Shopper:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             forms = [form for value in self.secrets() for form in secret_forms(value)]
-            self.page.evaluate(_MARK_SECRETS, forms)
+            # Bounded like the screenshot: a page hung in a script must not hang the run's evidence.
+            self.page.locator(":root").evaluate(_MARK_SECRETS, forms, timeout=self.wait_ms())
             self.page.screenshot(
                 path=str(path),
-                timeout=5000,  # evidence of a hung page: the harness's own bound, after the clock stopped
+                timeout=self.wait_ms(),  # a page busy past its fail_after gives no evidence either
                 mask=[self.page.locator(f"[{SECRET_MARK}], input[type=password]")],
                 mask_color=MASK_COLOR,
             )
@@ -259,7 +260,7 @@ class Shopper:
 SECRET_MARK = "data-shopper-secret"
 MASK_COLOR = "#FF00FF"
 # Marks every element whose own text, or whose field's value, holds a secret in any of its forms.
-_MARK_SECRETS = f"""(forms) => {{
+_MARK_SECRETS = f"""(root, forms) => {{
   const holds = (text) => !!text && forms.some((form) => text.includes(form));
   const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {{
