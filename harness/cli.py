@@ -42,6 +42,15 @@ def _map_default() -> Path:
     return Path(os.environ.get("SHOPPER_MAP", DEFAULT_MAP))
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("shopper-harness")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def _count(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f'"{text}" is not a whole number, 0 or more')
@@ -58,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="shopper", description="Mystery-shopper harness: hold a journey map against reality."
     )
+    parser.add_argument("--version", action="version", version=f"shopper {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -98,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open every page the scenarios visit and find every field and button they name, but press"
         " nothing, read no email and record nothing; list what a real run would trip on (exit 1 if anything)",
+    )
+    run.add_argument(
+        "--customer-domain", help="mail domain of the synthetic customers' addresses (default example.test)"
+    )
+    run.add_argument(
+        "--evidence-dir", type=Path, help="where screenshots and traces at failure go (default: by the store)"
     )
     run.add_argument("--quiet", action="store_true")
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest (e.g. --headed)")
@@ -264,11 +280,12 @@ def _check_target(url: str) -> None:
 
 
 def _check_run(args: argparse.Namespace) -> None:
-    from harness.shopper import DEFAULT_DOMAIN, customer_address
+    from harness.shopper import DEFAULT_ADDRESS, DEFAULT_DOMAIN, customer_address
 
     _check_target(args.base_url)
-    if args.customer_address:
-        customer_address(args.customer_address, "check", 1, DEFAULT_DOMAIN)
+    if args.customer_address or args.customer_domain:
+        template = args.customer_address or DEFAULT_ADDRESS
+        customer_address(template, "check", 1, args.customer_domain or DEFAULT_DOMAIN)
     if args.features.is_file():
         check_features_dir(args.features)
 
@@ -309,6 +326,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 mailbox=args.mailbox,
                 max_wait=args.max_wait,
                 customer_address=args.customer_address,
+                customer_domain=args.customer_domain,
+                evidence_dir=args.evidence_dir,
                 pytest_args=args.pytest_args,
                 quiet=args.quiet,
             )

@@ -34,6 +34,7 @@ class RunRequest:
     max_wait: str | None = None  # longer email promises become pending expectations
     customer_address: str | None = None  # a template with {run} and {n}
     evidence_dir: Path | None = None
+    customer_domain: str | None = None
     run_id: str = field(default_factory=new_run_id)
     pytest_args: list[str] = field(default_factory=list)
     quiet: bool = False
@@ -95,6 +96,8 @@ def pytest_command(request: RunRequest) -> list[str]:
         command += ["--customer-address", request.customer_address]
     if request.evidence_dir:
         command += ["--evidence-dir", str(request.evidence_dir)]
+    if request.customer_domain:
+        command += ["--customer-domain", request.customer_domain]
     if request.dry_run_out:
         command += ["--dry-run", "--dry-run-json", str(request.dry_run_out)]
     command += ["-q"] if request.quiet else ["-v"]
