@@ -64,6 +64,11 @@ def _what_to_fix(verdict: Verdict) -> str:
         )
     if verdict.harness_error:
         return f"Fix the scenario for {verdict.name} ({who}): {verdict.harness_error.splitlines()[0]}"
+    if verdict.blocked_by and verdict.blocked_by_harness:
+        return (
+            f"Fix the scenario at {verdict.blocked_by} so it reaches {verdict.name} ({who}): the harness"
+            " could not run a step there"
+        )
     if verdict.blocked_by:
         return (
             f"Unblock {verdict.name} ({who}): its scenarios stop at {verdict.blocked_by} failing first;"

@@ -14,8 +14,12 @@ from harness.visits import FAILED
 KEYS = ["run_id", "node_id", "attempt"]
 
 
-def blocked_by(observations: pd.DataFrame) -> dict[tuple[str, str], str]:
-    """(touchpoint, segment) -> a touchpoint whose failure stopped an attempt before reaching it."""
+def blocked_by(observations: pd.DataFrame) -> dict[tuple[str, str], tuple[str, str]]:
+    """(touchpoint, segment) -> (the touchpoint that stopped an attempt before reaching it, its outcome).
+
+    The outcome tells the two apart: "failed" (the touchpoint broke: its owner's to fix) or
+    "error" (the harness could not run the step there: a scenario to fix, nobody's gap).
+    """
     if not len(observations):
         return {}
     columns = [*KEYS, "seq", "touchpoint", "segment", "outcome"]
@@ -26,15 +30,15 @@ def blocked_by(observations: pd.DataFrame) -> dict[tuple[str, str], str]:
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     failed = frame[frame["outcome"].isin(FAILED) & frame["touchpoint"].notna()]
     # The failure that stopped an attempt is its last one (a step split in parts fails in its last).
-    stopped = failed.sort_values("seq").groupby(KEYS, sort=False).last()[["seq", "touchpoint"]]
-    stopped.columns = ["seq_blocker", "touchpoint_blocker"]
+    stopped = failed.sort_values("seq").groupby(KEYS, sort=False).last()[["seq", "touchpoint", "outcome"]]
+    stopped.columns = ["seq_blocker", "touchpoint_blocker", "outcome_blocker"]
     skipped = frame[(frame["outcome"] == "skipped") & frame["touchpoint"].notna()]
     joined = skipped.join(stopped, on=KEYS, how="inner")
     after = joined["seq"] > joined["seq_blocker"]
     joined = joined[after & (joined["touchpoint"] != joined["touchpoint_blocker"])]
-    found: dict[tuple[str, str], str] = {}
-    for touchpoint, segment, blocker in joined.sort_values("seq")[
-        ["touchpoint", "segment", "touchpoint_blocker"]
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for touchpoint, segment, blocker, outcome in joined.sort_values("seq")[
+        ["touchpoint", "segment", "touchpoint_blocker", "outcome_blocker"]
     ].itertuples(index=False, name=None):
-        found[(str(touchpoint), str(segment))] = str(blocker)
+        found[(str(touchpoint), str(segment))] = (str(blocker), str(outcome))
     return found

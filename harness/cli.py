@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -374,12 +375,13 @@ def _dry_run(args: argparse.Namespace, map_path: Path, segments: list[str]) -> i
 def _report_run(result: RunResult, store_url: str) -> None:
     if result.halted:
         raise HarnessError(result.halted)
-    if result.exit_code < 0:  # the run's process was killed: what it recorded is kept, the run aborted
-        import signal
-
+    signalled = -result.exit_code if result.exit_code < 0 else result.exit_code - 128
+    if result.exit_code < 0 or signalled in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL, signal.SIGHUP):
+        # The run's process was killed (or ended on the signal, its browser with it): what it
+        # recorded is kept, the run reads as aborted.
         ran = _scenarios_recorded(store_url, result.run_id)
         raise HarnessError(
-            f"run {result.run_id} was stopped by {signal.Signals(-result.exit_code).name} after"
+            f"run {result.run_id} was stopped by {signal.Signals(signalled).name} after"
             f" {ran} scenario(s); what they recorded is kept and the run reads as aborted"
         )
     if not result.ran:

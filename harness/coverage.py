@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,6 +122,9 @@ def check_map(map_path: Path, features_dir: Path | None, *, covering: bool = Tru
     return result
 
 
+_PLACEHOLDER = re.compile(r"<[^<>]+>")
+
+
 def _check_steps(feature: FeatureInfo, journey_map: JourneyMap, own_steps: bool) -> list[FeatureError]:
     """Each step against the catalogue: a phrase no step reads, or a touchpoint name the map lacks."""
     errors: list[FeatureError] = []
@@ -137,7 +141,8 @@ def _check_steps(feature: FeatureInfo, journey_map: JourneyMap, own_steps: bool)
                     errors.append(FeatureError(said, file=feature.path, line=step.line))
                 continue
             binding = bind(found[0], found[1], journey_map)
-            if binding is not None and binding.unresolved:
+            # "<page>" in a Scenario Outline is filled in from its Examples when the scenario runs.
+            if binding is not None and binding.unresolved and not _PLACEHOLDER.search(binding.unresolved):
                 errors.append(
                     FeatureError(
                         f'the journey map has no touchpoint called "{binding.unresolved}"; name one of:'

@@ -15,7 +15,7 @@ from harness.browser import launch_options
 from harness.errors import HarnessError
 from harness.journey_map import JourneyMap
 from harness.plugin import BROWSER, RECORDER, SCENARIO
-from harness.recorder import ScenarioRecord
+from harness.recorder import ScenarioRecord, browser_crashed
 from harness.shopper import Shopper
 
 
@@ -39,9 +39,19 @@ class RelaunchingBrowser:
 
     def new_context(self, **kwargs: Any) -> Any:
         if not self._browser.is_connected():
-            self.crashes += 1
-            self._browser = self._launch()
-        return self._browser.new_context(**kwargs)
+            self._relaunch()
+        try:
+            return self._browser.new_context(**kwargs)
+        except Exception as exc:
+            # It died between scenarios and the client has not heard yet: once more, in a new one.
+            if not browser_crashed(exc):
+                raise
+            self._relaunch()
+            return self._browser.new_context(**kwargs)
+
+    def _relaunch(self) -> None:
+        self.crashes += 1
+        self._browser = self._launch()
 
     def close(self) -> None:
         if self._browser.is_connected():

@@ -100,6 +100,7 @@ class Verdict:
     page_url: str = ""
     page_title: str = ""
     blocked_by: str = ""  # untested because scenarios stopped at this touchpoint's failure first (its name)
+    blocked_by_harness: bool = False  # ...at a step the harness could not run there, not a failure
 
 
 @dataclass
@@ -259,11 +260,15 @@ def _judge_window(
         if harness_error and status == "untested":
             gap = f"{int(error_count[g])} visit(s) measured nothing: the scenario could not run"
         untried = status == "untested" and not harness_error
-        blocker = blocked.get((touchpoint_id, segment), "") if untried else ""
+        blocker, blocked_how = blocked.get((touchpoint_id, segment), ("", "")) if untried else ("", "")
         if blocker:
             found = journey_map.touchpoint(blocker)
             blocker = found.name if found else blocker
-            gap = f"blocked by {blocker}: the scenarios that reach it stopped at that failure first"
+            gap = (
+                f"blocked by {blocker}: the scenarios that reach it stopped at that failure first"
+                if blocked_how == "failed"
+                else f"blocked by the scenario to fix at {blocker}: the harness could not run past it"
+            )
         row = int(fig.last_failure[g]) if g >= 0 else -1
         result = Verdict(
             stage_id=stage_id,
@@ -281,6 +286,7 @@ def _judge_window(
             harness_error=harness_error,
             trend=trends[g] if trends is not None and g >= 0 else [],
             blocked_by=blocker,
+            blocked_by_harness=blocked_how == "error",
         )
         for column, value in texts.get(row, {}).items():
             setattr(result, column, value)

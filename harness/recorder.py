@@ -338,6 +338,8 @@ class Recorder:
 
     def stop_step(self, record: ScenarioRecord) -> None:
         """Stop the step's clock: what the harness does next (evidence) is not the customer's wait."""
+        if record.step_clock is None or record.step_started_at is None:
+            self.step_started(record)  # it broke before it could start: it took no time
         if record.step_stopped is None:
             record.step_stopped = time.monotonic()
 

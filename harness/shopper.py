@@ -189,9 +189,7 @@ class Shopper:
             return False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            forms = [form for value in self.secrets() for form in secret_forms(value)]
-            # Bounded like the screenshot: a page hung in a script must not hang the run's evidence.
-            self.page.locator(":root").evaluate(_MARK_SECRETS, forms, timeout=self.wait_ms())
+            self._mark_secrets()
             self.page.screenshot(
                 path=str(path),
                 timeout=self.wait_ms(),  # a page busy past its fail_after gives no evidence either
@@ -202,6 +200,20 @@ class Shopper:
             path.unlink(missing_ok=True)  # never a screenshot that might not be masked
             return False
         return True
+
+    def _mark_secrets(self) -> None:
+        """Mark what shows a secret, in every frame; a frame that shows one is masked whole.
+
+        (A mask locator sees the page and its open shadow roots, not the documents inside frames.)
+        """
+        forms = [form for value in self.secrets() for form in secret_forms(value)]
+        for frame in self.page.frames:
+            # Bounded like the screenshot: a page hung in a script must not hang the run's evidence.
+            if frame.locator(":root").evaluate(_MARK_SECRETS, forms, timeout=self.wait_ms()):
+                while frame.parent_frame is not None and frame.parent_frame.parent_frame is not None:
+                    frame = frame.parent_frame
+                if frame.parent_frame is not None:
+                    frame.frame_element().evaluate(f"(element) => element.setAttribute('{SECRET_MARK}', '')")
 
     def start_tracing(self, context: Any) -> None:
         """Trace a browser context from now on; only a failure keeps the trace (see save_trace)."""
@@ -253,7 +265,7 @@ class Shopper:
 
     def secrets(self) -> list[str]:
         found = [self.customer.password]
-        found += [value for name, value in os.environ.items() if _looks_secret(name) and len(value) >= 4]
+        found += [value for name, value in os.environ.items() if _looks_secret(name) and _secret_value(value)]
         return found
 
 
@@ -262,14 +274,30 @@ MASK_COLOR = "#FF00FF"
 # Marks every element whose own text, or whose field's value, holds a secret in any of its forms.
 _MARK_SECRETS = f"""(root, forms) => {{
   const holds = (text) => !!text && forms.some((form) => text.includes(form));
-  const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {{
-    if (holds(node.nodeValue) && node.parentElement) node.parentElement.setAttribute("{SECRET_MARK}", "");
-  }}
-  for (const field of document.querySelectorAll("input, textarea, select")) {{
-    if (holds(field.value)) field.setAttribute("{SECRET_MARK}", "");
-  }}
+  let marked = false;
+  const mark = (element) => {{ element.setAttribute("{SECRET_MARK}", ""); marked = true; }};
+  const visit = (scope) => {{
+    const walker = document.createTreeWalker(scope, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {{
+      if (holds(node.nodeValue) && node.parentElement) mark(node.parentElement);
+    }}
+    for (const field of scope.querySelectorAll("input, textarea, select")) {{
+      if (holds(field.value)) mark(field);
+    }}
+    for (const element of scope.querySelectorAll("*")) {{
+      if (element.shadowRoot) visit(element.shadowRoot);  // web components: their text is on screen too
+    }}
+  }};
+  visit(document.documentElement);
+  return marked;
 }}"""
+
+
+def _secret_value(value: str) -> bool:
+    """A value worth hiding: not a switch or a small number (TOKENIZERS_PARALLELISM=false hides nothing)."""
+    plain = value.strip().lower()
+    switch = plain in ("true", "false", "none", "null", "yes", "no")
+    return len(plain) >= 4 and not switch and not (plain.isdigit() and len(plain) < 8)
 
 
 def _looks_secret(name: str) -> bool:

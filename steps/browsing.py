@@ -26,6 +26,13 @@ NAVIGATION_TIMING = """() => {
 }"""
 
 
+# The same entry as soon as the new document has committed: its start and final fetch are known then.
+REPLY_TIMING = """() => {
+  const entry = performance.getEntriesByType('navigation')[0];
+  return entry ? {start: entry.startTime, fetch: entry.fetchStart, now: performance.now()} : null;
+}"""
+
+
 @dataclass
 class PageTiming:
     """A page's Navigation Timing, its moments moved onto the harness's clock (time.monotonic())."""
@@ -73,12 +80,19 @@ def _without_query(url: str) -> str:
     return urlsplit(url)._replace(query="", fragment="").geturl()
 
 
+# How long the harness looks for the error page's words: the failure itself is already known.
+ERROR_PAGE_WAIT_MS = 2_000
+
+
 def _error_page_says(page: Any) -> str:
     """What the error page told the customer (its heading, else its title): the first clue for the owner."""
     if page is None:
         return ""
     try:
-        said = page.evaluate("() => (document.querySelector('h1')?.innerText || document.title || '').trim()")
+        said = page.locator(":root").evaluate(
+            "() => (document.querySelector('h1')?.innerText || document.title || '').trim()",
+            timeout=ERROR_PAGE_WAIT_MS,
+        )
     except Exception:  # a page gone with the error must not hide the error itself
         return ""
     return " ".join(str(said).split())[:200]
@@ -87,30 +101,63 @@ def _error_page_says(page: Any) -> str:
 def navigation_timing(page: Any, timeout_ms: float) -> PageTiming | None:
     """The browser's Navigation Timing of the page now shown, once loaded; None if it cannot say."""
     try:
-        found = page.evaluate(NAVIGATION_TIMING)
+        found = _evaluate(page, NAVIGATION_TIMING, timeout_ms)
         if found is None:  # its load event is still running: wait for its end
             found = page.wait_for_function(NAVIGATION_TIMING, timeout=max(timeout_ms, 1.0)).json_value()
     except Exception:  # no timing (a browser error page): the step's wall time stands in
         return None
+    at = _on_our_clock(found)
+    if at is None:
+        return None
+    return PageTiming(start=at["start"], fetch=at["fetch"], response=at["response"], loaded=at["loaded"])
+
+
+def _evaluate(page: Any, script: str, timeout_ms: float) -> Any:
+    # Bounded (page.evaluate is not): a page stuck in a script fails at its fail_after, not never.
+    return page.locator(":root").evaluate(script, timeout=max(timeout_ms, 1.0))
+
+
+def _on_our_clock(found: Any) -> dict[str, float] | None:
     read = time.monotonic()
     if not isinstance(found, dict):
         return None
     # Same machine, both clocks real time: a browser moment is `now - moment` before this read.
-    at = {key: read - (float(found["now"]) - float(value)) / 1000.0 for key, value in found.items()}
-    return PageTiming(start=at["start"], fetch=at["fetch"], response=at["response"], loaded=at["loaded"])
+    return {key: read - (float(found["now"]) - float(value)) / 1000.0 for key, value in found.items()}
+
+
+def _reply_part(shopper: Shopper, page: Any, replied: tuple[Any, Any], left_ms: float) -> bool:
+    """Charge the reply (the request and its redirects) at once: the page it led to may never load."""
+    try:
+        at = _on_our_clock(_evaluate(page, REPLY_TIMING, left_ms))
+    except Exception:  # no timing: the step's wall time stands in
+        return False
+    if at is None:
+        return False
+    shopper.parts.append(TimedPart(*replied, (at["fetch"] - at["start"]) * 1000.0, at["fetch"], at["fetch"]))
+    return True
 
 
 def open_url(shopper: Shopper, page: Any, url: str) -> None:
-    """Open a URL for the touchpoint the customer is at: the whole navigation, redirects included, is its."""
+    """Open a URL for the touchpoint the customer is at; where it redirects, the landing page's load is
+    that page's (a tracked email link, a page that sends the customer to log in first)."""
     browse(shopper, page)
     shopper.last_status = None
     started = time.monotonic()
     response = page.goto(url, wait_until="load", timeout=shopper.wait_ms())
     if response is not None:
         shopper.last_status, shopper.last_url = response.status, response.url
+    opened = (shopper.touchpoint, shopper.off_map)
+    redirected = response is not None and _without_query(response.url) != _without_query(url)
+    if redirected:
+        shopper.arrive(response.url)
     timing = navigation_timing(page, _left_ms(shopper, started))
     if timing is not None:
-        shopper.timed_part(timing.ms(timing.start, timing.loaded), timing.loaded, timing.response)
+        if redirected and opened != (shopper.touchpoint, shopper.off_map):
+            reply_ms = timing.ms(timing.start, timing.fetch)
+            shopper.parts.append(TimedPart(*opened, reply_ms, timing.fetch, timing.fetch))
+            shopper.timed_part(timing.ms(timing.fetch, timing.loaded), timing.loaded, timing.response)
+        else:
+            shopper.timed_part(timing.ms(timing.start, timing.loaded), timing.loaded, timing.response)
     fail_on_http_error(shopper)
 
 
@@ -129,8 +176,10 @@ def after_action(shopper: Shopper, page: Any, before: int) -> None:
         return
     committed = time.monotonic()
     if shopper.navigations == before:
-        # The URL changed without a new document (a hash or history change): nothing was asked of a server.
+        # The URL changed without a new document (a single-page app's route, a hash): the customer is
+        # on that page now; the step's own measure (from the click) is its wait.
         page.wait_for_load_state("load", timeout=shopper.wait_ms())
+        shopper.arrive(page.url)
         return
     receiver = shopper.journey_map.touchpoint_for_url(urlsplit(shopper.request_url).path or "/")
     redirected = _without_query(shopper.request_url) != _without_query(shopper.last_url)
@@ -142,13 +191,17 @@ def after_action(shopper: Shopper, page: Any, before: int) -> None:
     replied = (shopper.touchpoint, shopper.off_map)
     if redirected:
         shopper.arrive(shopper.last_url)
+    split = replied != (shopper.touchpoint, shopper.off_map)
+    # The request and its redirects, up to the final page's fetch, were the reply: charged before
+    # the wait for the page, so a page that never loads cannot take the reply's time with it.
+    charged = split and _reply_part(shopper, page, replied, _left_ms(shopper, committed))
     page.wait_for_load_state("load", timeout=shopper.wait_ms())
     timing = navigation_timing(page, _left_ms(shopper, committed))
     if timing is not None:
-        if replied != (shopper.touchpoint, shopper.off_map):
-            # The request and its redirects, up to the final page's fetch, were the reply.
-            reply_ms = timing.ms(timing.start, timing.fetch)
-            shopper.parts.append(TimedPart(*replied, reply_ms, timing.fetch, timing.fetch))
+        if split:
+            if not charged:
+                reply_ms = timing.ms(timing.start, timing.fetch)
+                shopper.parts.append(TimedPart(*replied, reply_ms, timing.fetch, timing.fetch))
             page_ms = timing.ms(timing.fetch, timing.loaded)
             shopper.timed_part(page_ms, timing.loaded, timing.response)
         else:

@@ -203,7 +203,9 @@ class Scan:
 
 def scan(page: Any) -> Scan:
     token = f"s{next(_tokens)}"
-    found = page.evaluate(_SCAN, [token, BUTTONS])
+    # Through a locator, so the page's default timeout (the touchpoint's fail_after, see browse)
+    # bounds it: page.evaluate would wait for a page stuck in a script for ever.
+    found = page.locator(":root").evaluate(f"(root, arg) => ({_SCAN})(arg)", [token, BUTTONS])
     return Scan(
         fields=[Candidate(kind="field", **item) for item in found["fields"]],
         buttons=[Candidate(**item) for item in found["buttons"]],

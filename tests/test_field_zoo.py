@@ -188,9 +188,12 @@ def test_a_missing_field_is_a_scenario_to_fix_naming_what_is_there(walked: Any) 
 
 def test_an_error_page_fails_its_touchpoint_not_the_scenario(walked: Any) -> None:
     observations, _ = walked
-    step = scenario(observations, "An error page fails its touchpoint before anything is looked for")[-1]
-    assert step["outcome"] == "failed", step  # the owner's: the customer was sent to a page that is gone
-    assert "answered HTTP 404" in step["error"] and "/gone" in step["error"]
+    steps = scenario(observations, "An error page fails its touchpoint before anything is looked for")
+    # The owner's: the customer was sent by script to a page that is gone. Whether the open step
+    # already sees the 404 or the next one does depends on when the script runs; never a harness error.
+    failed = [step for step in steps if step["outcome"] == "failed"]
+    assert len(failed) == 1 and not [step for step in steps if step["outcome"] == "error"], steps
+    assert "answered HTTP 404" in failed[0]["error"] and "/gone" in failed[0]["error"]
 
 
 def test_two_buttons_saying_the_same_are_named_both(walked: Any) -> None:
@@ -232,3 +235,4 @@ def test_attribute_names_are_read_as_words(attribute: str, said: str) -> None:
 def test_i_check_is_in_the_catalogue() -> None:
     found = find_entry('I check "I agree to the terms"')
     assert found is not None and found[0].kind == "form" and found[1] == {"label": "I agree to the terms"}
+

@@ -25,7 +25,7 @@ from harness.browser import launch_options
 from harness.shopper import MASK_COLOR
 
 CANARY = "Canary-Pa55word!42"
-ELEMENTS = ("plain", "typed", "b64", "hex", "url", "password")
+ELEMENTS = ("plain", "typed", "b64", "hex", "url", "password", "component", "framed")
 PAGE = f"""<!doctype html><html><head><title>Your account</title>
 <style>body {{ font: 20px sans-serif; }} p, code, input {{ display: block; margin: 16px; }}</style></head>
 <body><h1>Your account</h1>
@@ -36,6 +36,13 @@ PAGE = f"""<!doctype html><html><head><title>Your account</title>
 <p id="url">Sign-in link: /login?p={quote(CANARY, safe="")}</p>
 <input id="password" type="password" value="{CANARY}">
 <p id="ordinary">Nothing secret here.</p>
+<div id="component"></div>
+<iframe id="framed" style="height: 60px; border: 0"
+  srcdoc="<p style='font: 20px sans-serif'>Framed: {CANARY}</p>"></iframe>
+<script>
+  document.getElementById("component").attachShadow({{mode: "open"}}).innerHTML =
+    "<p style='margin: 0'>In a web component: {CANARY}</p>";
+</script>
 </body></html>"""
 MAP = """\
 journey: Echoing site
