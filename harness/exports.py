@@ -287,7 +287,7 @@ def _testcase(suite: ET.Element, verdict: Verdict, classname: str, name: str) ->
         failure = ET.SubElement(case, "failure", type=verdict.status, message=xml_safe(verdict.gap))
         failure.text = _details(verdict)
         return "failure"
-    if verdict.status in ("untested", "pending"):
+    if verdict.status in ("untested", "pending", "runner-busy"):
         skipped = ET.SubElement(case, "skipped", message=xml_safe(verdict.gap))
         if verdict.harness_error:
             skipped.text = xml_safe(verdict.harness_error)

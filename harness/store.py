@@ -15,7 +15,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from harness import mail_store
+from harness import mail_store, runner_store
 from harness.analysis_frame import analysis_frame
 from harness.errors import StoreError
 from harness.observation import (
@@ -26,6 +26,7 @@ from harness.observation import (
     PendingExpectation,
     Run,
     RunFinished,
+    RunnerSampled,
     RunStarted,
     StepObserved,
     from_iso,
@@ -154,7 +155,7 @@ class SQLiteStore:
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA + mail_store.SCHEMA)
+            self._db.executescript(SCHEMA + mail_store.SCHEMA + runner_store.SCHEMA)
             self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the store: {exc}", file=self.path) from None
@@ -195,6 +196,8 @@ class SQLiteStore:
                     raise
             elif isinstance(event, ExpectationResolved):
                 mail_store.resolve(self._db, event)
+            elif isinstance(event, RunnerSampled):
+                runner_store.add_sample(self._db, event)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write to the store: {exc}", file=self.path) from None
 
@@ -323,6 +326,10 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write to the store: {exc}", file=self.path) from None
 
+    def runner_samples(self, run_ids: list[str]) -> list[RunnerSampled]:
+        """How busy the runner was during these runs (none for runs of an older harness)."""
+        return runner_store.samples(self._db, run_ids)
+
     def messages(self, run_ids: list[str]) -> list[MessageReceived]:
         """The inbox audit of these runs, oldest message first."""
         return mail_store.messages(self._db, run_ids)
@@ -349,6 +356,7 @@ class SQLiteStore:
                 marks = ", ".join("?" for _ in chunk)
                 self._db.execute(f"DELETE FROM observations WHERE run_id IN ({marks})", chunk)
                 mail_store.prune(self._db, chunk)
+                runner_store.prune(self._db, chunk)
                 self._db.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", chunk)
             self._db.execute("DELETE FROM maps WHERE digest NOT IN (SELECT map_digest FROM runs)")
             self._db.execute("COMMIT")
