@@ -125,6 +125,6 @@ def operator_actions(verdicts: list[Verdict]) -> list[tuple[float, Action]]:
         segment="",
         status="runner-busy",
         moment_of_truth=False,
-        what_to_fix=f"{OPERATOR_ACTION}: the runner was too busy to measure {names} fairly",
+        what_to_fix=f"{OPERATOR_ACTION}; held back, as it was too busy to measure them fairly: {names}",
     )
     return [(action.score, action)]

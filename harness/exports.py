@@ -311,8 +311,8 @@ def _count(element: ET.Element, outcomes: list[str]) -> None:
 def junit_xml(analysis: GapAnalysis, window: Window) -> str:
     """Touchpoint verdicts as JUnit XML: one suite per stage, one test per touchpoint and segment.
 
-    failing, slow and flaky are failures, untested is skipped, met passes; off-map touchpoints are
-    failures in a suite of their own, as the exit status counts them as gaps.
+    failing, slow and flaky are failures, untested and runner-busy are skipped, met passes; off-map
+    touchpoints are failures in a suite of their own, as the exit status counts them as gaps.
     """
     journey_map = analysis.journey_map
     journey = journey_map.journey
