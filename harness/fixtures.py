@@ -6,6 +6,7 @@ A separate plugin, registered at configure time so that it comes after pytest-pl
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,7 +33,7 @@ def journey_map(pytestconfig: pytest.Config) -> JourneyMap:
 
 
 @pytest.fixture(scope="session")
-def runner_probe() -> Any:
+def runner_probe() -> Iterator[RunnerProbe]:
     """Times the runner itself (harness.runner_health); its control page starts at the first use."""
     probe = RunnerProbe()
     yield probe

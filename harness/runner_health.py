@@ -118,6 +118,14 @@ def cpu_times() -> tuple[float, float]:
     return sum(values), values[7] if len(values) > 7 else 0.0
 
 
+def cores() -> int:
+    """The CPUs this process may run on (a container's cpuset, not the whole host's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def run_queue_per_core() -> float | None:
     """Tasks on or waiting for a CPU right now, besides this one, per core (/proc/stat procs_running).
 
@@ -130,12 +138,12 @@ def run_queue_per_core() -> float | None:
         return None
     if running is None:
         return None
-    return max(0, int(running) - 1) / (os.cpu_count() or 1)
+    return max(0, int(running) - 1) / cores()
 
 
 def load_per_core() -> float | None:
     try:
-        return os.getloadavg()[0] / (os.cpu_count() or 1)
+        return os.getloadavg()[0] / cores()
     except OSError:
         return None
 
