@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from journeys import ROOT, serve, shopper_run, write_features
+from journeys import serve, shopper_run, write_features
 from markupsafe import escape
 from playwright.sync_api import sync_playwright
 
@@ -28,7 +28,6 @@ from harness.alert_config import AlertConfig
 from harness.alerts import RUNNER, Alerter
 from harness.browser import launch_options
 from harness.cli import main
-from harness.demo import DEFAULT_FAULTS, load_faults, start_acme
 from harness.gaps import analyse
 from harness.journey_map import load_map
 from harness.observation import Observation, Run, RunnerSampled, RunStarted, StepObserved
@@ -287,7 +286,7 @@ def _sampled(run_id: str, sample: RunnerSample) -> RunnerSampled:
     )
 
 
-def _burner_count() -> int:
+def burner_count() -> int:
     # Two on the two-core runner this is written for; one per core on a bigger one, so that
     # every core has a task besides the harness's.
     return max(2, cores())
@@ -302,7 +301,7 @@ def test_the_control_page_with_burners_beside_it_marks_the_run_busy() -> None:
             probe = RunnerProbe()
             try:
                 quiet = [probe.measure(page) for _ in range(2)]
-                with burners(_burner_count()):
+                with burners(burner_count()):
                     loaded = [probe.measure(page) for _ in range(3)]
             finally:
                 probe.close()
@@ -376,39 +375,3 @@ def test_each_scenario_measures_its_runner_apart_from_the_customers_observations
     assert set(observations["touchpoint"]) == {"home-page"}
     assert not observations["page_url"].str.contains("control").any()
     assert len(observations) == 8  # 2 runs × 2 scenarios × 2 steps
-
-
-def _demo_journey(acme_url: str, maildir: Path, out: Path) -> dict[str, Any]:
-    """The demo's journey, as one self-serve customer, against the demo's Acme; its report read back."""
-    store = out / "demo.db"
-    args = ("--segment", "self-serve", "--retries", "1", "--quiet", "--mailbox", f"maildir:{maildir}")
-    assert shopper_run(acme_url, ROOT / "scenarios", store, *args) == 1  # the help search is broken
-    assert main(["report", "--store", str(store), "--out", str(out)]) == 1
-    document: dict[str, Any] = json.loads((out / "gap-report.json").read_text())
-    return document
-
-
-def _verdicts_by_status(document: dict[str, Any], status: str) -> set[tuple[str, str]]:
-    return {
-        (tp["id"], segment)
-        for stage in document["stages"]
-        for tp in stage["touchpoints"]
-        for segment, verdict in tp["segments"].items()
-        if verdict["status"] == status
-    }
-
-
-def test_burners_beside_the_demo_add_no_slow_verdict_a_quiet_demo_lacks(tmp_path: Path) -> None:
-    with start_acme(load_faults(DEFAULT_FAULTS), tmp_path / "mail") as acme:
-        quiet = _demo_journey(acme.url, acme.maildir, tmp_path / "quiet")
-        with burners(_burner_count()):
-            loaded = _demo_journey(acme.url, acme.maildir, tmp_path / "loaded")
-    assert [health["busy"] for health in loaded["runner"]] == [True]
-    assert _verdicts_by_status(loaded, "slow") <= _verdicts_by_status(quiet, "slow")
-    held = _verdicts_by_status(loaded, "runner-busy")
-    charged = {(a["touchpoint_id"], a["segment"]) for a in loaded["actions"] if a["owner"] != OPERATOR}
-    assert not held & charged
-    if held:
-        assert any(a["owner"] == OPERATOR and a["status"] == "runner-busy" for a in loaded["actions"])
-    # Failures are never held back: the help search the fault profile breaks fails either way.
-    assert ("help-search", "self-serve") in _verdicts_by_status(loaded, "failing")
