@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness.journey_map import format_duration
+from harness.runner_health import OPERATOR, OPERATOR_ACTION
 
 if TYPE_CHECKING:
     from harness.gaps import Verdict
@@ -16,7 +17,8 @@ SEVERITY = {"failing": 3.0, "flaky": 2.0, "slow": 1.0, "untested": 0.5}
 PRIORITY_RULE = (
     "score = severity (failing 3, flaky 2, slow 1, untested 0.5) × 2 if a moment of truth"
     " × (1 + relative size of the gap) × number of runs affected; a stage sending too much mail"
-    " scores 1 × (1 + overshoot of its limit) × customers affected; highest score first"
+    " scores 1 × (1 + overshoot of its limit) × customers affected; a runner too busy to measure"
+    " fairly scores 1 × the verdicts it held back, for the harness's operator; highest score first"
 )
 
 
@@ -115,3 +117,24 @@ def rank(verdicts: list[Verdict], extra: Sequence[tuple[float, Action]] = ()) ->
     for number, (_, action) in enumerate(actions, start=1):
         action.priority = number
     return [action for _, action in actions]
+
+
+def operator_actions(verdicts: list[Verdict]) -> list[tuple[float, Action]]:
+    """Verdicts held back as runner-busy: one action for whoever runs the harness, none for an owner."""
+    held = [verdict for verdict in verdicts if verdict.status == "runner-busy"]
+    if not held:
+        return []
+    names = ", ".join(f"{verdict.name} ({verdict.segment})" for verdict in held)
+    action = Action(
+        priority=0,
+        score=float(len(held)),
+        owner=OPERATOR,
+        touchpoint_id="",
+        touchpoint_name="the runner",
+        stage_id="",
+        segment="",
+        status="runner-busy",
+        moment_of_truth=False,
+        what_to_fix=f"{OPERATOR_ACTION}; held back, as it was too busy to measure them fairly: {names}",
+    )
+    return [(action.score, action)]

@@ -10,6 +10,11 @@ Per touchpoint and segment, each run's verdict moves a streak:
     a status in `on` (default: failing)   the streak grows; reaching `after` raises the alert
     met, or slow/flaky when not in `on`    the streak ends; an open alert recovers
     untested, off-map                      nothing: this run did not exercise the touchpoint
+    runner-busy                            nothing: the runner was too busy to measure it fairly
+
+A run whose runner was too busy to measure fairly (harness.runner_health) is the harness operator's
+to fix, never a touchpoint owner's: it moves a streak of its own, "the runner", owned by the
+operator, that alerts (after the same number of runs) and recovers like a touchpoint's.
 
 The streaks live in the store's SQLite file (table alert_state), so a restarted scheduler neither
 repeats an alert nor forgets one that is open. Secrets stay out of logs and state: the SMTP password
@@ -45,7 +50,9 @@ from harness.alert_config import (
     EmailAlerts,
 )
 from harness.errors import StoreError
-from harness.gaps import Verdict
+from harness.gaps import Observed, Verdict
+from harness.journey_map import Expectation
+from harness.runner_health import OPERATOR, OPERATOR_ACTION
 from harness.store import store_path as file_of
 
 log = logging.getLogger("shopper.alerts")
@@ -90,6 +97,10 @@ class AlertEvent:
     at: str = ""  # UTC, ISO 8601
 
     def headline(self) -> str:
+        if self.touchpoint_id == RUNNER:
+            if self.kind == "alert":
+                return f"The runner was too busy to measure fairly, {self.consecutive} runs in a row"
+            return "The runner measures fairly again"
         who = f"{self.segment} customers"
         if self.kind == "alert":
             return (
@@ -151,6 +162,27 @@ class OpenAlert:
     last_run_id: str
     gap: str
     since: str  # UTC, ISO 8601
+
+
+RUNNER = "(runner)"  # the streak of the runner itself: no touchpoint of a map has this id
+
+
+def runner_verdict(verdicts: list[Verdict]) -> Verdict:
+    """The runner as a run saw it: runner-busy when the run held back a verdict, else met."""
+    held = [f"{verdict.name} ({verdict.segment})" for verdict in verdicts if verdict.status == "runner-busy"]
+    return Verdict(
+        stage_id="",
+        touchpoint_id=RUNNER,
+        name="The runner",
+        channel="",
+        owner=OPERATOR,
+        moment_of_truth=False,
+        segment="",
+        status="runner-busy" if held else "met",
+        expected=Expectation(),
+        observed=Observed(),
+        gap=f"{OPERATOR_ACTION}; held back as runner busy: {', '.join(held)}" if held else "",
+    )
 
 
 def _slack_escape(text: str) -> str:
@@ -219,6 +251,11 @@ class Alerter:
                 event = self._step(run_id, verdict, now, report or self.config.report_url)
                 if event is not None:
                     events.append(event)
+            if any(verdict.status in (*JUDGED, "runner-busy") for verdict in verdicts):
+                # The runner's own streak, for the operator: a run that measured nothing says nothing of it.
+                runner = runner_verdict(verdicts)
+                event = self._step(run_id, runner, now, report or self.config.report_url, on=("runner-busy",))
+                events += [event] if event is not None else []
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             if self._db.in_transaction:
@@ -226,8 +263,11 @@ class Alerter:
             raise StoreError(f"cannot update the alert state: {exc}", file=file_of(self._path)) from None
         return events
 
-    def _step(self, run_id: str, verdict: Verdict, now: str, report: str | None) -> AlertEvent | None:
-        if verdict.status not in JUDGED:
+    def _step(
+        self, run_id: str, verdict: Verdict, now: str, report: str | None, on: tuple[str, ...] | None = None
+    ) -> AlertEvent | None:
+        on = self.config.on if on is None else on
+        if verdict.status not in JUDGED and verdict.status not in on:
             return None
         key = (self.journey, verdict.touchpoint_id, verdict.segment)
         row = self._db.execute(
@@ -240,7 +280,7 @@ class Alerter:
             return None
         kind = ""
         ended = streak
-        if verdict.status in self.config.on:
+        if verdict.status in on:
             streak += 1
             if not alerting and streak >= self.config.threshold(verdict.touchpoint_id):
                 kind, alerting = "alert", True

@@ -287,7 +287,7 @@ def _testcase(suite: ET.Element, verdict: Verdict, classname: str, name: str) ->
         failure = ET.SubElement(case, "failure", type=verdict.status, message=xml_safe(verdict.gap))
         failure.text = _details(verdict)
         return "failure"
-    if verdict.status in ("untested", "pending"):
+    if verdict.status in ("untested", "pending", "runner-busy"):
         skipped = ET.SubElement(case, "skipped", message=xml_safe(verdict.gap))
         if verdict.harness_error:
             skipped.text = xml_safe(verdict.harness_error)
@@ -311,8 +311,8 @@ def _count(element: ET.Element, outcomes: list[str]) -> None:
 def junit_xml(analysis: GapAnalysis, window: Window) -> str:
     """Touchpoint verdicts as JUnit XML: one suite per stage, one test per touchpoint and segment.
 
-    failing, slow and flaky are failures, untested is skipped, met passes; off-map touchpoints are
-    failures in a suite of their own, as the exit status counts them as gaps.
+    failing, slow and flaky are failures, untested and runner-busy are skipped, met passes; off-map
+    touchpoints are failures in a suite of their own, as the exit status counts them as gaps.
     """
     journey_map = analysis.journey_map
     journey = journey_map.journey

@@ -16,6 +16,7 @@ from harness.errors import HarnessError
 from harness.journey_map import JourneyMap
 from harness.plugin import BROWSER, RECORDER, SCENARIO
 from harness.recorder import ScenarioRecord, browser_crashed
+from harness.runner_health import RunnerProbe
 from harness.shopper import Shopper
 
 
@@ -76,11 +77,24 @@ def journey_map(pytestconfig: pytest.Config) -> JourneyMap:
     return pytestconfig.stash[RECORDER].journey_map
 
 
+@pytest.fixture(scope="session")
+def runner_probe() -> Iterator[RunnerProbe]:
+    """Times the runner itself (harness.runner_health); its control page starts at the first use."""
+    probe = RunnerProbe()
+    yield probe
+    probe.close()
+
+
 @pytest.fixture
-def page(page: Any, request: pytest.FixtureRequest) -> Any:
-    """pytest-playwright's page; a scenario's trace starts with it, before a step's clock runs."""
+def page(page: Any, request: pytest.FixtureRequest, runner_probe: RunnerProbe) -> Any:
+    """pytest-playwright's page; a scenario's trace starts with it, before a step's clock runs.
+
+    The runner is measured first, in the same browser, so a busy runner is told from a slow site.
+    """
     record = request.node.stash.get(SCENARIO, None)
     if record is not None:
+        if not request.config.getoption("no_runner_check"):
+            request.config.stash[RECORDER].runner_sampled(record, runner_probe.measure(page))
         record.shopper.start_tracing(page.context)
     return page
 

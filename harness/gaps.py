@@ -16,6 +16,7 @@ Statuses follow docs/design.md:
     met       otherwise
     pending   its only visits await an email `shopper mail poll` has not resolved yet
     off-map   visited, but the map has no such touchpoint
+    runner-busy  slow only in runs whose runner was too busy to measure fairly (see runner_verdicts)
 
 A visit still pending (a support reply promised within hours) is counted apart and judged once
 it resolves: it is not a failure while its fail_after has not passed.
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.actions import Action, rank
+from harness.actions import Action, operator_actions, rank
 from harness.blocked import blocked_by
 from harness.emotion import StageEmotion, emotions_of
 from harness.first_value import FirstValue, first_value
@@ -38,6 +39,8 @@ from harness.inbox import StageInbox, inbox_actions, inbox_audit
 from harness.journey_map import Expectation, JourneyMap, Touchpoint, format_duration
 from harness.movements import Movement, movements
 from harness.observation import MessageReceived
+from harness.runner_health import RunnerHealth, busy_runs
+from harness.runner_verdicts import fair_figures, hold_back
 from harness.visits import (
     Figures,
     IntArray,
@@ -47,7 +50,7 @@ from harness.visits import (
     quantiles,
 )
 
-STATUSES = ("met", "slow", "failing", "flaky", "pending", "untested", "off-map")
+STATUSES = ("met", "slow", "failing", "flaky", "pending", "untested", "off-map", "runner-busy")
 
 
 @dataclass
@@ -116,6 +119,7 @@ class GapAnalysis:
     previous_runs: int = 0  # runs in the previous window (0: nothing to compare with)
     first_value: list[FirstValue] = field(default_factory=list)  # one per segment, if the map has a milestone
     inbox: list[StageInbox] = field(default_factory=list)  # what the customer received, per stage and segment
+    runner: list[RunnerHealth] = field(default_factory=list)  # how busy the runner was, per run of the window
 
     def verdict(self, touchpoint_id: str, segment: str) -> Verdict | None:
         return next(
@@ -130,8 +134,8 @@ class GapAnalysis:
 
     @property
     def all_met(self) -> bool:
-        # A pending reply is not a gap yet: `shopper mail poll` turns it into one, or not.
-        return all(v.status in ("met", "pending") for v in self.verdicts) and not self.off_map
+        # A pending reply is not a gap yet (`shopper mail poll` turns it into one), nor a held-back one.
+        return all(v.status in ("met", "pending", "runner-busy") for v in self.verdicts) and not self.off_map
 
 
 def _observed(fig: Figures, g: int) -> Observed:
@@ -220,6 +224,7 @@ def _judge_window(
     run_order: list[str] | None,
     *,
     details: bool = True,
+    busy: frozenset[str] = frozenset(),
 ) -> _Judged:
     visits = group_visits(observations)
     width = max(len(visits.segments), 1)
@@ -239,6 +244,7 @@ def _judge_window(
     pending_count = np.bincount(group[waiting], minlength=groups)
     clean, clean_group = visits.select(~errored & ~waiting), group[~errored & ~waiting]
     fig = figures(clean, clean_group, groups, within, fail_after)
+    fair = fair_figures(clean, clean_group, groups, within, fail_after, busy)
     error_count = np.bincount(group[errored], minlength=groups)
     last_error = np.full(groups, -1, dtype=np.int64)
     np.maximum.at(last_error, group[errored], visits.failure_row[errored])
@@ -256,6 +262,9 @@ def _judge_window(
         observed = _observed(fig, g) if g >= 0 else Observed()
         observed.pending = int(pending_count[g]) if g >= 0 else 0
         status, gap, size = judge(observed, expectation)
+        if status == "slow" and fair is not None and g >= 0:
+            fairly = _observed(fair, g)
+            status, gap, size = hold_back((status, gap, size), judge(fairly, expectation)[0], fairly.runs)
         harness_error = texts.get(int(last_error[g]), {}).get("error", "") if g >= 0 else ""
         if harness_error and status == "untested":
             gap = f"{int(error_count[g])} visit(s) measured nothing: the scenario could not run"
@@ -332,23 +341,26 @@ def analyse(
     previous: pd.DataFrame | None = None,
     run_order: list[str] | None = None,
     messages: list[MessageReceived] | None = None,
+    runner: list[RunnerHealth] | None = None,
 ) -> GapAnalysis:
     """Judge the window's observations against the map; `previous` is the window before it, for trends.
 
     `run_order` names the window's runs oldest first (the trend's x axis); by default the order in
-    which runs appear in the observations. `messages` is the window's inbox audit.
+    which runs appear in the observations. `messages` is the window's inbox audit; `runner` how
+    busy its runner was (harness.runner_health): slow verdicts of busy runs are held back.
     """
     segments = _segments(journey_map, observations)
     unbound = int(observations["touchpoint"].isna().sum()) if len(observations) else 0
-    judged = _judge_window(journey_map, segments, observations, run_order)
+    judged = _judge_window(journey_map, segments, observations, run_order, busy=busy_runs(runner or []))
     inbox = inbox_audit(journey_map, messages or [])
     analysis = GapAnalysis(
         journey_map=journey_map,
         segments=segments,
         verdicts=judged.verdicts,
         off_map=judged.off_map,
-        actions=rank(judged.verdicts, inbox_actions(inbox)),
+        actions=rank(judged.verdicts, [*inbox_actions(inbox), *operator_actions(judged.verdicts)]),
         inbox=inbox,
+        runner=list(runner or []),
         unbound_steps=unbound,
         emotions=judged.emotions,
         first_value=first_value(journey_map, segments, observations),

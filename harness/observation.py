@@ -153,7 +153,31 @@ class ExpectationResolved:
     resolved_at: dt.datetime = field(default_factory=utc_now)
 
 
-Event = RunStarted | StepObserved | RunFinished | MessageReceived | PendingExpectation | ExpectationResolved
+@dataclass
+class RunnerSampled:
+    """How busy the runner was as a scenario began (harness.runner_health): never a customer's observation."""
+
+    run_id: str
+    node_id: str
+    attempt: int
+    sampled_at: dt.datetime
+    control_ms: list[float]  # each visit to the harness's own control page
+    run_queue: float | None  # tasks on or waiting for a CPU besides the harness, per core, just before
+    load_per_core: float | None  # 1-minute load average per core
+    steal: float | None  # share of CPU time the hypervisor stole since the previous sample
+    sleep_lag_ms: float | None  # how late a short sleep of the harness woke
+    problem: str = ""  # why the control page could not be timed, if it could not
+
+
+Event = (
+    RunStarted
+    | StepObserved
+    | RunFinished
+    | MessageReceived
+    | PendingExpectation
+    | ExpectationResolved
+    | RunnerSampled
+)
 
 
 class Handler(Protocol):

@@ -53,6 +53,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="record no Playwright trace for evidence at failure (tracing slows browser steps a little)",
     )
+    group.addoption(
+        "--no-runner-check",
+        action="store_true",
+        help="do not time the runner before each scenario; no slow verdict of the run is then held back"
+        " as runner-busy (see harness/runner_health.py)",
+    )
     group.addoption("--customer-domain", default=DEFAULT_DOMAIN, help="mail domain of synthetic customers")
     group.addoption(
         "--customer-address",

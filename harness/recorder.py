@@ -27,11 +27,13 @@ from harness.observation import (
     PendingExpectation,
     Run,
     RunFinished,
+    RunnerSampled,
     RunStarted,
     StepObserved,
     utc_now,
 )
 from harness.pending import EmailPending, wanted_to_dict
+from harness.runner_health import RunnerSample
 from harness.shopper import Shopper, TimedPart, redact
 
 log = logging.getLogger(__name__)
@@ -211,6 +213,23 @@ class Recorder:
     def finish_run(self, state: str = "finished") -> None:
         if self.started:
             self.emit(RunFinished(run_id=self.run_id, state=state))
+
+    def runner_sampled(self, record: ScenarioRecord, sample: RunnerSample) -> None:
+        """How busy the runner was as the scenario began: stored apart, never a customer's observation."""
+        self.emit(
+            RunnerSampled(
+                run_id=self.run_id,
+                node_id=record.node_id,
+                attempt=record.attempt,
+                sampled_at=utc_now(),
+                control_ms=sample.control_ms,
+                run_queue=sample.run_queue,
+                load_per_core=sample.load_per_core,
+                steal=sample.steal,
+                sleep_lag_ms=sample.sleep_lag_ms,
+                problem=sample.problem,
+            )
+        )
 
     def next_customer_number(self) -> int:
         self._customers += 1

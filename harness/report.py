@@ -21,6 +21,7 @@ from harness.inbox import INBOX_RULE
 from harness.journey_map import Expectation
 from harness.observation import Run
 from harness.report_html import render_html
+from harness.runner_health import RUNNER_RULE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,7 +99,7 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
 
 
 def worst(statuses: list[str]) -> str:
-    order = ("failing", "flaky", "slow", "untested", "pending", "met")
+    order = ("failing", "flaky", "slow", "runner-busy", "untested", "pending", "met")
     return next((status for status in order if status in statuses), "untested")
 
 
@@ -179,6 +180,8 @@ def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
         "first_value": [dataclasses.asdict(first) for first in analysis.first_value],
         "inbox": [dataclasses.asdict(entry) for entry in analysis.inbox],
         "inbox_rule": INBOX_RULE,
+        "runner": [dataclasses.asdict(health) for health in analysis.runner],
+        "runner_rule": RUNNER_RULE,
     }
 
 
@@ -275,6 +278,7 @@ def build_report(
     from harness.gaps import analyse
     from harness.journey_map import load_map
     from harness.mapdiff import diff_maps, recorded_map
+    from harness.runner_health import runner_health
     from harness.store import open_store
 
     if last < 1:
@@ -295,6 +299,8 @@ def build_report(
         recorded = recorded_map(store, runs)
         observations, previous = read_window(store, runs, previous_runs)
         messages = store.messages([run.run_id for run in runs])
+        run_ids = [run.run_id for run in runs]
+        runner = runner_health(store.runner_samples(run_ids), run_ids)
     finally:
         store.close()
     analysis = analyse(
@@ -303,6 +309,7 @@ def build_report(
         previous=previous,
         run_order=[run.run_id for run in runs],
         messages=messages,
+        runner=runner,
     )
     changes = diff_maps(recorded, journey_map) if recorded is not None else []
     window = Window(runs=runs, previous=previous_runs)
@@ -324,6 +331,12 @@ def build_report(
             f"\n{len(changes)} change(s) to the map since version {recorded.version}, recorded with the runs:"
         )
         summary += "".join(f"\n  {change.sentence}" for change in changes)
+    busy = [health for health in analysis.runner if health.busy]
+    if busy:
+        summary += (
+            f"\n{len(busy)} run(s) had a runner too busy to measure fairly"
+            f" ({busy[-1].reason}): their slow verdicts are held back as runner-busy"
+        )
     worse = [m for m in analysis.movements if m.direction == "worse"]
     if worse:
         summary += f"\n{len(worse)} got worse since the previous {len(previous_runs)} run(s):"

@@ -24,6 +24,7 @@ from harness.emotion import EMOTION_RULE, StageEmotion
 from harness.gaps import STATUSES, GapAnalysis, Verdict
 from harness.inbox import INBOX_RULE
 from harness.journey_map import Stage, Touchpoint, format_duration
+from harness.runner_health import RUNNER_RULE
 
 if TYPE_CHECKING:
     from harness.report import Window
@@ -258,6 +259,7 @@ def render_html(
         priority_rule=PRIORITY_RULE,
         emotion_rule=EMOTION_RULE,
         inbox_rule=INBOX_RULE,
+        runner_rule=RUNNER_RULE,
         stage_ids=[stage.id for stage in journey_map.stages],
         off_map=analysis.off_map,
         changes=list(changes),

@@ -394,14 +394,17 @@ class ScheduleLoop:
 
     def _analyse(self, run_id: str) -> tuple[Run, pd.DataFrame, GapAnalysis]:
         """The run, its observations, and their analysis alone, against the map as it is now."""
+        from harness.runner_health import runner_health
+
         journey_map = load_map(self.config.map)  # it may have been refreshed since the start
         store = open_store(self.config.store)
         try:
             run = next(run for run in store.runs(last=len(self.segments) + 1) if run.run_id == run_id)
             observations = store.analysis_frame([run_id])
+            runner = runner_health(store.runner_samples([run_id]), [run_id])
         finally:
             store.close()
-        return run, observations, analyse(journey_map, observations)
+        return run, observations, analyse(journey_map, observations, runner=runner)
 
     def _alert(self, run: Run, verdicts: list[Verdict]) -> None:
         assert self.alerts is not None

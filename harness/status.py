@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from harness.alerts import open_alerts
 from harness.errors import HarnessError
 from harness.journey_map import load_map
+from harness.runner_health import OPERATOR_ACTION, runner_health
 from harness.schedule_file import ScheduleConfig, load_schedule
 from harness.store import _process_alive, open_store, store_path
 
@@ -83,7 +84,34 @@ def status_lines(store: str, config: ScheduleConfig | None = None) -> list[str]:
     lines.append(f"skipped runs: {document.get('skipped', 0)} (due while the cycle before was still going)")
     lines += _open_alerts(store, config)
     lines += _pending(store)
+    lines += _runner(store)
     return lines
+
+
+RUNNER_RUNS = 10  # how far back `shopper status` looks at the runner
+
+
+def _runner(store: str) -> list[str]:
+    """Whether the runner was too busy to measure fairly lately (harness.runner_health)."""
+    if not store_path(store).exists():
+        return []
+    opened = open_store(store)
+    try:
+        run_ids = [run.run_id for run in opened.runs(last=RUNNER_RUNS)]
+        health = runner_health(opened.runner_samples(run_ids), run_ids)
+    finally:
+        opened.close()
+    if not health:
+        return ["runner: not measured (runs of an older harness, or no browser step)"]
+    busy = [h for h in health if h.busy]
+    if not busy:
+        return [f"runner: measured fairly in the last {len(health)} measured run(s)"]
+    last = busy[-1]
+    return [
+        f"runner: too busy to measure fairly in {len(busy)} of the last {len(health)} measured run(s);"
+        " their slow verdicts are held back as runner-busy, not charged to an owner",
+        f"  last: run {last.run_id}: {last.reason}. {OPERATOR_ACTION}.",
+    ]
 
 
 def _pending(store: str) -> list[str]:
@@ -135,8 +163,9 @@ def _open_alerts(store: str, config: ScheduleConfig | None) -> list[str]:
     alerts = open_alerts(store, journey)
     lines = [f"open alerts: {len(alerts) or 'none'}"]
     for alert in alerts:
+        segment = f" ({alert.segment})" if alert.segment else ""
         lines.append(
-            f"  {alert.touchpoint_name} ({alert.segment}): {alert.last_status} {alert.streak} runs in a row"
+            f"  {alert.touchpoint_name}{segment}: {alert.last_status} {alert.streak} runs in a row"
             f" since {_shown(alert.since)}; owner {alert.owner}"
         )
     return lines

@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from harness import mail_store
+from harness import mail_store, runner_store
 from harness.errors import StoreError
 from harness.observation import (
     Event,
@@ -23,6 +23,7 @@ from harness.observation import (
     PendingExpectation,
     Run,
     RunFinished,
+    RunnerSampled,
     RunStarted,
     StepObserved,
     from_iso,
@@ -159,7 +160,7 @@ class SQLiteStore:
             self._check_ours()
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA + mail_store.SCHEMA)
+            self._db.executescript(SCHEMA + mail_store.SCHEMA + runner_store.SCHEMA)
             self._migrate()
         except sqlite3.DatabaseError as exc:
             if "not a database" in str(exc):
@@ -218,6 +219,8 @@ class SQLiteStore:
                     raise
             elif isinstance(event, ExpectationResolved):
                 mail_store.resolve(self._db, event)
+            elif isinstance(event, RunnerSampled):
+                runner_store.add_sample(self._db, event)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write to the store: {exc}", file=self.path) from None
 
@@ -351,6 +354,10 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write to the store: {exc}", file=self.path) from None
 
+    def runner_samples(self, run_ids: list[str]) -> list[RunnerSampled]:
+        """How busy the runner was during these runs (none for runs of an older harness)."""
+        return runner_store.samples(self._db, run_ids)
+
     def messages(self, run_ids: list[str]) -> list[MessageReceived]:
         """The inbox audit of these runs, oldest message first."""
         return mail_store.messages(self._db, run_ids)
@@ -377,6 +384,7 @@ class SQLiteStore:
                 marks = ", ".join("?" for _ in chunk)
                 self._db.execute(f"DELETE FROM observations WHERE run_id IN ({marks})", chunk)
                 mail_store.prune(self._db, chunk)
+                runner_store.prune(self._db, chunk)
                 self._db.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", chunk)
             self._db.execute("DELETE FROM maps WHERE digest NOT IN (SELECT map_digest FROM runs)")
             self._db.execute("COMMIT")

@@ -31,7 +31,7 @@ def test_a_fault_profile_that_cannot_be_read_is_one_sentence(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["demo", "--out", str(tmp_path / "out"), "--faults", str(tmp_path / "none.yaml")]) == 2
-    assert "cannot be read" in capsys.readouterr().err
+    assert "fault profile not found" in capsys.readouterr().err
 
 
 def test_the_demo_report_covers_the_journey(demo: tuple[Path, dict[str, Any]]) -> None:
