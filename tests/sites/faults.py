@@ -115,9 +115,9 @@ def drop_input(html: str, name: str) -> str:
     return html
 
 
-def serve(app: App, host: str = "127.0.0.1") -> None:
-    """Serve on a free port until killed; the first line printed says where."""
-    server = make_server(host, 0, app, threaded=True)
+def serve(app: App, host: str = "127.0.0.1", port: int = 0) -> None:
+    """Serve until killed (port 0: a free one); the first line printed says where."""
+    server = make_server(host, port, app, threaded=True)
     print(f"listening on http://{host}:{server.server_port}", flush=True)
     sys.stdout.flush()
     server.serve_forever()

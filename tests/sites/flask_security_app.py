@@ -85,9 +85,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="folder for the SQLite database")
     parser.add_argument("--smtp-port", type=int, required=True, help="the mail sink's port on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
-    serve(FaultInjector(create_app(args.data, args.smtp_port)))
+    serve(FaultInjector(create_app(args.data, args.smtp_port)), port=args.port)
 
 
 if __name__ == "__main__":
