@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,20 +73,43 @@ def maildir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, in
         yield folder, sink.port
 
 
+# Later than the registration form's promise by a second: slow on any machine, however fast.
+REGISTRATION = load_map(FLASK_SECURITY / "map.yaml").touchpoint("registration-form")
+assert REGISTRATION is not None and REGISTRATION.expect.within_ms is not None
+DELAY_MS = int(REGISTRATION.expect.within_ms) + 1000
+FAULTS = {
+    "delay_ms": {"POST /register": DELAY_MS},
+    "status": {"POST /reset": 500},
+    "drop_field": {"/login": "email"},
+}
+
+
 @pytest.fixture(scope="module")
-def sites(
+def walks(
     tmp_path_factory: pytest.TempPathFactory, maildir: tuple[Path, int]
-) -> Iterator[dict[str, SiteProcess]]:
-    """Both apps, started at once: Wagtail migrates its database while Flask-Security-Too is walked."""
-    _, smtp_port = maildir
+) -> Iterator[dict[str, Future[Walk]]]:
+    """Each app started once, and walked once, all at the same time (their waits overlap).
+
+    Flask-Security-Too runs twice: as it ships, and with the faults injected from its start.
+    """
+    folder, smtp_port = maildir
     started = {
         "flask-security": SiteProcess(
-            SITES / "flask_security_app.py", tmp_path_factory.mktemp("flask-security"), smtp_port
+            SITES / "flask_security_app.py", tmp_path_factory.mktemp("fst"), smtp_port
+        ),
+        "flask-security-faults": SiteProcess(
+            SITES / "flask_security_app.py", tmp_path_factory.mktemp("fst-faults"), smtp_port, faults=FAULTS
         ),
         "wagtail": SiteProcess(WAGTAIL / "serve.py", tmp_path_factory.mktemp("wagtail"), smtp_port),
     }
+    features = {"flask-security": FLASK_SECURITY, "flask-security-faults": FLASK_SECURITY, "wagtail": WAGTAIL}
     try:
-        yield started
+        with ThreadPoolExecutor(len(started)) as pool:
+            done = {
+                name: pool.submit(walk, site, features[name], folder, tmp_path_factory.mktemp(name))
+                for name, site in started.items()
+            }
+            yield done
     finally:
         for site in started.values():
             site.stop()
@@ -114,7 +138,7 @@ def walk(site: SiteProcess, features: Path, maildir: Path, folder: Path) -> Walk
         capture_output=True,
         text=True,
         check=False,
-        timeout=300,
+        timeout=900,
     )
     output = run.stdout + run.stderr
     report = subprocess.run(
@@ -139,10 +163,8 @@ def assert_all_met(walk: Walk, covered: set[str]) -> None:
     assert walk.exit_code == 0, walk.problems()
 
 
-def test_flask_security_registration_with_email_confirmation_is_met(
-    sites: dict[str, SiteProcess], maildir: tuple[Path, int], tmp_path: Path
-) -> None:
-    journey = walk(sites["flask-security"], FLASK_SECURITY, maildir[0], tmp_path)
+def test_flask_security_registration_with_email_confirmation_is_met(walks: dict[str, Future[Walk]]) -> None:
+    journey = walks["flask-security"].result()
     every = {tp.id for tp in load_map(FLASK_SECURITY / "map.yaml").touchpoints()}
     assert_all_met(journey, every)
     # The customer really went through the emailed link: its page was visited and answered.
@@ -150,40 +172,21 @@ def test_flask_security_registration_with_email_confirmation_is_met(
     assert journey.verdicts()["account-page"]["observed"]["n"] >= 1
 
 
-def test_wagtail_contact_form_answers_and_acknowledges(
-    sites: dict[str, SiteProcess], maildir: tuple[Path, int], tmp_path: Path
-) -> None:
-    journey = walk(sites["wagtail"], WAGTAIL, maildir[0], tmp_path)
+def test_wagtail_contact_form_answers_and_acknowledges(walks: dict[str, Future[Walk]]) -> None:
+    journey = walks["wagtail"].result()
     assert_all_met(journey, {"home-page", "contact-form", "support-acknowledgement"})
     sent = journey.steps("contact-form")
     assert (sent["step"].str.contains("I submit a support request") & (sent["outcome"] == "passed")).any()
 
 
-def test_faults_on_flask_security_land_on_the_touchpoint_to_blame(
-    sites: dict[str, SiteProcess], maildir: tuple[Path, int], tmp_path: Path
-) -> None:
-    site = sites["flask-security"]
-    registration = load_map(FLASK_SECURITY / "map.yaml").touchpoint("registration-form")
-    assert registration is not None
-    within = registration.expectation("visitor").within_ms
-    assert within is not None
-    # Later than the promise by a second: slow on any machine, however fast it is otherwise.
-    delay_ms = int(within) + 1000
-    site.set_faults(
-        delay_ms={"POST /register": delay_ms},
-        status={"POST /reset": 500},
-        drop_field={"/login": "email"},
-    )
-    try:
-        journey = walk(site, FLASK_SECURITY, maildir[0], tmp_path)
-    finally:
-        site.set_faults()
+def test_faults_on_flask_security_land_on_the_touchpoint_to_blame(walks: dict[str, Future[Walk]]) -> None:
+    journey = walks["flask-security-faults"].result()
     verdicts = journey.verdicts()
     assert journey.exit_code == 1, journey.problems()
 
     # (a) The late answer to the registration form is the form's; the page it lands on is fine.
     assert verdicts["registration-form"]["status"] == "slow", verdicts["registration-form"]
-    assert verdicts["registration-form"]["observed"]["p50_ms"] >= delay_ms
+    assert verdicts["registration-form"]["observed"]["p50_ms"] >= DELAY_MS
     assert verdicts["home-page"]["status"] == "met", verdicts["home-page"]
 
     # (b) The reset form answering 500 fails its owner, with what the error page said.

@@ -2,7 +2,8 @@
 
 The tests make a site nobody here wrote misbehave the way real sites do: a form that answers
 late, a form that answers HTTP 500, a form that lost a field in a redesign. The faults are set
-while the app runs by a JSON POST to `/__faults__` (an empty object clears them):
+from the start by the SITE_FAULTS environment variable, or while the app runs by a JSON POST to
+`/__faults__` (an empty object clears them), both JSON like this:
 
     {"delay_ms": {"POST /login": 3000},      # the answer to that request, late by that much
      "status": {"POST /register": 500},      # answered with the server's stock error page
@@ -12,6 +13,7 @@ while the app runs by a JSON POST to `/__faults__` (an empty object clears them)
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import threading
@@ -24,6 +26,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.serving import make_server
 
 CONTROL = "/__faults__"
+FAULTS_VARIABLE = "SITE_FAULTS"
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 App = Callable[[Environ, StartResponse], Iterable[bytes]]
@@ -46,7 +49,7 @@ class Faults:
 class FaultInjector:
     def __init__(self, app: App) -> None:
         self.app = app
-        self.faults = Faults()
+        self.faults = Faults.from_json(json.loads(os.environ.get(FAULTS_VARIABLE) or "{}"))
         self._lock = threading.Lock()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:

@@ -2,7 +2,7 @@
 
 The app prints `listening on http://127.0.0.1:PORT` once its server is bound (see faults.serve).
 Starting does not wait, so a slow start (Wagtail migrating its database) overlaps other work;
-`base_url` waits for it.
+`base_url` waits for it. `faults` are injected from the start (see faults.py).
 """
 
 from __future__ import annotations
@@ -13,27 +13,30 @@ import re
 import subprocess
 import sys
 import threading
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 SITES = Path(__file__).resolve().parent
-CONTROL = "/__faults__"  # faults.CONTROL, without importing the apps' dependencies here
+# faults.FAULTS_VARIABLE, without importing the apps' dependencies here.
+FAULTS_VARIABLE = "SITE_FAULTS"
 LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 # A cold start imports Django or Flask and migrates a database on a shared, loaded machine.
 START_TIMEOUT_S = 180.0
 
 
 class SiteProcess:
-    def __init__(self, script: Path, data: Path, smtp_port: int) -> None:
+    def __init__(
+        self, script: Path, data: Path, smtp_port: int, faults: dict[str, Any] | None = None
+    ) -> None:
         self.command = [sys.executable, str(script), "--data", str(data), "--smtp-port", str(smtp_port)]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", FAULTS_VARIABLE: json.dumps(faults or {})}
         self.log: list[str] = []
         self._url: list[str] = []
         self._ready = threading.Event()
         self.process = subprocess.Popen(
             self.command,
             cwd=SITES,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=env,
             text=True,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -56,17 +59,6 @@ class SiteProcess:
         if not self._url:
             raise RuntimeError(f"{' '.join(self.command)} did not start:\n{''.join(self.log)}")
         return self._url[0]
-
-    def set_faults(self, **faults: Any) -> None:
-        """Replace the app's injected faults (none: a healthy app)."""
-        request = urllib.request.Request(
-            self.base_url + CONTROL,
-            data=json.dumps(faults).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            assert answer.status == 204, answer.read()
 
     def stop(self) -> None:
         self.process.terminate()
