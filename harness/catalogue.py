@@ -33,6 +33,7 @@ class StepEntry:
     binds_by: str = BY_NAME
     suffix: str = ""
     timed: bool = False  # its duration is the touchpoint answering, not the customer typing or checking
+    opens: bool = False  # it opens a page by itself, wherever the customer was (a dry run resumes there)
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
     @property
@@ -64,15 +65,18 @@ def touchpoint_step(
     binds_by: str = BY_NAME,
     suffix: str = "",
     timed: bool = False,
+    opens: bool = False,
 ) -> Callable[[F], F]:
     """Register a step with pytest-bdd and in the catalogue, saying which touchpoint it exercises.
 
     `binds` names the phrase parameter that picks the touchpoint (with `suffix` appended: "pricing"
     + "page"); steps without it act on the touchpoint the customer is already at. `timed` steps wait
     for the touchpoint to answer (a page load, a reply to a form, an email): their durations make
-    the touchpoint's response time.
+    the touchpoint's response time. `opens` steps open a page by themselves (a URL, not a click).
     """
     from pytest_bdd import given, parsers, step, then, when
+
+    from harness.dry_run import dry_run_aware
 
     decorators: dict[str, Callable[..., Any]] = {"given": given, "when": when, "then": then, "step": step}
     if keyword not in decorators:
@@ -89,11 +93,12 @@ def touchpoint_step(
             binds_by=binds_by,
             suffix=suffix,
             timed=timed,
+            opens=opens,
         )
         CATALOGUE.append(entry)
         func.__shopper_step__ = entry  # type: ignore[attr-defined]
         # The caller's module must own the step fixture, so register from its frame's point of view.
-        decorators[keyword](parsers.parse(phrase), stacklevel=2)(func)
+        decorators[keyword](parsers.parse(phrase), stacklevel=2)(dry_run_aware(func, entry.kind, opens))
         return func
 
     return register

@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="synthetic customers' address, with {run} and {n}: plus-addressing (default"
         " shopper+{run}-{n}@example.test) or a catch-all domain ({run}-{n}@shoppers.example.com)",
     )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="open every page the scenarios visit and find every field and button they name, but press"
+        " nothing, read no email and record nothing; list what a real run would trip on (exit 1 if anything)",
+    )
     run.add_argument("--quiet", action="store_true")
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest (e.g. --headed)")
 
@@ -252,6 +258,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.store import open_store
 
     store_url = args.store or _store_default()
+    if args.dry_run:
+        return _dry_run(args, map_path, checked.journey_map.segments)
     open_store(store_url).close()  # a store that cannot be written is an input error, not a failed site
     failed, ran = False, False
     for segment in _segments(checked.journey_map.segments, args.segment):
@@ -276,6 +284,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not ran:
         raise HarnessError("no scenario ran: the features hold none for the segment(s) asked for")
     return EXIT_GAPS if failed else EXIT_OK
+
+
+def _dry_run(args: argparse.Namespace, map_path: Path, segments: list[str]) -> int:
+    """`shopper run --dry-run`: the steps find what they name, nothing is sent or stored; exit 1 on a trip."""
+    from harness.dry_run import Findings
+    from harness.runner import RunRequest, dry_run
+
+    found, ran = Findings(), False
+    for segment in _segments(segments, args.segment):
+        result, segment_found = dry_run(
+            RunRequest(
+                features=args.features,
+                journey_map=map_path,
+                base_url=args.base_url,
+                segment=segment,
+                store=args.store or _store_default(),  # never opened in a dry run
+                customer_address=args.customer_address,
+                pytest_args=args.pytest_args,
+            )
+        )
+        if not result.ran:
+            raise HarnessError(f"the scenarios did not run: {result.problem()}")
+        if not args.quiet:
+            print(result.output, end="")
+        ran = ran or result.exit_code != PYTEST_NO_TESTS
+        found.extend(segment_found)
+        print(f"dry run ({segment}): {segment_found.verdict()}")
+    if not ran:
+        raise HarnessError("no scenario ran: the features hold none for the segment(s) asked for")
+    print("\n".join(found.lines()))
+    return EXIT_GAPS if found.trips else EXIT_OK
 
 
 def _report_run(result: RunResult) -> None:

@@ -70,3 +70,15 @@ def read_user_file(path: str | Path, what: str, error: type[HarnessError]) -> st
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
         raise error(f"{what} cannot be read ({reason})", file=path) from None
+
+
+class LocateError(HarnessError):
+    """A step could not find what it names on the page: a scenario (or the harness) to fix, not the owner."""
+
+
+class NotOnPage(LocateError):
+    """Nothing on a page that answered matches what the step names; the message lists what was there."""
+
+
+class Ambiguous(LocateError):
+    """Two things on the page match what the step names equally well; the message names both."""

@@ -16,6 +16,7 @@ import pytest
 
 from harness import features
 from harness.catalogue import bind, entry_for, static_binding
+from harness.dry_run import DryRun, Findings
 from harness.errors import HarnessError
 from harness.journey_map import load_map, parse_duration
 from harness.mailbox import Mailbox, lasting_url, open_mailbox
@@ -28,6 +29,7 @@ RECORDER = pytest.StashKey[Recorder]()
 SCENARIO = pytest.StashKey[ScenarioRecord]()
 MAILBOX = pytest.StashKey[Mailbox]()  # one per run: an IMAP mailbox is one connection, shared
 MAILED = pytest.StashKey[list[ScenarioRecord]]()  # scenarios whose customers the audit looks at last
+FINDINGS = pytest.StashKey[Findings]()  # a dry run's: what a real run would trip on
 JOURNEY_TAGS = tuple(f"{kind}:" for kind in features.TAG_KINDS)
 
 
@@ -64,6 +66,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="1s",
         help="how long the run waits at its end for mail still on its way, for the inbox audit (default: 1s)",
     )
+    group.addoption(
+        "--dry-run",
+        action="store_true",
+        help="find every field and button the steps name, but send nothing, read no email, record nothing;"
+        " list what a real run would trip on",
+    )
+    group.addoption("--dry-run-json", help="with --dry-run: write what it found to this JSON file")
     parser.addini("journey_map", "journey map YAML that turns recording on")
 
 
@@ -78,8 +87,10 @@ def pytest_configure(config: pytest.Config) -> None:
             _duration_option(config, name)
         config.stash[RECORDER] = recorder
         config.stash[MAILED] = []
+        if config.getoption("dry_run"):
+            config.stash[FINDINGS] = Findings(out=config.getoption("dry_run_json") or "")
         url = config.getoption("mailbox")
-        if url:
+        if url and FINDINGS not in config.stash:  # a dry run reads no email
             try:
                 config.stash[MAILBOX] = open_mailbox(url)
             except HarnessError as exc:
@@ -104,7 +115,8 @@ def _make_recorder(config: pytest.Config) -> Recorder | None:
         )
     store_url = config.getoption("store") or os.environ.get("SHOPPER_STORE") or DEFAULT_STORE
     run_id = config.getoption("run_id") or new_run_id()
-    if config.getoption("run_id") and run_exists(store_url, run_id):
+    dry = bool(config.getoption("dry_run"))
+    if config.getoption("run_id") and not dry and run_exists(store_url, run_id):
         # A second process under the same id would restart its attempts and overwrite its evidence.
         raise HarnessError(f'run id "{run_id}" is already in the store; every run needs its own id')
     # Checked now, not at the first scenario: a bad template is a usage error of the whole run.
@@ -115,8 +127,8 @@ def _make_recorder(config: pytest.Config) -> Recorder | None:
         journey_map=journey_map,
         segment=segment,
         target=config.getoption("base_url", default=None) or "",
-        handlers=[LazyStore(store_url)],
-        evidence_dir=evidence,
+        handlers=[] if dry else [LazyStore(store_url)],  # a dry run records nothing
+        evidence_dir=None if dry else evidence,
     )
 
 
@@ -189,6 +201,7 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
         mailbox_url=lasting_url(url) if url else "",
         max_wait_ms=_duration_option(config, "max_wait"),
         trace_wanted=recorder.evidence_dir is not None and not config.getoption("no_trace"),
+        dry_run=DryRun() if FINDINGS in config.stash else None,
     )
     tagged = info.values("touchpoint") if info else []
     if tagged:
@@ -245,6 +258,8 @@ def pytest_bdd_after_step(
 ) -> None:
     record = request.node.stash.get(SCENARIO, None)
     if record is not None:
+        if FINDINGS in request.config.stash:
+            request.config.stash[FINDINGS].step_ended(record.shopper.dry_run, record.feature, step)
         request.config.stash[RECORDER].step_ended(
             record,
             line=step.line_number,
@@ -304,6 +319,9 @@ def _record_failure(
 ) -> None:
     recorder = request.config.stash[RECORDER]
     shopper = record.shopper
+    if FINDINGS in request.config.stash:
+        said = redact(error_text(exception), shopper.secrets())
+        request.config.stash[FINDINGS].step_failed(record.feature, step, classify(exception), said)
     evidence = recorder.evidence_path(record, step.line_number)
     trace = evidence.with_suffix(".zip") if evidence is not None else None
     if evidence is not None and not shopper.screenshot(evidence):
@@ -371,3 +389,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if mailbox is not None:
             mailbox.close()
         recorder.finish_run("aborted" if exitstatus == pytest.ExitCode.INTERRUPTED else "finished")
+    if FINDINGS in session.config.stash:
+        session.config.stash[FINDINGS].write()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if FINDINGS in config.stash:
+        terminalreporter.section("dry run: what a real run would trip on")
+        terminalreporter.write_line("\n".join(config.stash[FINDINGS].lines() or ["  nothing"]))

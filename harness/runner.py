@@ -8,9 +8,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from harness.dry_run import Findings
 from harness.errors import HarnessError
 from harness.recorder import new_run_id
 from harness.store import open_store, store_path
@@ -35,6 +36,7 @@ class RunRequest:
     run_id: str = field(default_factory=new_run_id)
     pytest_args: list[str] = field(default_factory=list)
     quiet: bool = False
+    dry_run_out: Path | None = None  # a dry run, its findings written here (nothing is recorded)
 
 
 @dataclass
@@ -91,6 +93,8 @@ def pytest_command(request: RunRequest) -> list[str]:
         command += ["--customer-address", request.customer_address]
     if request.evidence_dir:
         command += ["--evidence-dir", str(request.evidence_dir)]
+    if request.dry_run_out:
+        command += ["--dry-run", "--dry-run-json", str(request.dry_run_out)]
     command += ["-q"] if request.quiet else ["-v"]
     return command + request.pytest_args
 
@@ -131,6 +135,14 @@ def run_scenarios(
     return RunResult(
         run_id=request.run_id, segment=request.segment, exit_code=completed.returncode, output=output
     )
+
+
+def dry_run(request: RunRequest) -> tuple[RunResult, Findings]:
+    """One segment's dry run in its own pytest process, and what its steps would trip on."""
+    with tempfile.TemporaryDirectory(prefix="shopper-dry-run-") as folder:
+        out = Path(folder) / "findings.json"
+        result = run_scenarios(replace(request, dry_run_out=out, quiet=True, retries=0))
+        return result, Findings.read(out)
 
 
 _POLL_S = 0.2

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.dry_run import DryRun
 from harness.email_message import ReceivedEmail
 from harness.errors import HarnessError
 from harness.journey_map import Expectation, JourneyMap, Touchpoint
@@ -102,6 +103,7 @@ class Shopper:
     measured_ms: float | None = None
     trace_wanted: bool = False  # record a Playwright trace of the page's context, kept only at failure
     traced: Any = None  # the browser context this shopper started tracing
+    dry_run: DryRun | None = None  # set in a dry run: steps find everything and send nothing
 
     def __repr__(self) -> str:
         # pytest prints step arguments in tracebacks; URLs and pages may carry what a form sent.

@@ -1,22 +1,27 @@
-"""Form steps: fill in fields as the customer would, by their visible labels, and submit."""
+"""Form steps: fill in fields as the customer would, by what they are called, and submit.
+
+Fields and buttons are found as a person finds them (`steps.locate`): `Email:`, `Summary *` and
+a button whose icon font puts a glyph in its name are what they say.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from harness.catalogue import touchpoint_step
+from harness.dry_run import held_back
 from harness.errors import HarnessError
 from harness.shopper import Shopper
-from steps.browsing import after_action, browse
-from steps.web import CHECK_WAIT_MS
+from steps import locate
+from steps.browsing import after_action
 
 DETAILS = ("name", "email", "password")
 
 
 @touchpoint_step("step", 'I fill in "{field}" with "{value}"', kind="form")
 def fill_in(shopper: Shopper, page: Any, field: str, value: str) -> None:
-    """Type a value into the field with that label."""
-    browse(shopper, page).get_by_label(field, exact=True).fill(value, timeout=CHECK_WAIT_MS)
+    """Type a value into the field called that (its label, placeholder, aria-label or name)."""
+    locate.field(shopper, page, field).fill(value, timeout=shopper.wait_ms())
 
 
 @touchpoint_step("step", 'I fill in "{field}" with my {detail}', kind="form")
@@ -27,27 +32,40 @@ def fill_in_mine(shopper: Shopper, page: Any, field: str, detail: str) -> None:
             f'"my {detail}" is not a detail of the synthetic customer; use one of: {", ".join(DETAILS)}'
         )
     value = getattr(shopper.customer, detail)
-    browse(shopper, page).get_by_label(field, exact=True).fill(value, timeout=CHECK_WAIT_MS)
+    locate.field(shopper, page, field).fill(value, timeout=shopper.wait_ms())
 
 
 @touchpoint_step("step", 'I fill in "{field}" with the code', kind="form")
 def fill_in_code(shopper: Shopper, page: Any, field: str) -> None:
     """Type the code read from an email with "I read the code in the ... email"."""
-    if not shopper.code:
+    if not shopper.code and shopper.dry_run is None:
         raise HarnessError('no code read yet: say "I read the code in the ... email" first')
-    browse(shopper, page).get_by_label(field, exact=True).fill(shopper.code, timeout=CHECK_WAIT_MS)
+    target = locate.field(shopper, page, field)
+    if shopper.dry_run is None:  # a dry run reads no email, so it has no code: the field is only found
+        target.fill(shopper.code, timeout=shopper.wait_ms())
 
 
 @touchpoint_step("step", 'I choose "{option}" in "{field}"', kind="form")
 def choose(shopper: Shopper, page: Any, option: str, field: str) -> None:
-    """Pick an option of a drop-down by its label."""
-    browse(shopper, page).get_by_label(field, exact=True).select_option(label=option, timeout=CHECK_WAIT_MS)
+    """Pick an option of a drop-down by what it says; the drop-down by what it is called."""
+    drop_down = locate.field(shopper, page, field, kinds={"select"})
+    drop_down.select_option(label=option, timeout=shopper.wait_ms())
+
+
+@touchpoint_step("step", 'I check "{label}"', kind="form")
+def check(shopper: Shopper, page: Any, label: str) -> None:
+    """Tick a checkbox, or pick a radio button, by its label ("I agree to the terms", "Monthly")."""
+    box = locate.find_field(shopper, page, label, kinds={"checkbox", "radio"})
+    locate.tick(page, box, shopper.wait_ms())
 
 
 @touchpoint_step("step", 'I press "{button}"', kind="form", timed=True)
 def press(shopper: Shopper, page: Any, button: str) -> None:
-    """Press a button; the wait for the page that answers counts for that page."""
-    browse(shopper, page)
+    """Press a button by what it says (text, value, aria-label); the wait for the answer counts for it."""
+    target = locate.button(shopper, page, button)
+    if held_back(shopper.dry_run):
+        return
     before = shopper.navigations
-    page.get_by_role("button", name=button, exact=True).first.click(timeout=CHECK_WAIT_MS)
-    after_action(shopper, page, before)
+    with locate.answering(shopper):
+        target.click(timeout=shopper.wait_ms())
+        after_action(shopper, page, before)

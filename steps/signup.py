@@ -1,50 +1,42 @@
-"""Signup and login steps: the synthetic customer creates an account and comes back to it."""
+"""Signup and login steps: the synthetic customer creates an account and comes back to it.
+
+The form is the one asking for an email (and a password, where a form on the page has one); what
+goes where is `steps.details`: name, email, every password box, the terms the form requires.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from harness.catalogue import touchpoint_step
+from harness.dry_run import held_back
 from harness.shopper import Shopper
-from steps.browsing import after_action, browse
-from steps.web import CHECK_WAIT_MS
-
-NAME_LABELS = ("Full name", "Name", "Your name")
-EMAIL_LABELS = ("Email", "Work email", "Email address")
-PASSWORD_LABELS = ("Password",)
+from steps.browsing import after_action
+from steps.details import FormPlan, account_form, fill_plan, send
+from steps.locate import answering
 
 
-def fill_first(page: Any, labels: tuple[str, ...], value: str) -> bool:
-    for label in labels:
-        field = page.get_by_label(label, exact=True)
-        if field.count():
-            field.first.fill(value, timeout=CHECK_WAIT_MS)
-            return True
-    return False
-
-
-def _submit(shopper: Shopper, page: Any) -> None:
+def _send(shopper: Shopper, page: Any, plan: FormPlan) -> None:
+    if held_back(shopper.dry_run):
+        return
     before = shopper.navigations
-    page.locator("form:has(input[type=email]) [type=submit]").first.click(timeout=CHECK_WAIT_MS)
-    after_action(shopper, page, before)
+    with answering(shopper):  # typing and finding the form was the customer's time, not the site's
+        send(plan, shopper.wait_ms())
+        after_action(shopper, page, before)
 
 
 @touchpoint_step("step", "I sign up with my details", kind="signup", timed=True)
 def sign_up(shopper: Shopper, page: Any) -> None:
-    """Fill the signup form on this page with the synthetic customer's name, email and password; send it."""
-    browse(shopper, page)
-    fill_first(page, NAME_LABELS, shopper.customer.name)
-    if not fill_first(page, EMAIL_LABELS, shopper.customer.email):
-        raise AssertionError(f"no email field on {page.url}")
-    fill_first(page, PASSWORD_LABELS, shopper.customer.password)
-    _submit(shopper, page)
+    """Fill the signup form on this page (name, email, every password, required boxes ticked); send it."""
+    plan = account_form(shopper, page, signing_up=True)
+    fill_plan(shopper, plan)
+    _send(shopper, page, plan)
 
 
 @touchpoint_step("step", "I log in with my account", kind="signup", timed=True)
 def log_in(shopper: Shopper, page: Any) -> None:
     """Fill the login form on this page with the synthetic customer's email and password; send it."""
-    browse(shopper, page)
-    if not fill_first(page, EMAIL_LABELS, shopper.customer.email):
-        raise AssertionError(f"no email field on {page.url}")
-    fill_first(page, PASSWORD_LABELS, shopper.customer.password)
-    _submit(shopper, page)
+    plan = account_form(shopper, page, signing_up=False)
+    plan.ticks = []  # "remember me" is the customer's choice, not the form's demand
+    fill_plan(shopper, plan)
+    _send(shopper, page, plan)

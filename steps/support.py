@@ -10,13 +10,12 @@ import re
 from typing import Any
 
 from harness.catalogue import touchpoint_step
+from harness.dry_run import held_back
 from harness.shopper import Shopper
-from steps.browsing import after_action, browse
-from steps.signup import EMAIL_LABELS, fill_first
-from steps.web import CHECK_WAIT_MS
+from steps.browsing import after_action
+from steps.details import fill_plan, send, support_form
+from steps.locate import answering
 
-SUBJECT_LABELS = ("Subject", "Topic", "Summary")
-MESSAGE_LABELS = ("Message", "Your message", "Description", "How can we help?")
 # How help desks print a ticket reference: ACME-1001, SUP-42, or #12345.
 TICKET = re.compile(r"\b([A-Z][A-Z0-9]{1,9}-\d{2,})\b|#(\d{3,})\b")
 # Said next to it, so that a footer's "ISO-27001" is not taken for the customer's ticket.
@@ -25,20 +24,24 @@ NAMED = re.compile(r"(?i)\b(?:ticket|reference|ref|case|request)\b[^\n]{0,40}?")
 
 @touchpoint_step("step", 'I submit a support request about "{subject}"', kind="form", timed=True)
 def submit_request(shopper: Shopper, page: Any, subject: str) -> None:
-    """Fill this contact form with my email, the subject and a short message; send it.
+    """Fill this contact form with my email, the subject (where it asks) and a short message; send it.
 
     The reply page's ticket reference (ACME-1001, #12345) is kept to match the replies by.
     """
-    browse(shopper, page)
-    if not fill_first(page, EMAIL_LABELS, shopper.customer.email):
-        raise AssertionError(f"no email field on {page.url}")
-    fill_first(page, SUBJECT_LABELS, subject)
-    if not fill_first(page, MESSAGE_LABELS, f"{subject}. Could you help me with this, please?"):
-        raise AssertionError(f"no message field on {page.url}")
+    plan = support_form(shopper, page)
+    fill_plan(shopper, plan, password=False)
+    wait = shopper.wait_ms()
+    if plan.subject is not None:
+        plan.at(plan.subject).fill(subject, timeout=wait)
+    assert plan.message is not None
+    plan.at(plan.message).fill(f"{subject}. Could you help me with this, please?", timeout=wait)
+    if held_back(shopper.dry_run):
+        return
     before = shopper.navigations
-    page.locator("form:has(textarea) [type=submit]").first.click(timeout=CHECK_WAIT_MS)
-    after_action(shopper, page, before)
-    shopper.ticket = ticket_in(page.locator("body").inner_text(timeout=CHECK_WAIT_MS))
+    with answering(shopper):
+        send(plan, wait)
+        after_action(shopper, page, before)
+    shopper.ticket = ticket_in(page.locator("body").inner_text(timeout=wait))
 
 
 def ticket_in(text: str) -> str:

@@ -101,7 +101,7 @@ def test_each_function_knows_its_entry() -> None:
 def test_entry_has_doc_and_parameters() -> None:
     fill = entry('I fill in "{field}" with "{value}"')
     assert fill.parameters == ["field", "value"]
-    assert fill.doc == "Type a value into the field with that label."
+    assert fill.doc == "Type a value into the field called that (its label, placeholder, aria-label or name)."
     assert entry("I sign up with my details").parameters == []
 
 
