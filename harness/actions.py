@@ -64,6 +64,11 @@ def _what_to_fix(verdict: Verdict) -> str:
         )
     if verdict.harness_error:
         return f"Fix the scenario for {verdict.name} ({who}): {verdict.harness_error.splitlines()[0]}"
+    if verdict.blocked_by:
+        return (
+            f"Unblock {verdict.name} ({who}): its scenarios stop at {verdict.blocked_by} failing first;"
+            " fixing that lets them reach it"
+        )
     if not verdict.segment_played:
         return f"Run the scenarios as {verdict.segment} customers: no run in the window played that segment"
     if verdict.channel == "phone":

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from harness.actions import Action, rank
+from harness.blocked import blocked_by
 from harness.emotion import StageEmotion, emotions_of
 from harness.first_value import FirstValue, first_value
 from harness.inbox import StageInbox, inbox_actions, inbox_audit
@@ -98,6 +99,7 @@ class Verdict:
     trace: str = ""  # Playwright trace of the failing step shown as evidence
     page_url: str = ""
     page_title: str = ""
+    blocked_by: str = ""  # untested because scenarios stopped at this touchpoint's failure first (its name)
 
 
 @dataclass
@@ -244,6 +246,7 @@ def _judge_window(
     texts = _details(observations, np.concatenate([fig.last_failure, last_error]))
     tp_code = {tp: number for number, tp in enumerate(visits.touchpoints)}
     segment_code = {segment: number for number, segment in enumerate(visits.segments)}
+    blocked = blocked_by(observations)
 
     def verdict(touchpoint: Touchpoint | None, touchpoint_id: str, stage_id: str, segment: str) -> Verdict:
         t, s = tp_code.get(touchpoint_id), segment_code.get(segment)
@@ -255,6 +258,12 @@ def _judge_window(
         harness_error = texts.get(int(last_error[g]), {}).get("error", "") if g >= 0 else ""
         if harness_error and status == "untested":
             gap = f"{int(error_count[g])} visit(s) measured nothing: the scenario could not run"
+        untried = status == "untested" and not harness_error
+        blocker = blocked.get((touchpoint_id, segment), "") if untried else ""
+        if blocker:
+            found = journey_map.touchpoint(blocker)
+            blocker = found.name if found else blocker
+            gap = f"blocked by {blocker}: the scenarios that reach it stopped at that failure first"
         row = int(fig.last_failure[g]) if g >= 0 else -1
         result = Verdict(
             stage_id=stage_id,
@@ -271,6 +280,7 @@ def _judge_window(
             gap_size=size,
             harness_error=harness_error,
             trend=trends[g] if trends is not None and g >= 0 else [],
+            blocked_by=blocker,
         )
         for column, value in texts.get(row, {}).items():
             setattr(result, column, value)

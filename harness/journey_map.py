@@ -152,19 +152,56 @@ class JourneyMap:
         )
 
     def touchpoint_for_url(self, path: str) -> Touchpoint | None:
-        """The web or form touchpoint whose url is the longest prefix of path, segment by segment."""
-        path = urlsplit(path).path or "/"
+        """The web or form touchpoint whose url pattern matches path most specifically (see url_match)."""
         best: Touchpoint | None = None
-        best_length = -1
+        best_rank: tuple[int, int] = (-1, -1)
         for tp in self.touchpoints():
             if tp.channel not in ("web", "form") or tp.url is None:
                 continue
-            base = urlsplit(tp.url).path.rstrip("/")
-            # "/" would otherwise prefix every page, and "/pricing" must not claim "/pricing-old".
-            matches = path == (base or "/") or (base and path.startswith(base + "/"))
-            if matches and len(base) > best_length:
-                best, best_length = tp, len(base)
+            rank = url_match(tp.url, path)
+            if rank is not None and rank > best_rank:
+                best, best_rank = tp, rank
         return best
+
+
+# `{key}` in a url stands for one path segment the site makes up (a confirmation key, an id).
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def _segments(path: str) -> list[str]:
+    return [part for part in (urlsplit(path).path or "/").split("/") if part]
+
+
+def is_template(url: str) -> bool:
+    return bool(_PLACEHOLDER.search(url))
+
+
+def url_match(pattern: str, path: str) -> tuple[int, int] | None:
+    """How specifically a touchpoint's url pattern matches a path, or None when it does not.
+
+    A pattern is a path prefix, segment by segment ("/pricing" owns "/pricing/team", not
+    "/pricing-old"), whose `{name}` parts match any text within one segment. "/" owns only the
+    home page. The rank (segments matched, of them literal) lets the most specific pattern win.
+    """
+    want, have = _segments(pattern), _segments(path)
+    if not want:
+        return (0, 0) if not have else None
+    if len(have) < len(want):
+        return None
+    literal = 0
+    for wanted, part in zip(want, have, strict=False):
+        if not _PLACEHOLDER.search(wanted):
+            if wanted != part:
+                return None
+            literal += 1
+        elif not _segment_regex(wanted).fullmatch(part):
+            return None
+    return (len(want), literal)
+
+
+def _segment_regex(segment: str) -> re.Pattern[str]:
+    pieces = _PLACEHOLDER.split(segment)
+    return re.compile("[^/]+".join(re.escape(piece) for piece in pieces))
 
 
 def load_map(path: str | Path) -> JourneyMap:
@@ -280,6 +317,12 @@ class _Builder:
         url = self.text(node, what)
         if not url.startswith("/"):
             raise self.fail(node, f'{what} "{url}" must be a path starting with "/", e.g. "/pricing"')
+        if "{" in _PLACEHOLDER.sub("", url) or "}" in _PLACEHOLDER.sub("", url):
+            raise self.fail(
+                node,
+                f'{what} "{url}" has a stray brace: a part the site makes up is written like'
+                ' "/confirm/{key}/", a name in braces',
+            )
         return url
 
     def pattern(self, node: Node, what: str) -> str:

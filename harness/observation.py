@@ -65,6 +65,10 @@ class Observation:
     page_url: str = ""  # where the customer was when the step failed
     page_title: str = ""
     timed: bool = True  # the step waited for the touchpoint's answer (see catalogue.StepEntry.timed)
+    # The harness's own wall time for this observation (its step, or its part of a step that made
+    # several): actionability checks and the harness's work included. duration_ms is the
+    # browser's timing of the answer where there is one; None in stores from before it was kept.
+    wall_ms: float | None = None
 
 
 @dataclass

@@ -318,6 +318,8 @@ def _record_failure(
     timed: bool = True,
 ) -> None:
     recorder = request.config.stash[RECORDER]
+    # The customer's wait ended with the failure: the evidence taken now is the harness's time.
+    recorder.stop_step(record)
     shopper = record.shopper
     if FINDINGS in request.config.stash:
         said = redact(error_text(exception), shopper.secrets())

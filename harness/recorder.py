@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from harness.catalogue import Binding
 from harness.inbox import audit_record
-from harness.journey_map import JourneyMap
+from harness.journey_map import JourneyMap, Touchpoint
 from harness.observation import (
     Event,
     Handler,
@@ -33,7 +33,7 @@ from harness.observation import (
     utc_now,
 )
 from harness.pending import EmailPending, wanted_to_dict
-from harness.shopper import Shopper, redact
+from harness.shopper import Shopper, TimedPart, redact
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ class ScenarioRecord:
     executed: set[int] = field(default_factory=set)
     step_started_at: dt.datetime | None = None
     step_clock: float | None = None
+    step_stopped: float | None = None  # when the step's clock stopped, before any evidence was taken
     stages: list[tuple[dt.datetime, str]] = field(default_factory=list)  # (step start, stage), in order
     audited: set[str] = field(default_factory=set)  # mailbox keys already in the inbox audit
 
@@ -85,6 +86,48 @@ class ScenarioRecord:
                 break
             current = stage
         return current
+
+
+@dataclass
+class _Piece:
+    """One observation a step makes: where, what the touchpoint took, and the harness's wall time."""
+
+    touchpoint: Touchpoint | None
+    off_map: str | None
+    duration_ms: float
+    wall_ms: float
+    offset_s: float  # from the step's start
+
+
+def _pieces(
+    shopper: Shopper, parts: list[TimedPart], started: float, stopped: float, passed: bool
+) -> list[_Piece]:
+    """A step's observations: one per part it timed, each where it happened; the rest is where the step ended.
+
+    Without parts the step is one observation, timed by the step's own measure or its wall time.
+    The wall time is split where the step knew each part; the last part runs to the stop.
+    """
+    measured, shopper.measured_ms = shopper.measured_ms, None
+    wall_ms = (stopped - started) * 1000.0
+    if not parts:
+        duration = measured if measured is not None else wall_ms
+        return [_Piece(shopper.touchpoint, shopper.off_map, duration, wall_ms, 0.0)]
+    pieces = []
+    begun = started
+    for part in parts:
+        wall_ms = (part.clock - begun) * 1000.0
+        pieces.append(_Piece(part.touchpoint, part.off_map, part.duration_ms, wall_ms, begun - started))
+        begun = part.clock
+    rest_ms = (stopped - begun) * 1000.0
+    last = parts[-1]
+    ended_there = (last.touchpoint, last.off_map) == (shopper.touchpoint, shopper.off_map)
+    if passed or ended_there:
+        pieces[-1].wall_ms += rest_ms
+    else:
+        # What broke after the last answer (the answering page never loaded) took the rest of the step.
+        duration = measured if measured is not None else rest_ms
+        pieces.append(_Piece(shopper.touchpoint, shopper.off_map, duration, rest_ms, begun - started))
+    return pieces
 
 
 def classify(exc: BaseException) -> str:
@@ -244,33 +287,45 @@ class Recorder:
             # The step broke before it could start (no definition, a bad argument): it took no time.
             self.step_started(record)
         assert record.step_clock is not None and record.step_started_at is not None
-        now = time.monotonic()
-        duration_ms = (now - record.step_clock) * 1000.0
+        now = record.step_stopped if record.step_stopped is not None else time.monotonic()
         shopper = record.shopper
-        if shopper.measured_ms is not None:
-            duration_ms, shopper.measured_ms = shopper.measured_ms, None
+        parts, shopper.parts = shopper.parts, []
+        pieces = _pieces(shopper, parts, record.step_clock, now, outcome == "passed")
         if outcome == "passed" and timed and triggers:
             shopper.trigger_clock, shopper.trigger_at = now, utc_now()
         record.executed.add(line)
-        observation = self._observation(
-            record,
-            text,
-            record.step_started_at,
-            duration_ms,
-            outcome,
-            error,
-            evidence,
-            trace=trace,
-            page_url=page_url,
-            page_title=page_title,
-        )
-        observation.timed = timed
-        record.step_clock = record.step_started_at = None
+        observations = []
+        for number, piece in enumerate(pieces, start=1):
+            # Every answer before the last was given; the step's outcome is the last one's.
+            final = number == len(pieces)
+            observation = self._observation(
+                record,
+                text,
+                record.step_started_at + dt.timedelta(seconds=piece.offset_s),
+                piece.duration_ms,
+                outcome if final else "passed",
+                error if final else "",
+                evidence if final else "",
+                trace=trace if final else "",
+                page_url=page_url if final else "",
+                page_title=page_title if final else "",
+                where=(piece.touchpoint, piece.off_map),
+            )
+            observation.timed = timed
+            observation.wall_ms = round(piece.wall_ms, 3)
+            observations.append(observation)
+        record.step_clock = record.step_started_at = record.step_stopped = None
         if outcome in ("failed", "error"):
             self.failures += 1
         if emit:
-            self.emit(StepObserved(observation))
-        return observation
+            for observation in observations:
+                self.emit(StepObserved(observation))
+        return observations[-1]
+
+    def stop_step(self, record: ScenarioRecord) -> None:
+        """Stop the step's clock: what the harness does next (evidence) is not the customer's wait."""
+        if record.step_stopped is None:
+            record.step_stopped = time.monotonic()
 
     def scenario_ended(
         self, record: ScenarioRecord, where: Callable[[str], Binding | None] | None = None
@@ -305,9 +360,10 @@ class Recorder:
         trace: str = "",
         page_url: str = "",
         page_title: str = "",
+        where: tuple[Touchpoint | None, str | None] | None = None,
     ) -> Observation:
         shopper = record.shopper
-        touchpoint = shopper.touchpoint
+        touchpoint, off_map = where if where is not None else (shopper.touchpoint, shopper.off_map)
         stage = touchpoint.stage_id if touchpoint else record.stage
         hidden = shopper.secrets()
         self._seq += 1
@@ -318,7 +374,7 @@ class Recorder:
             node_id=record.node_id,
             segment=shopper.segment,
             stage=stage,
-            touchpoint=shopper.touchpoint_id,
+            touchpoint=touchpoint.id if touchpoint else off_map,
             step=redact(text, hidden),
             started_at=started_at,
             duration_ms=round(duration_ms, 3),

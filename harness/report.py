@@ -92,6 +92,7 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
         "page_url": verdict.page_url,
         "page_title": verdict.page_title,
         "harness_error": verdict.harness_error,
+        "blocked_by": verdict.blocked_by,
         "trend": [dataclasses.asdict(point) for point in verdict.trend],
     }
 

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -136,6 +136,7 @@ class _StageCoverage:
     stage: Stage
     tested: list[Touchpoint]
     untested: list[Touchpoint]
+    blocked: dict[str, str] = field(default_factory=dict)  # untested touchpoint id -> what blocked it
 
 
 def _coverage(analysis: GapAnalysis, segment: str) -> list[_StageCoverage]:
@@ -143,10 +144,13 @@ def _coverage(analysis: GapAnalysis, segment: str) -> list[_StageCoverage]:
     for stage in analysis.journey_map.stages:
         tested: list[Touchpoint] = []
         untested: list[Touchpoint] = []
+        blocked: dict[str, str] = {}
         for touchpoint in stage.touchpoints:
             verdict = analysis.verdict(touchpoint.id, segment)
             (tested if verdict is not None and verdict.observed.n else untested).append(touchpoint)
-        rows.append(_StageCoverage(stage, tested, untested))
+            if verdict is not None and verdict.blocked_by:
+                blocked[touchpoint.id] = verdict.blocked_by
+        rows.append(_StageCoverage(stage, tested, untested, blocked))
     return rows
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from harness.dry_run import DryRun
 from harness.email_message import ReceivedEmail
 from harness.errors import HarnessError
-from harness.journey_map import Expectation, JourneyMap, Touchpoint
+from harness.journey_map import Expectation, JourneyMap, Touchpoint, is_template
 from harness.mailbox import Mailbox
 
 PASSWORD_ENV = "SHOPPER_PASSWORD"
@@ -29,7 +29,8 @@ DEFAULT_DOMAIN = "example.test"
 DEFAULT_ADDRESS = "shopper+{run}-{n}@{domain}"
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
-# How long a check waits for what the customer should see when the map sets no fail_after.
+# How long any wait of a step (a page, a form's reply, a field, a text to see) may take when the
+# touchpoint the customer is at sets no fail_after, or the customer is at no touchpoint yet.
 DEFAULT_WAIT_MS = 10_000
 # How long an email step holds the browser open before leaving the email to `shopper mail poll`.
 DEFAULT_MAX_WAIT_MS = 120_000
@@ -76,6 +77,20 @@ def make_customer(
 
 
 @dataclass
+class TimedPart:
+    """One answer a step waited for, as the browser timed it, and the touchpoint that gave it.
+
+    A submit is two: the reply to the form (its POST and redirect: the touchpoint that received
+    the request) and the answering page's own load (the page the customer lands on).
+    """
+
+    touchpoint: Touchpoint | None
+    off_map: str | None
+    duration_ms: float  # the browser's own timing of the request and load
+    clock: float  # time.monotonic() when the step knew it: the harness's wall time splits there
+
+
+@dataclass
 class Shopper:
     journey_map: JourneyMap
     segment: str
@@ -88,6 +103,10 @@ class Shopper:
     last_status: int | None = None
     last_url: str = ""
     navigations: int = 0  # main-frame pages the customer got: tells a click that led somewhere
+    # What the customer asked for last (the first request of the last page's redirect chain): a
+    # form's POST, whose reply belongs to the touchpoint that received it, not to the page it led to.
+    request_url: str = ""
+    request_method: str = ""
     seen_emails: set[str] = field(default_factory=set)
     emails: dict[str, ReceivedEmail] = field(default_factory=dict)
     email_triggers: dict[str, float | None] = field(default_factory=dict)  # trigger_clock each was read at
@@ -101,6 +120,9 @@ class Shopper:
     code: str = ""  # the last code read from an email
     # A step's own measure of the touchpoint's answer, taken instead of the step's duration.
     measured_ms: float | None = None
+    # The answers this step waited for, each charged to its own touchpoint (see TimedPart); the
+    # recorder turns them into one observation each, instead of one for the whole step.
+    parts: list[TimedPart] = field(default_factory=list)
     trace_wanted: bool = False  # record a Playwright trace of the page's context, kept only at failure
     traced: Any = None  # the browser context this shopper started tracing
     dry_run: DryRun | None = None  # set in a dry run: steps find everything and send nothing
@@ -125,6 +147,10 @@ class Shopper:
         path = urlsplit(url).path or "/"
         self.at(self.journey_map.touchpoint_for_url(path), off_map=path)
 
+    def timed_part(self, duration_ms: float, clock: float) -> None:
+        """The touchpoint the customer is at answered in `duration_ms`, by the browser's clock."""
+        self.parts.append(TimedPart(self.touchpoint, self.off_map, duration_ms, clock))
+
     def expectation(self) -> Expectation:
         return self.touchpoint.expectation(self.segment) if self.touchpoint else Expectation()
 
@@ -137,6 +163,11 @@ class Shopper:
         if not touchpoint.url:
             raise HarnessError(
                 f'touchpoint "{touchpoint.id}" has no url in the journey map, so it cannot be opened'
+            )
+        if is_template(touchpoint.url):
+            raise HarnessError(
+                f'touchpoint "{touchpoint.id}" has a url the site makes up ({touchpoint.url}), so it cannot'
+                " be opened: follow a link or an email to it"
             )
         if not self.base_url:
             raise HarnessError("no target: pass --base-url URL")

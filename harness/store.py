@@ -75,7 +75,8 @@ CREATE TABLE IF NOT EXISTS observations (
     timed INTEGER NOT NULL DEFAULT 1,
     trace TEXT NOT NULL DEFAULT '',
     page_url TEXT NOT NULL DEFAULT '',
-    page_title TEXT NOT NULL DEFAULT ''
+    page_title TEXT NOT NULL DEFAULT '',
+    wall_ms REAL
 );
 CREATE INDEX IF NOT EXISTS observations_run ON observations(run_id);
 CREATE INDEX IF NOT EXISTS observations_failed ON observations(id) WHERE outcome IN ('failed', 'error');
@@ -101,6 +102,7 @@ OBSERVATION_COLUMNS = [
     "trace",
     "page_url",
     "page_title",
+    "wall_ms",
 ]
 
 
@@ -110,6 +112,7 @@ ADDED_COLUMNS = [
     ("observations", "trace", "TEXT NOT NULL DEFAULT ''"),
     ("observations", "page_url", "TEXT NOT NULL DEFAULT ''"),
     ("observations", "page_title", "TEXT NOT NULL DEFAULT ''"),
+    ("observations", "wall_ms", "REAL"),  # NULL: recorded before the harness kept its wall time
 ]
 
 
@@ -244,6 +247,7 @@ class SQLiteStore:
                 obs.trace,
                 obs.page_url,
                 obs.page_title,
+                obs.wall_ms,
             ),
         )
 
