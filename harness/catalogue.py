@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from harness.dry_run import dry_run_aware
 from harness.journey_map import JourneyMap, Touchpoint
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,8 +76,6 @@ def touchpoint_step(
     the touchpoint's response time. `opens` steps open a page by themselves (a URL, not a click).
     """
     from pytest_bdd import given, parsers, step, then, when
-
-    from harness.dry_run import dry_run_aware
 
     decorators: dict[str, Callable[..., Any]] = {"given": given, "when": when, "then": then, "step": step}
     if keyword not in decorators:

@@ -70,7 +70,7 @@ def name_part(c: Candidate) -> str | None:
 
 @dataclass
 class FormPlan:
-    """What to fill in one form, as Locators; `submit` is None for a form sent by pressing Enter."""
+    """What to fill in one form, and with what; `submit` is None for a form sent by pressing Enter."""
 
     page: Any
     emails: list[Candidate]
