@@ -115,9 +115,10 @@ def _pieces(
     pieces = []
     begun = started
     for part in parts:
-        wall_ms = (part.clock - begun) * 1000.0
+        ended = min(max(part.clock, begun), stopped)
+        wall_ms = (ended - begun) * 1000.0
         pieces.append(_Piece(part.touchpoint, part.off_map, part.duration_ms, wall_ms, begun - started))
-        begun = part.clock
+        begun = ended
     rest_ms = (stopped - begun) * 1000.0
     last = parts[-1]
     ended_there = (last.touchpoint, last.off_map) == (shopper.touchpoint, shopper.off_map)
@@ -281,8 +282,9 @@ class Recorder:
         triggers: bool = True,
         emit: bool = True,
     ) -> Observation:
-        """Emit the step's observation. `triggers`: a passed timed step starts the clock of the
-        emails it may cause (a form sent does; reading an email does not)."""
+        """Emit the step's observations (one per part it timed, see shopper.TimedPart). `triggers`: a
+        passed timed step starts the clock of the emails it may cause (a form sent does; reading an
+        email does not)."""
         if record.step_clock is None or record.step_started_at is None:
             # The step broke before it could start (no definition, a bad argument): it took no time.
             self.step_started(record)
@@ -292,7 +294,11 @@ class Recorder:
         parts, shopper.parts = shopper.parts, []
         pieces = _pieces(shopper, parts, record.step_clock, now, outcome == "passed")
         if outcome == "passed" and timed and triggers:
-            shopper.trigger_clock, shopper.trigger_at = now, utc_now()
+            # What the step sent was answered at its first part (the form's reply), not at the end
+            # of the page it led to: an email it caused is timed from there.
+            sent = min(max(parts[0].answered, record.step_clock), now) if parts else now
+            shopper.trigger_clock = sent
+            shopper.trigger_at = utc_now() - dt.timedelta(seconds=max(0.0, time.monotonic() - sent))
         record.executed.add(line)
         observations = []
         for number, piece in enumerate(pieces, start=1):

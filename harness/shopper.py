@@ -87,7 +87,11 @@ class TimedPart:
     touchpoint: Touchpoint | None
     off_map: str | None
     duration_ms: float  # the browser's own timing of the request and load
-    clock: float  # time.monotonic() when the step knew it: the harness's wall time splits there
+    # On the harness's clock (time.monotonic()), from the browser's timing: when the part ended
+    # (the harness's wall time splits there) and when its answer arrived (what it sent was
+    # received by then: an email it caused is timed from here).
+    clock: float
+    answered: float
 
 
 @dataclass
@@ -147,9 +151,9 @@ class Shopper:
         path = urlsplit(url).path or "/"
         self.at(self.journey_map.touchpoint_for_url(path), off_map=path)
 
-    def timed_part(self, duration_ms: float, clock: float) -> None:
+    def timed_part(self, duration_ms: float, clock: float, answered: float) -> None:
         """The touchpoint the customer is at answered in `duration_ms`, by the browser's clock."""
-        self.parts.append(TimedPart(self.touchpoint, self.off_map, duration_ms, clock))
+        self.parts.append(TimedPart(self.touchpoint, self.off_map, duration_ms, clock, answered))
 
     def expectation(self) -> Expectation:
         return self.touchpoint.expectation(self.segment) if self.touchpoint else Expectation()

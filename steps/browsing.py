@@ -10,19 +10,33 @@ request, the answering page's own load to that page.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from harness.shopper import Shopper, StepFailure, TimedPart
 
-# The browser's timing of the page it shows; null until its load event has ended.
+# The browser's timing of the page it shows, and its clock now; null until its load event has ended.
 NAVIGATION_TIMING = """() => {
   const entry = performance.getEntriesByType('navigation')[0];
   return entry && entry.loadEventEnd > 0
-    ? {start: entry.startTime, fetch: entry.fetchStart, loaded: entry.loadEventEnd,
-       redirects: entry.redirectCount}
+    ? {start: entry.startTime, fetch: entry.fetchStart, response: entry.responseEnd,
+       loaded: entry.loadEventEnd, now: performance.now()}
     : null;
 }"""
+
+
+@dataclass
+class PageTiming:
+    """A page's Navigation Timing, its moments moved onto the harness's clock (time.monotonic())."""
+
+    start: float  # navigation start: after the click or goto, before any request
+    fetch: float  # the final request's fetch: the redirects, if any, are over
+    response: float  # the final response has arrived
+    loaded: float  # the load event has ended
+
+    def ms(self, since: float, until: float) -> float:
+        return (until - since) * 1000.0
 
 
 def browse(shopper: Shopper, page: Any) -> Any:
@@ -70,14 +84,20 @@ def _error_page_says(page: Any) -> str:
     return " ".join(str(said).split())[:200]
 
 
-def navigation_timing(page: Any, timeout_ms: float) -> dict[str, float] | None:
+def navigation_timing(page: Any, timeout_ms: float) -> PageTiming | None:
     """The browser's Navigation Timing of the page now shown, once loaded; None if it cannot say."""
     try:
-        handle = page.wait_for_function(NAVIGATION_TIMING, timeout=max(timeout_ms, 1.0))
-        found = handle.json_value()
+        found = page.evaluate(NAVIGATION_TIMING)
+        if found is None:  # its load event is still running: wait for its end
+            found = page.wait_for_function(NAVIGATION_TIMING, timeout=max(timeout_ms, 1.0)).json_value()
     except Exception:  # no timing (a browser error page): the step's wall time stands in
         return None
-    return {key: float(value) for key, value in found.items()} if isinstance(found, dict) else None
+    read = time.monotonic()
+    if not isinstance(found, dict):
+        return None
+    # Same machine, both clocks real time: a browser moment is `now - moment` before this read.
+    at = {key: read - (float(found["now"]) - float(value)) / 1000.0 for key, value in found.items()}
+    return PageTiming(start=at["start"], fetch=at["fetch"], response=at["response"], loaded=at["loaded"])
 
 
 def open_url(shopper: Shopper, page: Any, url: str) -> None:
@@ -90,7 +110,7 @@ def open_url(shopper: Shopper, page: Any, url: str) -> None:
         shopper.last_status, shopper.last_url = response.status, response.url
     timing = navigation_timing(page, _left_ms(shopper, started))
     if timing is not None:
-        shopper.timed_part(timing["loaded"] - timing["start"], time.monotonic())
+        shopper.timed_part(timing.ms(timing.start, timing.loaded), timing.loaded, timing.response)
     fail_on_http_error(shopper)
 
 
@@ -119,16 +139,18 @@ def after_action(shopper: Shopper, page: Any, before: int) -> None:
     elif shopper.request_method == "GET":
         shopper.arrive(shopper.request_url)  # a link to a page the map does not know: an off-map page
     # else a form sent where the map knows no touchpoint: its reply is the form's
-    replied = TimedPart(shopper.touchpoint, shopper.off_map, 0.0, committed)
+    replied = (shopper.touchpoint, shopper.off_map)
     if redirected:
         shopper.arrive(shopper.last_url)
     page.wait_for_load_state("load", timeout=shopper.wait_ms())
     timing = navigation_timing(page, _left_ms(shopper, committed))
     if timing is not None:
-        if (replied.touchpoint, replied.off_map) != (shopper.touchpoint, shopper.off_map):
-            replied.duration_ms = timing["fetch"] - timing["start"]  # the request and its redirects
-            shopper.parts.append(replied)
-            shopper.timed_part(timing["loaded"] - timing["fetch"], time.monotonic())
+        if replied != (shopper.touchpoint, shopper.off_map):
+            # The request and its redirects, up to the final page's fetch, were the reply.
+            reply_ms = timing.ms(timing.start, timing.fetch)
+            shopper.parts.append(TimedPart(*replied, reply_ms, timing.fetch, timing.fetch))
+            page_ms = timing.ms(timing.fetch, timing.loaded)
+            shopper.timed_part(page_ms, timing.loaded, timing.response)
         else:
-            shopper.timed_part(timing["loaded"] - timing["start"], time.monotonic())
+            shopper.timed_part(timing.ms(timing.start, timing.loaded), timing.loaded, timing.response)
     fail_on_http_error(shopper)

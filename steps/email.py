@@ -1,10 +1,11 @@
 """Email steps: the synthetic customer waits for a promised email and acts on it.
 
 An email touchpoint's map entry says which message it is (`subject`, `from`, `body` patterns)
-and how soon it is due (`expect`). Time to inbox runs from the end of the step that caused the
-email (a form sent), not from the step that reads it: checks in between must not shorten what
-the customer waited. A promise longer than `--max-wait` ("support replies within 4h") is not
-waited for with the browser open: the step records a pending expectation for `shopper mail poll`.
+and how soon it is due (`expect`). Time to inbox runs from the reply to the step that caused the
+email (a form sent; see Recorder.step_ended), not from the step that reads it: checks in between
+must not shorten what the customer waited. A promise longer than `--max-wait` ("support replies
+within 4h") is not waited for with the browser open: the step records a pending expectation for
+`shopper mail poll`.
 """
 
 from __future__ import annotations

@@ -425,3 +425,22 @@ def test_a_template_url_cannot_be_opened(tmp_path: Path) -> None:
     assert confirm is not None
     with pytest.raises(HarnessError, match="cannot be opened"):
         shopper.url_for(confirm)
+
+
+def test_an_older_store_gains_the_wall_time_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    from test_store import OLD_SCHEMA, T0, make_obs
+
+    from harness.observation import StepObserved
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(OLD_SCHEMA)
+    store = open_store(path)
+    try:
+        store.handle(StepObserved(make_obs("old", 2, T0, duration_ms=1012.0, wall_ms=1740.5)))
+        walls = store.observations(["old"]).sort_values("seq")["wall_ms"].tolist()
+    finally:
+        store.close()
+    assert pd.isna(walls[0]) and walls[1] == 1740.5  # recorded before the harness kept it: unknown
