@@ -12,6 +12,7 @@ its email field is a scenario to fix, never its owner's failure.
 from __future__ import annotations
 
 import json
+import mailbox
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -172,11 +173,18 @@ def test_flask_security_registration_with_email_confirmation_is_met(walks: dict[
     assert journey.verdicts()["account-page"]["observed"]["n"] >= 1
 
 
-def test_wagtail_contact_form_answers_and_acknowledges(walks: dict[str, Future[Walk]]) -> None:
+def test_wagtail_contact_form_answers_and_acknowledges(
+    walks: dict[str, Future[Walk]], maildir: tuple[Path, int]
+) -> None:
     journey = walks["wagtail"].result()
     assert_all_met(journey, {"home-page", "contact-form", "support-acknowledgement"})
     sent = journey.steps("contact-form")
     assert (sent["step"].str.contains("I submit a support request") & (sent["outcome"] == "passed")).any()
+    # Wagtail's own email on submit reached the support desk, with what the customer wrote.
+    desk = [m for m in mailbox.Maildir(maildir[0]) if m["To"] == "support@wagtail-site.example.com"]
+    assert [m["Subject"] for m in desk] == ["New support request"]
+    body = desk[0].get_payload(decode=True).decode()
+    assert "Summary of the problem: My invoice shows the wrong plan" in body
 
 
 def test_faults_on_flask_security_land_on_the_touchpoint_to_blame(walks: dict[str, Future[Walk]]) -> None:
