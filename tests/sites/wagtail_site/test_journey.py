@@ -1,0 +1,5 @@
+"""Collects every .feature file in this folder as pytest scenarios (pytest-bdd)."""
+
+from pytest_bdd import scenarios
+
+scenarios(".")
