@@ -55,7 +55,7 @@ def observations_frame(db: sqlite3.Connection, run_ids: list[str]) -> pd.DataFra
     )
 
 
-def analysis_frame(db: sqlite3.Connection, path: Path, run_ids: list[str]) -> pd.DataFrame:
+def analysis_frame(db: sqlite3.Connection, path: Path | None, run_ids: list[str]) -> pd.DataFrame:
     """The observations the gap analysis reads, built for windows of millions of rows.
 
     Text columns are categorical, node_id is an integer code (scenarios are told apart, not
@@ -78,7 +78,8 @@ def analysis_frame(db: sqlite3.Connection, path: Path, run_ids: list[str]) -> pd
     where = f"id BETWEEN ? AND ? AND +run_id IN ({marks})"
     query = f"SELECT id, {lean} FROM observations WHERE {where}"
     params: list[str | int] = [low, high, *run_ids]
-    frame = _read_arrow(path, query, params)
+    # A store read in place (a read-only mount) is read through its own connection, not ADBC's.
+    frame = _read_arrow(path, query, params) if path is not None else None
     if frame is None:
         frame = pd.read_sql_query(query, db, params=params)
         for column in CATEGORICAL_COLUMNS:

@@ -12,6 +12,7 @@ import socket
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import quote
 
 from harness import mail_store, runner_store
 from harness.errors import StoreError
@@ -153,9 +154,13 @@ class SQLiteStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.read_only = False
         try:
             if self.path.parent != Path(""):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.exists() and os.statvfs(self.path).f_flag & os.ST_RDONLY:
+                self._open_read_only()
+                return
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self._check_ours()
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -168,6 +173,17 @@ class SQLiteStore:
             raise StoreError(f"the store cannot be read ({exc})", file=self.path) from None
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the store: {exc}", file=self.path) from None
+
+    def _open_read_only(self) -> None:
+        """A store on a read-only mount (an archive, a copy from CI) can still be reported from.
+
+        SQLite's `immutable` mode reads it without the locks and WAL index it cannot create there;
+        nothing writes to a read-only mount, so nothing can change under the read.
+        """
+        uri = f"file:{quote(str(self.path.resolve()))}?immutable=1"
+        self._db = sqlite3.connect(uri, uri=True, isolation_level=None)
+        self.read_only = True
+        self._check_ours()
 
     def _check_ours(self) -> None:
         """Another application's SQLite file must be refused before a schema is added to it."""
@@ -276,6 +292,8 @@ class SQLiteStore:
 
     def reconcile_aborted(self) -> list[str]:
         """Mark runs whose process on this host is gone as aborted; return their ids."""
+        if self.read_only:
+            return []  # what a read-only copy says is what it kept
         host = socket.gethostname()
         rows = self._db.execute("SELECT run_id, pid FROM runs WHERE state = 'running' AND host = ?", (host,))
         gone = [run_id for run_id, pid in rows.fetchall() if pid is None or not _process_alive(pid)]
@@ -342,7 +360,7 @@ class SQLiteStore:
         """The observations the gap analysis reads, built for windows of millions of rows."""
         from harness.analysis_frame import analysis_frame  # pandas, as above
 
-        return analysis_frame(self._db, self.path, run_ids)
+        return analysis_frame(self._db, None if self.read_only else self.path, run_ids)
 
     def open_pending(self) -> list[PendingExpectation]:
         return mail_store.open_pending(self._db)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -240,3 +241,39 @@ def test_a_crashed_browser_is_relaunched_and_the_crash_is_not_the_touchpoints(tm
     assert "failed" not in set(kept["outcome"])  # nothing charged to the touchpoint's owner
     for later in ("I look at shelf 3", "I look at shelf 4"):  # in a new browser
         assert by_scenario[later] == ["passed"] * 3, by_scenario
+
+
+def test_a_store_on_a_read_only_mount_can_be_reported_from(tmp_path: Path, small_disk: Path) -> None:
+    map_path, features = journey(tmp_path, 2)
+    store = small_disk / "shopper.db"
+    with serve(Shelves) as base_url:
+        run = subprocess.run(
+            shopper_run(base_url, map_path, features, store, tmp_path / "evidence"),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=600,
+            check=False,
+        )
+    assert run.returncode == 0, run.stdout + run.stderr
+    db = sqlite3.connect(store)  # a second run, killed: still "running", its process long gone
+    with db:
+        db.execute(
+            "INSERT INTO runs (run_id, started_at, state, pid, host, target, segment, journey, map_version,"
+            " map_path, map_digest) SELECT 'killed', started_at, 'running', 999999999, host, target, segment,"
+            " journey, map_version, map_path, map_digest FROM runs"
+        )
+    db.close()
+    remounted = subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True)
+    assert remounted.returncode == 0, remounted.stderr
+    report = subprocess.run(
+        [sys.executable, "-m", "harness", "report", "--store", str(store), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert report.returncode == 0, report.stdout + report.stderr  # every expectation met, read as it is
+    assert (tmp_path / "out" / "gap-report.html").exists()
+    assert not (small_disk / "shopper.db-journal").exists()  # nothing was written to the read-only mount
