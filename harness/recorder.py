@@ -34,7 +34,8 @@ from harness.observation import (
 )
 from harness.pending import EmailPending, wanted_to_dict
 from harness.runner_health import RunnerSample
-from harness.shopper import Shopper, TimedPart, redact
+from harness.shopper import Shopper, redact
+from harness.step_parts import pieces_of
 
 log = logging.getLogger(__name__)
 
@@ -83,49 +84,6 @@ class ScenarioRecord:
                 break
             current = stage
         return current
-
-
-@dataclass
-class _Piece:
-    """One observation a step makes: where, what the touchpoint took, and the harness's wall time."""
-
-    touchpoint: Touchpoint | None
-    off_map: str | None
-    duration_ms: float
-    wall_ms: float
-    offset_s: float  # from the step's start
-
-
-def _pieces(
-    shopper: Shopper, parts: list[TimedPart], started: float, stopped: float, passed: bool
-) -> list[_Piece]:
-    """A step's observations: one per part it timed, each where it happened; the rest is where the step ended.
-
-    Without parts the step is one observation, timed by the step's own measure or its wall time.
-    The wall time is split where the step knew each part; the last part runs to the stop.
-    """
-    measured, shopper.measured_ms = shopper.measured_ms, None
-    wall_ms = (stopped - started) * 1000.0
-    if not parts:
-        duration = measured if measured is not None else wall_ms
-        return [_Piece(shopper.touchpoint, shopper.off_map, duration, wall_ms, 0.0)]
-    pieces = []
-    begun = started
-    for part in parts:
-        ended = min(max(part.clock, begun), stopped)
-        wall_ms = (ended - begun) * 1000.0
-        pieces.append(_Piece(part.touchpoint, part.off_map, part.duration_ms, wall_ms, begun - started))
-        begun = ended
-    rest_ms = (stopped - begun) * 1000.0
-    last = parts[-1]
-    ended_there = (last.touchpoint, last.off_map) == (shopper.touchpoint, shopper.off_map)
-    if passed or ended_there:
-        pieces[-1].wall_ms += rest_ms
-    else:
-        # What broke after the last answer (the answering page never loaded) took the rest of the step.
-        duration = measured if measured is not None else rest_ms
-        pieces.append(_Piece(shopper.touchpoint, shopper.off_map, duration, rest_ms, begun - started))
-    return pieces
 
 
 def classify(exc: BaseException) -> str:
@@ -319,7 +277,7 @@ class Recorder:
         now = record.step_stopped if record.step_stopped is not None else time.monotonic()
         shopper = record.shopper
         parts, shopper.parts = shopper.parts, []
-        pieces = _pieces(shopper, parts, record.step_clock, now, outcome == "passed")
+        pieces = pieces_of(shopper, parts, record.step_clock, now, outcome == "passed")
         if outcome == "passed" and timed and triggers:
             # What the step sent was answered at its first part (the form's reply), not at the end
             # of the page it led to: an email it caused is timed from there.
