@@ -30,6 +30,7 @@ class GuardedStore:
         self.store = store
         self.stop = stop
         self.recorded = 0  # observations the store has confirmed
+        self.last_step = ""  # the last one's step, to say where a run stopped between steps
         self.halted = ""
 
     def handle(self, event: Event) -> None:
@@ -38,20 +39,22 @@ class GuardedStore:
         try:
             self.store.handle(event)
         except StoreError as exc:
-            self.halted = _sentence(exc, self.recorded, event)
+            self.halted = _sentence(exc, self.recorded, event, self.last_step)
             where = os.environ.get(HALT_FILE)
             if where:
                 Path(where).write_text(self.halted, encoding="utf-8")
             self.stop(self.halted)
         if isinstance(event, StepObserved) or (isinstance(event, PendingExpectation) and event.observation):
             self.recorded += 1
+            observation = event.observation
+            self.last_step = f'"{observation.step}" ({observation.feature})' if observation else ""
 
 
-def _sentence(exc: StoreError, recorded: int, event: Event) -> str:
+def _sentence(exc: StoreError, recorded: int, event: Event, last_step: str) -> str:
     store = f"the store {exc.file}" if exc.file else "the store"
     reason = exc.message.removeprefix("cannot write to the store: ")
     state = "is full" if "full" in reason else f"could not be written ({reason})"
-    step = ""
+    step = f", the run stopped after step {last_step}" if last_step else ""
     if isinstance(event, StepObserved):
         step = f', the run stopped at step "{event.observation.step}" ({event.observation.feature})'
     kept = "1 observation was" if recorded == 1 else f"{recorded} observations were"

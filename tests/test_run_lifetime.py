@@ -132,7 +132,7 @@ def test_a_full_disk_stops_the_run_and_loses_nothing_it_counted(tmp_path: Path, 
     assert len(sentences) == 1, run.stderr
     said = re.fullmatch(
         rf"shopper: the store {re.escape(str(store))} is full: (\d+) observations? (?:was|were) recorded,"
-        r' the run stopped at step "(.+)" \((.+)\)',
+        r' the run stopped (?:at|after) step "(.+)" \((.+)\)',
         sentences[0],
     )
     assert said is not None, sentences[0]
