@@ -11,8 +11,9 @@ from journeys import ROOT
 
 from harness.cli import build_parser
 
-# Named in the README as what they are, not as options of ours: Chromium's own flag.
-NOT_OURS = {"--no-sandbox"}
+# Named in the README as what they are, not as options of ours: Chromium's own flag, and the
+# options of the worked example's own application (tests/sites/flask_security_app.py).
+NOT_OURS = {"--no-sandbox", "--data", "--smtp-port", "--port"}
 
 
 def shopper_options(parser: argparse.ArgumentParser) -> set[str]:
