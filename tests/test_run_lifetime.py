@@ -90,6 +90,10 @@ def shopper_run(base_url: str, map_path: Path, features: Path, store: Path, evid
     ]
 
 
+def run_to_end(command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600, check=False)
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     disk = tmp_path / "disk"
@@ -119,14 +123,7 @@ def test_a_full_disk_stops_the_run_and_loses_nothing_it_counted(tmp_path: Path, 
     open_store(store).close()  # the store exists; what is left of the disk is what the run may use
     filler = fill(small_disk, 160 * 1024)  # room for some 20 of the 36 steps
     with serve(Shelves) as base_url:
-        run = subprocess.run(
-            shopper_run(base_url, map_path, features, store, tmp_path / "evidence"),
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=600,
-            check=False,
-        )
+        run = run_to_end(shopper_run(base_url, map_path, features, store, tmp_path / "evidence"))
     sentences = [line for line in run.stderr.splitlines() if line.startswith("shopper: ")]
     assert run.returncode == 2, run.stdout + run.stderr
     assert len(sentences) == 1, run.stderr
@@ -247,14 +244,7 @@ def test_a_store_on_a_read_only_mount_can_be_reported_from(tmp_path: Path, small
     map_path, features = journey(tmp_path, 2)
     store = small_disk / "shopper.db"
     with serve(Shelves) as base_url:
-        run = subprocess.run(
-            shopper_run(base_url, map_path, features, store, tmp_path / "evidence"),
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=600,
-            check=False,
-        )
+        run = run_to_end(shopper_run(base_url, map_path, features, store, tmp_path / "evidence"))
     assert run.returncode == 0, run.stdout + run.stderr
     db = sqlite3.connect(store)  # a second run, killed: still "running", its process long gone
     with db:
