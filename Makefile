@@ -12,7 +12,7 @@ demo: install browser
 	$(VENV)/bin/shopper demo
 
 test: install browser lint dovecot
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 # The IMAP tests run a real Dovecot (Debian's dovecot-imapd); they fail, saying so, without it.
 dovecot:

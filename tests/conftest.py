@@ -90,6 +90,7 @@ def _sources(item: pytest.Function) -> str:
     return "\n".join(_calls(function) for function in functions)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if not isinstance(item, pytest.Function):
@@ -99,6 +100,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
         if names & MAIL_FIXTURES or any(call in source for call in MAIL_CALLS):
             item.add_marker(pytest.mark.mail)
+        # With workers (`make test` runs two, --dist loadgroup; a plain run ignores the mark) a
+        # module's tests stay together, so its module fixtures (a real app, a walked journey) start
+        # once, and the demo's readers go to one worker, so the demo is walked once per test run.
+        item.add_marker(pytest.mark.xdist_group("demo" if "demo" in names else item.module.__name__))
 
 
 @pytest.fixture(scope="session")

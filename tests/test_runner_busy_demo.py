@@ -1,8 +1,9 @@
 """Done when: two CPU burners beside the demo add no slow verdict a quiet run of the demo lacks.
 
-The demo's journey (one segment, the shipped fault profile, the demo's Acme) walked twice in real
-Chromium: quiet, then beside the burners. Every slow verdict of the loaded run is either one the
-quiet run has too, or held back as runner-busy, and charged to no owner.
+The quiet run is the test run's own demo (the `demo` fixture: every segment, the shipped fault
+profile, its slow verdicts never held back); the loaded one walks the demo's journey as one
+self-serve customer beside the burners, in real Chromium. Every slow verdict of the loaded run is
+either one the quiet run has too, or held back as runner-busy, and charged to no owner.
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ def _verdicts_by_status(document: dict[str, Any], status: str) -> set[tuple[str,
     }
 
 
-def test_burners_beside_the_demo_add_no_slow_verdict_a_quiet_demo_lacks(tmp_path: Path) -> None:
-    with start_acme(load_faults(DEFAULT_FAULTS), tmp_path / "mail") as acme:
-        quiet = _demo_journey(acme.url, acme.maildir, tmp_path / "quiet")
-        with burners(burner_count()):
-            loaded = _demo_journey(acme.url, acme.maildir, tmp_path / "loaded")
+def test_burners_beside_the_demo_add_no_slow_verdict_a_quiet_demo_lacks(
+    tmp_path: Path, demo: tuple[Path, dict[str, Any]]
+) -> None:
+    _, quiet = demo
+    with start_acme(load_faults(DEFAULT_FAULTS), tmp_path / "mail") as acme, burners(burner_count()):
+        loaded = _demo_journey(acme.url, acme.maildir, tmp_path / "loaded")
     assert [health["busy"] for health in loaded["runner"]] == [True]
     assert _verdicts_by_status(loaded, "slow") <= _verdicts_by_status(quiet, "slow")
     held = _verdicts_by_status(loaded, "runner-busy")
