@@ -173,3 +173,43 @@ def test_a_features_folder_without_features_is_an_input_error(
     empty.mkdir()
     assert main(["map", "check", str(DEMO_MAP), "--features", str(empty)]) == 2
     assert "no .feature files" in capsys.readouterr().err
+
+
+STRAY_PLUGIN = """
+import os
+from pathlib import Path
+
+
+def pytest_configure(config):
+    Path(os.environ["STRAY_MARK"]).write_text("loaded")
+"""
+
+
+def test_a_run_loads_only_its_own_pytest_plugins_unless_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # An installed plugin registered the usual way (a pytest11 entry point), as pytest-randomly is.
+    site = tmp_path / "site"
+    (site / "stray-1.0.dist-info").mkdir(parents=True)
+    (site / "stray-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: stray\nVersion: 1.0\n"
+    )
+    (site / "stray-1.0.dist-info" / "entry_points.txt").write_text("[pytest11]\nstray = stray_plugin\n")
+    (site / "stray_plugin.py").write_text(STRAY_PLUGIN)
+    mark = tmp_path / "loaded.txt"
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    monkeypatch.setenv("STRAY_MARK", str(mark))
+    features = write_features(
+        tmp_path / "features", "@stage:discover\nFeature: F\n  Scenario: S\n    Given I open the home page\n"
+    )
+    down = "http://127.0.0.1:9"
+    assert shopper_run(down, features, tmp_path / "a.db", "--segment", "self-serve") == 1
+    out = capfd.readouterr().out
+    assert not mark.exists() and "1 failed" in out
+    # pytest-playwright's deprecation is pytest's business, not the user's: it is not shown.
+    assert "PytestRemovedIn10Warning" not in out
+    assert (
+        shopper_run(down, features, tmp_path / "b.db", "--segment", "self-serve", "--", "-p", "stray_plugin")
+        == 1
+    )
+    assert mark.read_text() == "loaded"

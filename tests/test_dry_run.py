@@ -86,10 +86,18 @@ def test_a_dry_run_lists_what_would_trip_and_sends_nothing(
     ) in lines
     assert 'coming_back.feature:8: And I should see "Welcome aboard" — not checked: the page was' in out
     # /steps answers 404 by its url: the customer could not be there without pressing "Continue".
-    assert 'features/coming_back.feature:15: Then I am on the two step signup page — not checked' in out
+    assert "features/coming_back.feature:15: Then I am on the two step signup page — not checked" in out
     assert 'features/coming_back.feature:16: And I fill in "Nickname" with "Zed" — not checked' in out
+    # /moved sends the customer on to a 404 page by script, 200 ms after it loads: the open step
+    # sees it when it is still measuring the page then (a busy runner), else the next step does,
+    # before it looks for any field. Either way the touchpoint fails, never the scenario.
     assert any(
-        line.startswith('features/broken.feature:16: When I fill in "Email" with my email — ')
+        line.startswith(
+            (
+                'features/broken.feature:15: And I open "/moved" — ',
+                'features/broken.feature:16: When I fill in "Email" with my email — ',
+            )
+        )
         and "HTTP 404" in line
         and line.endswith("[the touchpoint would fail]")
         for line in lines

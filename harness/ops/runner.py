@@ -21,6 +21,11 @@ from steps import PLUGINS
 
 PYTEST_OK, PYTEST_FAILED, PYTEST_NO_TESTS = 0, 1, 5
 
+# A run loads the pytest plugins it needs and no other installed one (PYTEST_DISABLE_PLUGIN_AUTOLOAD):
+# a stray plugin reorders scenarios (pytest-randomly), splits a run across workers (xdist) or just
+# costs start-up time at every scheduled run. A user adds one with `shopper run ... -- -p NAME`.
+RUN_PLUGINS = ("pytest_playwright.pytest_playwright", "pytest_bdd.plugin", "pytest_rerunfailures")
+
 
 @dataclass
 class RunRequest:
@@ -67,8 +72,8 @@ class RunResult:
 
 
 def pytest_command(request: RunRequest) -> list[str]:
-    command = [sys.executable, "-m", "pytest", str(request.features), "-p", "harness.record.plugin"]
-    for plugin in PLUGINS:
+    command = [sys.executable, "-m", "pytest", str(request.features)]
+    for plugin in (*RUN_PLUGINS, "harness.record.plugin", *PLUGINS):
         command += ["-p", plugin]
     command += [
         "--journey-map",
@@ -113,7 +118,7 @@ def run_scenarios(
     it is killed with every process it started (Chromium included) and recorded as aborted.
     """
     check_features_dir(request.features)
-    env = dict(os.environ)
+    env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     # The harness (and its step library) must import in the child even when run from a source tree.
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)

@@ -96,6 +96,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # pytest-playwright's own base_url fixture trips a pytest deprecation no user of ours can act on.
+    config.addinivalue_line(
+        "filterwarnings", f"ignore:{_PLAYWRIGHT_DEPRECATION}:pytest.PytestRemovedIn10Warning"
+    )
     try:
         recorder = _make_recorder(config)
     except HarnessError as exc:
@@ -117,6 +121,9 @@ def pytest_configure(config: pytest.Config) -> None:
                 raise pytest.UsageError(str(exc)) from None
     # Registered now, after pytest-playwright, so our browser fixtures override its defaults.
     config.pluginmanager.import_plugin("harness.record.fixtures")
+
+
+_PLAYWRIGHT_DEPRECATION = "Session-scoped fixtures defined as instance methods"
 
 
 def _make_recorder(config: pytest.Config) -> Recorder | None:

@@ -36,6 +36,10 @@ ACTIONS_CSV_NAME = "actions.csv"
 ACTIONS_MD_NAME = "actions.md"
 JUNIT_NAME = "junit.xml"
 OBSERVATIONS_NAME = "observations.csv"
+# The JSON report's contract version (docs/report.schema.json). Bump it when a field is removed or
+# its meaning or type changes, so other tools can refuse what they cannot read; a new field does
+# not bump it (readers ignore what they do not know), though the schema must still describe it.
+SCHEMA_VERSION = 1
 
 
 @dataclass
@@ -134,6 +138,7 @@ def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
             }
         )
     return {
+        "schema_version": SCHEMA_VERSION,
         "map": {
             "journey": journey_map.journey,
             "version": journey_map.version,
