@@ -25,7 +25,7 @@ lint: install
 	$(VENV)/bin/mypy
 
 browser: install
-	@$(PY) -m harness.browser
+	@$(PY) -m harness.record.browser
 
 install: $(STAMP)
 

@@ -2,4 +2,4 @@
 
 from steps import PLUGINS
 
-pytest_plugins = ["harness.plugin", *PLUGINS]
+pytest_plugins = ["harness.record.plugin", *PLUGINS]

@@ -30,7 +30,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from dovecot import PASSWORD, running_dovecot  # noqa: E402
 
 from harness.demo.mailsink import MailSink  # noqa: E402
-from harness.mailbox import MaildirMailbox, open_mailbox, wait_for_email  # noqa: E402
+from harness.mail.mailbox import MaildirMailbox, open_mailbox, wait_for_email  # noqa: E402
 
 
 def _send(port: int, to: str, subject: str) -> None:

@@ -6,7 +6,7 @@ The demo's discover and signup features (4 scenarios: three page visits and a si
 confirmation email) against the Acme demo site with no faults, walked
 
   A. by a bare Playwright script (sync API, the harness's Chromium and flags from
-     `harness.browser.launch_options`, one browser, a fresh context per scenario as
+     `harness.record.browser.launch_options`, one browser, a fresh context per scenario as
      pytest-playwright gives, the confirmation email read from the same Maildir), and
   B. by `shopper run` (tracing on, the default; one segment, so one pytest process), and
   C. with `--baseline CHECKOUT`, by `shopper run` from another source tree (before and after),
@@ -52,7 +52,7 @@ def bare(base_url: str, maildir: Path, customer: str) -> dict[str, float]:
     """Walk the four scenarios; the duration of each step, keyed like the store's steps."""
     from playwright.sync_api import expect, sync_playwright
 
-    from harness.browser import launch_options
+    from harness.record.browser import launch_options
 
     steps: dict[str, float] = {}
 
@@ -224,7 +224,7 @@ def run_shopper(
 
 
 def stored_steps(store: Path) -> dict[str, float]:
-    from harness.store import open_store
+    from harness.store.sqlite import open_store
 
     opened = open_store(store)
     try:

@@ -21,11 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.exports import write_observations_csv
-from harness.gaps import analyse
-from harness.journey_map import load_map_text
-from harness.report import Window, read_window, write_report
-from harness.store import OBSERVATION_COLUMNS, open_store
+from harness.analysis.gaps import analyse
+from harness.map.journey_map import load_map_text
+from harness.report.exports import write_observations_csv
+from harness.report.gap_report import Window, read_window, write_report
+from harness.store.sqlite import OBSERVATION_COLUMNS, open_store
 
 
 def synthetic_map(stages: int, touchpoints: int, segments: int) -> str:

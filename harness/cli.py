@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.features import check_features_dir
-from harness.runner import PYTEST_NO_TESTS, RunResult
+from harness.map.features import check_features_dir
+from harness.ops.runner import PYTEST_NO_TESTS, RunResult
 
 EXIT_OK, EXIT_GAPS, EXIT_USAGE = 0, 1, 2
 DEFAULT_FEATURES = Path("scenarios")
@@ -214,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_steps(args: argparse.Namespace) -> int:
-    from harness.catalogue import entries
+    from harness.map.catalogue import entries
     from steps import PLUGINS
 
     for module in PLUGINS:
@@ -234,7 +234,7 @@ def cmd_steps(args: argparse.Namespace) -> int:
 def cmd_map(args: argparse.Namespace) -> int:
     if args.map_command == "diff":
         return _map_diff(args.old, args.new)
-    from harness.coverage import check_map
+    from harness.map.check import check_map
 
     result = check_map(args.map, args.features)
     print(result.summary())
@@ -246,8 +246,8 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def _map_diff(old_path: Path, new_path: Path) -> int:
-    from harness.journey_map import load_map
-    from harness.mapdiff import diff_maps
+    from harness.map.diff import diff_maps
+    from harness.map.journey_map import load_map
 
     old, new = load_map(old_path), load_map(new_path)
     print(f"{old_path} (version {old.version or '—'}) → {new_path} (version {new.version or '—'})")
@@ -286,7 +286,7 @@ def _check_target(url: str) -> None:
 
 
 def _check_run(args: argparse.Namespace) -> None:
-    from harness.shopper import DEFAULT_ADDRESS, DEFAULT_DOMAIN, customer_address
+    from harness.record.context import DEFAULT_ADDRESS, DEFAULT_DOMAIN, customer_address
 
     _check_target(args.base_url)
     if args.customer_address or args.customer_domain:
@@ -297,12 +297,12 @@ def _check_run(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.coverage import check_map
-    from harness.runner import RunRequest, run_scenarios
+    from harness.map.check import check_map
+    from harness.ops.runner import RunRequest, run_scenarios
 
     _check_run(args)
     if args.max_wait is not None:
-        from harness.journey_map import parse_duration
+        from harness.map.journey_map import parse_duration
 
         try:
             parse_duration(args.max_wait)
@@ -313,7 +313,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if checked.errors:
         raise checked.errors[0]
     assert checked.journey_map is not None
-    from harness.store import open_store
+    from harness.store.sqlite import open_store
 
     store_url = args.store or _store_default()
     if args.dry_run:
@@ -348,8 +348,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _dry_run(args: argparse.Namespace, map_path: Path, segments: list[str]) -> int:
     """`shopper run --dry-run`: the steps find what they name, nothing is sent or stored; exit 1 on a trip."""
-    from harness.dry_run import Findings
-    from harness.runner import RunRequest, dry_run
+    from harness.ops.runner import RunRequest, dry_run
+    from harness.record.dry_run import Findings
 
     found, ran = Findings(), False
     for segment in _segments(segments, args.segment):
@@ -400,7 +400,7 @@ def _report_run(result: RunResult, store_url: str) -> None:
 
 
 def _scenarios_recorded(store_url: str, run_id: str) -> int:
-    from harness.store import open_store
+    from harness.store.sqlite import open_store
 
     store = open_store(store_url)
     try:
@@ -415,7 +415,7 @@ def _check_out(out: Path) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.report import build_report
+    from harness.report.gap_report import build_report
 
     _check_out(args.out)
     built = build_report(
@@ -432,9 +432,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from harness.demo import DEFAULT_FAULTS, load_faults, start_acme
-    from harness.journey_map import load_map
-    from harness.report import build_report
-    from harness.runner import RunRequest, run_scenarios
+    from harness.map.journey_map import load_map
+    from harness.ops.runner import RunRequest, run_scenarios
+    from harness.report.gap_report import build_report
 
     features = Path(__file__).resolve().parent.parent / "scenarios"
     map_path = features / "acme.yaml"
@@ -488,9 +488,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_mail(args: argparse.Namespace) -> int:
-    from harness.journey_map import parse_duration
-    from harness.pending import PollResult, poll
-    from harness.store import open_store
+    from harness.mail.pending import PollResult, poll
+    from harness.map.journey_map import parse_duration
+    from harness.store.sqlite import open_store
 
     try:
         wait_ms = parse_duration(args.wait)
@@ -523,8 +523,8 @@ def cmd_mail(args: argparse.Namespace) -> int:
 
 def _poll_demo_mail(store_url: str) -> None:
     """The support reply the runs left pending: Acme's "person" answers within seconds, so wait."""
-    from harness.pending import poll
-    from harness.store import open_store
+    from harness.mail.pending import poll
+    from harness.store.sqlite import open_store
 
     store = open_store(store_url)
     try:
@@ -536,14 +536,14 @@ def _poll_demo_mail(store_url: str) -> None:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    from harness.schedule import run_schedule
+    from harness.ops.schedule import run_schedule
 
     return run_schedule(args.schedule, once=args.once)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from harness.schedule_file import load_schedule
-    from harness.status import status_lines
+    from harness.ops.schedule_file import load_schedule
+    from harness.ops.scheduler_status import status_lines
 
     if args.schedule is not None and args.store is not None:
         raise UsageError("give the schedule file or --store, not both")

@@ -155,7 +155,7 @@ class ExpectationResolved:
 
 @dataclass
 class RunnerSampled:
-    """How busy the runner was as a scenario began (harness.runner_health): never a customer's observation."""
+    """How busy the runner was as a scenario began (record.runner_health): never a customer's observation."""
 
     run_id: str
     node_id: str

@@ -1,6 +1,6 @@
 """The step library: reusable steps by touchpoint kind, each bound to the journey map.
 
-Wire it into pytest with `pytest_plugins = ["harness.plugin", *steps.PLUGINS]` in a conftest.
+Wire it into pytest with `pytest_plugins = ["harness.record.plugin", *steps.PLUGINS]` in a conftest.
 """
 
 from __future__ import annotations

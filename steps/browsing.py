@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.shopper import Shopper, StepFailure, TimedPart
+from harness.record.context import Shopper, StepFailure, TimedPart
 
 # The browser's timing of the page it shows, and its clock now; null until its load event has ended.
 NAVIGATION_TIMING = """() => {

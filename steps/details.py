@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import Ambiguous, NotOnPage
-from harness.shopper import Shopper
+from harness.record.context import Shopper
 from steps.locate import best, resolve, tick, where
 from steps.page_scan import Candidate, Scan, locator
 

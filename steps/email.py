@@ -15,14 +15,14 @@ import re
 import time
 from typing import Any
 
-from harness.catalogue import touchpoint_step
-from harness.email_message import ReceivedEmail
 from harness.errors import HarnessError
-from harness.journey_map import format_duration, parse_duration
-from harness.mailbox import EmailWanted, Mailbox, NoEmailError, wait_for
+from harness.mail.mailbox import EmailWanted, Mailbox, NoEmailError, wait_for
+from harness.mail.message import ReceivedEmail
+from harness.mail.pending import EmailPending
+from harness.map.catalogue import touchpoint_step
+from harness.map.journey_map import format_duration, parse_duration
 from harness.observation import utc_now
-from harness.pending import EmailPending
-from harness.shopper import Shopper
+from harness.record.context import Shopper
 from steps.browsing import open_url
 
 # A one-time code as sites usually send it; a touchpoint's `code:` pattern overrides it.

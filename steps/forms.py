@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.catalogue import touchpoint_step
-from harness.dry_run import held_back
 from harness.errors import HarnessError
-from harness.shopper import Shopper
+from harness.map.catalogue import touchpoint_step
+from harness.record.context import Shopper
+from harness.record.dry_run import held_back
 from steps import locate
 from steps.browsing import after_action
 

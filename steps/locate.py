@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from harness.errors import Ambiguous, NotOnPage
-from harness.shopper import Shopper
+from harness.record.context import Shopper
 from steps.browsing import browse, fail_on_http_error
 from steps.page_scan import KEY, Candidate, Scan, locator, normalize, scan
 

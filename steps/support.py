@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harness.catalogue import touchpoint_step
-from harness.dry_run import held_back
-from harness.shopper import Shopper
+from harness.map.catalogue import touchpoint_step
+from harness.record.context import Shopper
+from harness.record.dry_run import held_back
 from steps.browsing import after_action
 from steps.details import fill_plan, send, support_form
 from steps.locate import answering

@@ -9,10 +9,10 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
-from harness.catalogue import BY_URL, touchpoint_step
-from harness.dry_run import AWAY, OPENED_BY_URL, DryRun, held_back
 from harness.errors import HarnessError
-from harness.shopper import Shopper, StepFailure
+from harness.map.catalogue import BY_URL, touchpoint_step
+from harness.record.context import Shopper, StepFailure
+from harness.record.dry_run import AWAY, OPENED_BY_URL, DryRun, held_back
 from steps import locate, page_scan
 from steps.browsing import after_action, browse, fail_on_http_error, open_url
 

@@ -32,8 +32,8 @@ import pytest
 from certs import self_signed
 
 from harness.demo.mailsink import MailSink
-from harness.imap import ImapMailbox
-from harness.mailbox import wait_for_email
+from harness.mail.imap import ImapMailbox
+from harness.mail.mailbox import wait_for_email
 
 USER = "shopper"
 PASSWORD = "imap-Secret-7f3a9"

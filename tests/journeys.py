@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.cli import main
-from harness.store import open_store
+from harness.store.sqlite import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_MAP = ROOT / "scenarios" / "acme.yaml"

@@ -25,13 +25,13 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from certs import self_signed
 from journeys import serve
 
-from harness.alert_config import AlertConfig, EmailAlerts, Webhook, alert_config
-from harness.alerts import Alerter, AlertEvent, open_alerts
+from harness.analysis.gaps import Verdict, analyse
 from harness.demo.mailsink import MailSink, _LoopbackController
 from harness.errors import HarnessError
-from harness.gaps import Verdict, analyse
-from harness.journey_map import load_map_text
-from harness.store import OBSERVATION_COLUMNS, open_store
+from harness.map.journey_map import load_map_text
+from harness.ops.alert_config import AlertConfig, EmailAlerts, Webhook, alert_config
+from harness.ops.alerts import Alerter, AlertEvent, open_alerts
+from harness.store.sqlite import OBSERVATION_COLUMNS, open_store
 
 MAP = """\
 journey: Alert check

@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.gaps import GapAnalysis, analyse
-from harness.journey_map import JourneyMap, load_map_text
+from harness.analysis.gaps import GapAnalysis, analyse
+from harness.analysis.visits import quantiles
+from harness.map.journey_map import JourneyMap, load_map_text
 from harness.observation import Observation, Run, RunStarted, StepObserved
-from harness.report import Window, report_json
-from harness.store import open_store
-from harness.visits import quantiles
+from harness.report.gap_report import Window, report_json
+from harness.store.sqlite import open_store
 
 MAP = """\
 journey: Analysis check

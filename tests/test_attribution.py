@@ -18,10 +18,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from harness.analysis.gaps import analyse
 from harness.errors import MapError
-from harness.gaps import analyse
-from harness.journey_map import load_map, load_map_text, url_match
-from harness.store import open_store
+from harness.map.journey_map import load_map, load_map_text, url_match
+from harness.store.sqlite import open_store
 
 pytest_plugins = ["pytester"]
 
@@ -71,7 +71,7 @@ stages:
 CONFTEST = '''\
 from pytest_bdd import then
 
-pytest_plugins = ["harness.plugin", "steps.web", "steps.forms", "steps.signup"]
+pytest_plugins = ["harness.record.plugin", "steps.web", "steps.forms", "steps.signup"]
 
 
 @then("the page lacks a plan")
@@ -423,7 +423,7 @@ def test_the_most_specific_url_wins_and_a_stray_brace_is_a_map_error(tmp_path: P
 
 def test_a_template_url_cannot_be_opened(tmp_path: Path) -> None:
     from harness.errors import HarnessError
-    from harness.shopper import Customer, Shopper
+    from harness.record.context import Customer, Shopper
 
     journey_map = load_map_text(MAP, tmp_path / "map.yaml")
     shopper = Shopper(journey_map, "self-serve", Customer("A", "a@example.test", "pw"), base_url="http://x")

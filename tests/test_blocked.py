@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.blocked import blocked_by
+from harness.analysis.blocked import blocked_by
 
 
 def attempt(stopped_by: str) -> pd.DataFrame:

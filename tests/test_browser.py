@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.browser import QUIET_FLAGS, launch_args, launch_options, running_as_root, system_chromium
 from harness.errors import BrowserError
+from harness.record.browser import QUIET_FLAGS, launch_args, launch_options, running_as_root, system_chromium
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 

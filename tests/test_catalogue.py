@@ -8,7 +8,7 @@ import steps.email
 import steps.forms
 import steps.signup
 import steps.web
-from harness.catalogue import (
+from harness.map.catalogue import (
     BY_NAME,
     BY_URL,
     CATALOGUE,
@@ -20,7 +20,7 @@ from harness.catalogue import (
     find_entry,
     static_binding,
 )
-from harness.journey_map import JourneyMap, load_map_text
+from harness.map.journey_map import JourneyMap, load_map_text
 
 MAP = """\
 journey: Acme self-serve trial
@@ -253,7 +253,7 @@ def test_binding_declarations_of_the_shipped_steps() -> None:
 
 
 def test_touchpoint_step_rejects_an_unknown_keyword() -> None:
-    from harness.catalogue import touchpoint_step
+    from harness.map.catalogue import touchpoint_step
 
     before = len(CATALOGUE)
     with pytest.raises(ValueError, match="keyword must be one of"):

@@ -9,8 +9,8 @@ from journeys import DEMO_MAP, write_features
 
 from harness.cli import main
 from harness.errors import HarnessError
-from harness.schedule_file import ScheduleError, load_schedule
-from harness.shopper import PASSWORD_ENV, customer_address, make_customer
+from harness.ops.schedule_file import ScheduleError, load_schedule
+from harness.record.context import PASSWORD_ENV, customer_address, make_customer
 
 
 def test_plus_addressing_by_default_and_a_catch_all_domain_on_request(

@@ -10,9 +10,9 @@ import pytest
 from journeys import stored_observations
 from playwright.sync_api import sync_playwright
 
-from harness.browser import launch_options
 from harness.cli import main
 from harness.demo import DEFAULT_FAULTS, load_faults
+from harness.record.browser import launch_options
 
 # The demo is walked once per test run (tests/conftest.py's `demo`, the shipped fault profile);
 # every test here reads that one walk.

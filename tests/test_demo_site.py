@@ -22,11 +22,11 @@ import pytest
 from journeys import HttpClient
 from playwright.sync_api import expect, sync_playwright
 
-from harness.browser import launch_options
 from harness.demo import Acme, MailSink, start_acme
 from harness.demo.faults import DEFAULT_FAULTS, EMAIL_KINDS, FaultProfile, load_faults, load_faults_text
 from harness.demo.site import AcmeSite
 from harness.errors import FaultProfileError
+from harness.record.browser import launch_options
 
 StartAcme = Callable[..., Acme]
 CONFIRM_LINK = re.compile(r"http://127\.0\.0\.1:\d+/confirm\?token=[\w-]+")

@@ -27,7 +27,7 @@ import pytest
 from journeys import ROOT, serve, shopper_run, stored_observations, write_features
 
 from harness.demo.mailsink import MailSink
-from harness.store import open_store
+from harness.store.sqlite import open_store
 
 CODE = "482913"
 SUBJECT = "Your sign-in code"

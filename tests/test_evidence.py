@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, quote, quote_plus, unquote, unquote_plus, url
 import pandas as pd
 import pytest
 
-from harness.store import open_store
+from harness.store.sqlite import open_store
 
 pytest_plugins = ["pytester"]
 
@@ -60,7 +60,9 @@ stages:
         url: /session
 """
 
-CONFTEST = 'pytest_plugins = ["harness.plugin", "steps.web", "steps.forms", "steps.signup", "steps.email"]\n'
+CONFTEST = (
+    'pytest_plugins = ["harness.record.plugin", "steps.web", "steps.forms", "steps.signup", "steps.email"]\n'
+)
 TEST_JOURNEY = 'from pytest_bdd import scenarios\n\nscenarios(".")\n'
 PLANS_TITLE = "Plans — Testco"
 LONG_TITLE = "A very long title " * 60

@@ -1,6 +1,6 @@
 """The report's other formats: action plan CSV and Markdown, Markdown summary, JUnit XML, observations CSV.
 
-The analysis is the real one (harness.gaps.analyse) over synthetic observations that reach every
+The analysis is the real one (harness.analysis.gaps.analyse) over synthetic observations that reach every
 status; only the window-over-window figures (movements, first value) are made by hand.
 """
 
@@ -19,9 +19,14 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from harness.actions import Action
+from harness.analysis.actions import Action
+from harness.analysis.first_value import FirstValue
+from harness.analysis.gaps import GapAnalysis, analyse
+from harness.analysis.movements import Movement
 from harness.errors import HarnessError
-from harness.exports import (
+from harness.map.journey_map import load_map_text
+from harness.observation import Observation, Run, RunFinished, RunStarted, StepObserved
+from harness.report.exports import (
     ACTION_COLUMNS,
     actions_csv,
     actions_markdown,
@@ -30,13 +35,8 @@ from harness.exports import (
     md_escape,
     write_observations_csv,
 )
-from harness.first_value import FirstValue
-from harness.gaps import GapAnalysis, analyse
-from harness.journey_map import load_map_text
-from harness.movements import Movement
-from harness.observation import Observation, Run, RunFinished, RunStarted, StepObserved
-from harness.report import Window
-from harness.store import OBSERVATION_COLUMNS, open_store
+from harness.report.gap_report import Window
+from harness.store.sqlite import OBSERVATION_COLUMNS, open_store
 
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import FeatureError
-from harness.features import Tag, check_feature, check_scenario, find_features, parse_feature, scenario_at
-from harness.journey_map import JourneyMap, load_map_text
+from harness.map.features import Tag, check_feature, check_scenario, find_features, parse_feature, scenario_at
+from harness.map.journey_map import JourneyMap, load_map_text
 
 MAP = """\
 journey: Acme self-serve trial

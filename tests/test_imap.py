@@ -14,8 +14,8 @@ from journeys import shopper_run, stored_observations, write_features
 
 from harness.demo.mailsink import MailSink
 from harness.errors import TargetError
-from harness.imap import ImapMailbox
-from harness.mailbox import open_mailbox, wait_for_email
+from harness.mail.imap import ImapMailbox
+from harness.mail.mailbox import open_mailbox, wait_for_email
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from dovecot import PASSWORD, Dovecot, running_dovecot, send, time_a_delayed_ema
 
 from harness.demo.mailsink import MailSink
 from harness.errors import TargetError
-from harness.imap import ImapMailbox
-from harness.mailbox import open_mailbox, wait_for_email
+from harness.mail.imap import ImapMailbox
+from harness.mail.mailbox import open_mailbox, wait_for_email
 
 TO = "shopper+r1-1@example.test"
 

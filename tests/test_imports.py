@@ -18,12 +18,12 @@ from steps import PLUGINS
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("pandas", "numpy", "pyarrow")
 LEAN_MODULES = [
-    "harness.plugin",
-    "harness.fixtures",
-    "harness.recorder",
-    "harness.store",
-    "harness.pending",
-    "harness.runner",
+    "harness.record.plugin",
+    "harness.record.fixtures",
+    "harness.record.recorder",
+    "harness.store.sqlite",
+    "harness.mail.pending",
+    "harness.ops.runner",
     "harness.cli",
     "steps",
     *PLUGINS,
@@ -62,4 +62,4 @@ def test_shopper_help_loads_no_analysis_package(command: list[str]) -> None:
 
 def test_the_probe_sees_an_import() -> None:
     # The check above could pass by never seeing anything: the analysis read does load pandas.
-    assert "pandas" in loaded_after("import harness.analysis_frame")
+    assert "pandas" in loaded_after("import harness.store.frame")

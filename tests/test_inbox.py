@@ -9,12 +9,12 @@ from pathlib import Path
 from dovecot import Dovecot
 from journeys import DEMO_MAP, ROOT, shopper_run
 
+from harness.analysis.inbox_audit import inbox_audit
 from harness.cli import main
 from harness.demo import load_faults_text, start_acme
-from harness.inbox import inbox_audit
-from harness.journey_map import load_map
+from harness.map.journey_map import load_map
 from harness.observation import MessageReceived
-from harness.store import open_store
+from harness.store.sqlite import open_store
 
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
@@ -109,9 +109,9 @@ def test_every_message_is_recorded_with_the_stage_it_arrived_in(dovecot: Dovecot
 def test_what_an_email_says_reaches_the_report_as_text(tmp_path: Path) -> None:
     import pandas as pd
 
-    from harness.gaps import analyse
-    from harness.report import Window, write_report
-    from harness.store import OBSERVATION_COLUMNS
+    from harness.analysis.gaps import analyse
+    from harness.report.gap_report import Window, write_report
+    from harness.store.sqlite import OBSERVATION_COLUMNS
 
     hostile = message(
         "1", "onboard", "evil@acme.test", '<script>window.__xss=1</script><img src=x onerror="alert(1)">'

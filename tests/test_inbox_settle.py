@@ -20,10 +20,10 @@ import pytest
 from journeys import serve, write_features
 
 from harness.demo.mailsink import MailSink
-from harness.mailbox import MaildirMailbox
-from harness.runner import RunRequest, RunResult, run_scenarios
-from harness.settle import settle
-from harness.store import open_store
+from harness.mail.mailbox import MaildirMailbox
+from harness.ops.runner import RunRequest, RunResult, run_scenarios
+from harness.record.settle import settle
+from harness.store.sqlite import open_store
 
 SIGNUP_FORM = (
     "<!doctype html><title>Sign up</title><h1>Sign up</h1>"

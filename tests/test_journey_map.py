@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import MapError, MapErrors
-from harness.journey_map import (
+from harness.map.journey_map import (
     Expectation,
     JourneyMap,
     format_duration,

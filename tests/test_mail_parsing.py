@@ -21,9 +21,9 @@ import pytest
 from dovecot import PASSWORD, Dovecot, next_user
 
 from harness.demo.mailsink import MailSink
-from harness.email_message import MAX_BODY_CHARS, ReceivedEmail, parse_email
-from harness.imap import ImapMailbox
-from harness.mailbox import MaildirMailbox, open_mailbox, wait_for_email
+from harness.mail.imap import ImapMailbox
+from harness.mail.mailbox import MaildirMailbox, open_mailbox, wait_for_email
+from harness.mail.message import MAX_BODY_CHARS, ReceivedEmail, parse_email
 
 ACME = "Acme <hello@acme.test>"
 UTC = dt.UTC

@@ -28,8 +28,8 @@ from journeys import DEMO_MAP, ROOT, write_features
 
 from harness.demo import load_faults_text, start_acme
 from harness.demo.state import Login
-from harness.shopper import secret_forms
-from harness.store import open_store
+from harness.record.context import secret_forms
+from harness.store.sqlite import open_store
 
 # Characters every encoding treats differently: space, quotes, slash, plus, ampersand, <>, ~ and non-ASCII.
 CUSTOMER_PASSWORD = "Sh0pper pass/wörd+&\"<7>~'x"

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from harness.demo.mailsink import MailSink
-from harness.email_message import ReceivedEmail
 from harness.errors import HarnessError
-from harness.mailbox import MaildirMailbox, NoEmailError, open_mailbox, wait_for_email
+from harness.mail.mailbox import MaildirMailbox, NoEmailError, open_mailbox, wait_for_email
+from harness.mail.message import ReceivedEmail
 
 SENDER = "Acme <hello@acme.test>"
 ONE = "shopper+abc-1@example.test"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.journey_map import JourneyMap, load_map_text
-from harness.mapdiff import MapChange, diff_maps, expectation_changes, recorded_map
+from harness.map.diff import MapChange, diff_maps, expectation_changes, recorded_map
+from harness.map.journey_map import JourneyMap, load_map_text
 from harness.observation import Run, RunStarted
-from harness.recorder import map_digest
-from harness.store import open_store
+from harness.record.recorder import map_digest
+from harness.store.sqlite import open_store
 
 OLD = """\
 journey: Acme trial

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.gaps import Verdict, analyse
-from harness.journey_map import load_map_text
-from harness.metrics import Metrics, MetricsError
+from harness.analysis.gaps import Verdict, analyse
+from harness.map.journey_map import load_map_text
 from harness.observation import Run
-from harness.store import OBSERVATION_COLUMNS
+from harness.ops.metrics import Metrics, MetricsError
+from harness.store.sqlite import OBSERVATION_COLUMNS
 
 MAP = """\
 journey: Metrics check

@@ -23,9 +23,9 @@ from journeys import ROOT, shopper_run, stored_observations, write_features
 
 from harness.cli import main
 from harness.demo import load_faults_text, start_acme
+from harness.mail.pending import poll
 from harness.observation import ExpectationResolved, PendingExpectation, utc_now
-from harness.pending import poll
-from harness.store import open_store
+from harness.store.sqlite import open_store
 
 MAP = """\
 journey: Acme support
@@ -210,9 +210,9 @@ def test_a_reply_never_sent_turns_failing_after_fail_after(
 
 
 def test_a_reply_after_its_deadline_is_a_failure_with_its_real_time(tmp_path: Path) -> None:
-    from harness.email_message import parse_email
-    from harness.mailbox import EmailWanted
-    from harness.pending import resolve_one, wanted_to_dict
+    from harness.mail.mailbox import EmailWanted
+    from harness.mail.message import parse_email
+    from harness.mail.pending import resolve_one, wanted_to_dict
 
     triggered = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
     pending = PendingExpectation(

@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 
 from harness.cli import main
-from harness.store import open_store
+from harness.store.sqlite import open_store
 
 pytest_plugins = ["pytester"]
 
@@ -77,7 +77,9 @@ stages:
         url: /get-login
 """
 
-CONFTEST = 'pytest_plugins = ["harness.plugin", "steps.web", "steps.forms", "steps.signup", "steps.email"]\n'
+CONFTEST = (
+    'pytest_plugins = ["harness.record.plugin", "steps.web", "steps.forms", "steps.signup", "steps.email"]\n'
+)
 TEST_JOURNEY = 'from pytest_bdd import scenarios\n\nscenarios(".")\n'
 
 PAGES = {

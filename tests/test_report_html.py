@@ -16,19 +16,19 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from harness import charts
-from harness.actions import COVERAGE_TEAM
-from harness.browser import launch_options
-from harness.emotion import StageEmotion
-from harness.first_value import FirstValue
-from harness.gaps import GapAnalysis, TrendPoint, analyse
-from harness.journey_map import load_map_text
-from harness.mapdiff import MapChange
-from harness.movements import Movement
+from harness.analysis.actions import COVERAGE_TEAM
+from harness.analysis.emotion import StageEmotion
+from harness.analysis.first_value import FirstValue
+from harness.analysis.gaps import GapAnalysis, TrendPoint, analyse
+from harness.analysis.movements import Movement
+from harness.map.diff import MapChange
+from harness.map.journey_map import load_map_text
 from harness.observation import Run
-from harness.report import Window, report_json
-from harness.report_html import render_html
-from harness.store import OBSERVATION_COLUMNS
+from harness.record.browser import launch_options
+from harness.report import charts
+from harness.report.gap_report import Window, report_json
+from harness.report.html import render_html
+from harness.store.sqlite import OBSERVATION_COLUMNS
 
 MAP = """\
 journey: Report check

@@ -18,10 +18,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from harness.analysis.gaps import STATUSES
+from harness.analysis.movements import STATUS_RANK
 from harness.cli import main
-from harness.gaps import STATUSES
-from harness.journey_map import CHANNELS
-from harness.movements import STATUS_RANK
+from harness.map.journey_map import CHANNELS
 from harness.observation import (
     Event,
     MessageReceived,
@@ -32,9 +32,9 @@ from harness.observation import (
     RunStarted,
     StepObserved,
 )
-from harness.recorder import map_digest
-from harness.report import SCHEMA_VERSION
-from harness.store import open_store
+from harness.record.recorder import map_digest
+from harness.report.gap_report import SCHEMA_VERSION
+from harness.store.sqlite import open_store
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "report.schema.json"
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
@@ -250,14 +250,14 @@ def test_a_report_with_every_status_follows_the_schema(every_status: dict[str, A
 
 def test_the_schema_covers_every_field_of_the_verdicts() -> None:
     """The dataclasses whose fields the report writes as they are: a new field needs the schema."""
-    from harness.actions import Action
-    from harness.emotion import StageEmotion
-    from harness.first_value import FirstValue
-    from harness.gaps import TrendPoint
-    from harness.inbox import MessageKind, StageInbox
-    from harness.mapdiff import MapChange
-    from harness.movements import Movement
-    from harness.runner_health import RunnerHealth
+    from harness.analysis.actions import Action
+    from harness.analysis.emotion import StageEmotion
+    from harness.analysis.first_value import FirstValue
+    from harness.analysis.gaps import TrendPoint
+    from harness.analysis.inbox_audit import MessageKind, StageInbox
+    from harness.analysis.movements import Movement
+    from harness.map.diff import MapChange
+    from harness.record.runner_health import RunnerHealth
 
     defs = SCHEMA["$defs"]
     written = {

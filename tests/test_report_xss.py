@@ -19,8 +19,8 @@ import pytest
 from journeys import serve, shopper_run, write_features
 from playwright.sync_api import sync_playwright
 
-from harness.browser import launch_options
 from harness.cli import main
+from harness.record.browser import launch_options
 
 # Each payload would set window.__xss (or open a dialog) if it ever ran.
 PAYLOADS = [

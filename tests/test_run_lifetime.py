@@ -26,7 +26,7 @@ import pytest
 from journeys import ROOT, serve, write_features
 
 from harness.observation import Run
-from harness.store import open_store
+from harness.store.sqlite import open_store
 
 MAP = """\
 journey: Lifetime

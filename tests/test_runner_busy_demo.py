@@ -17,7 +17,7 @@ from test_runner_health import burner_count, burners
 
 from harness.cli import main
 from harness.demo import DEFAULT_FAULTS, load_faults, start_acme
-from harness.runner_health import OPERATOR
+from harness.record.runner_health import OPERATOR
 
 
 def _demo_journey(acme_url: str, maildir: Path, out: Path) -> dict[str, Any]:

@@ -23,16 +23,14 @@ from journeys import serve, shopper_run, write_features
 from markupsafe import escape
 from playwright.sync_api import sync_playwright
 
-from harness import mail_store
-from harness.alert_config import AlertConfig
-from harness.alerts import RUNNER, Alerter
-from harness.browser import launch_options
+from harness.analysis.gaps import analyse
 from harness.cli import main
-from harness.gaps import analyse
-from harness.journey_map import load_map
+from harness.map.journey_map import load_map
 from harness.observation import Observation, Run, RunnerSampled, RunStarted, StepObserved
-from harness.report import build_report
-from harness.runner_health import (
+from harness.ops.alert_config import AlertConfig
+from harness.ops.alerts import RUNNER, Alerter
+from harness.record.browser import launch_options
+from harness.record.runner_health import (
     OPERATOR,
     OPERATOR_ACTION,
     RUNNER_RULE,
@@ -42,7 +40,9 @@ from harness.runner_health import (
     judge_runner,
     runner_health,
 )
-from harness.store import SCHEMA, open_store
+from harness.report.gap_report import build_report
+from harness.store import mail as mail_store
+from harness.store.sqlite import SCHEMA, open_store
 
 MAP = """\
 journey: Runner check

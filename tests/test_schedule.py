@@ -30,9 +30,9 @@ from journeys import DEMO_MAP, ROOT, serve, write_features
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.observation import Observation, Run, RunFinished, RunStarted, StepObserved, utc_now
-from harness.schedule import ScheduleLoop
-from harness.schedule_file import DailyAt, Every, HourlyAt, load_schedule, next_due
-from harness.store import open_store
+from harness.ops.schedule import ScheduleLoop
+from harness.ops.schedule_file import DailyAt, Every, HourlyAt, load_schedule, next_due
+from harness.store.sqlite import open_store
 
 UTC = dt.UTC
 HOME_FEATURE = "@stage:discover\nFeature: F\n  Scenario: S\n    Given I open the home page\n"

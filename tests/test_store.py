@@ -18,7 +18,7 @@ import pytest
 
 from harness.errors import StoreError
 from harness.observation import Observation, Run, RunFinished, RunStarted, StepObserved
-from harness.store import OBSERVATION_COLUMNS, SQLiteStore, open_store
+from harness.store.sqlite import OBSERVATION_COLUMNS, SQLiteStore, open_store
 
 T0 = dt.datetime(2026, 11, 1, 9, 0, 0, tzinfo=dt.UTC)
 OTHER_HOST = "some-other-runner.invalid"
@@ -351,7 +351,7 @@ def test_the_analysis_frame_holds_what_the_observations_hold(
     store: SQLiteStore, monkeypatch: pytest.MonkeyPatch, arrow: bool
 ) -> None:
     if not arrow:  # where the ADBC driver is not installed the store falls back to sqlite3
-        monkeypatch.setattr("harness.analysis_frame._read_arrow", lambda *args: None)
+        monkeypatch.setattr("harness.store.frame._read_arrow", lambda *args: None)
     for run_id in ("r1", "r2", "r3"):
         store.handle(RunStarted(make_run(run_id)))
     store.handle(StepObserved(make_obs("r1", 1, T0)))

@@ -26,9 +26,9 @@ from journeys import HttpClient
 from harness.demo import Acme, start_acme
 from harness.demo.faults import EMAIL_KINDS, FaultProfile, load_faults_text
 from harness.demo.outbox import support_ack_email, support_reply_email
-from harness.email_message import ReceivedEmail
 from harness.errors import FaultProfileError
-from harness.mailbox import MaildirMailbox, wait_for_email
+from harness.mail.mailbox import MaildirMailbox, wait_for_email
+from harness.mail.message import ReceivedEmail
 
 StartAcme = Callable[[FaultProfile], Acme]
 CUSTOMER = "bob@example.test"

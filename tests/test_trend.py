@@ -21,7 +21,7 @@ from journeys import shopper_run, write_features
 from harness.cli import main
 from harness.demo import load_faults_text, start_acme
 from harness.observation import Event, Observation, Run, RunFinished, RunStarted, StepObserved
-from harness.store import open_store
+from harness.store.sqlite import open_store
 
 RUNS = 20
 FAST_MS = 300.0  # the first half: well within the enterprise promise of 1s

@@ -15,7 +15,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from harness.errors import FaultProfileError, did_you_mean, read_user_file
-from harness.user_yaml import compose
+from harness.map.user_yaml import compose
 
 # In the order a customer meets them; the error for an unknown kind lists them in this order.
 EMAIL_KINDS = ("confirmation", "welcome", "tips", "support-ack", "support-reply", "demo-booked")

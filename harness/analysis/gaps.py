@@ -1,0 +1,418 @@
+"""Gap analysis: the journey map held against stored observations, per touchpoint and segment.
+
+Observations are per step; a customer experiences a touchpoint as a *visit*: the consecutive
+steps of one scenario attempt spent at it. A visit's duration is the time the touchpoint took to
+answer: the sum of its timed steps (page loads, form replies, emails arriving; not the customer
+typing or checking), or of all its steps when none is timed. It succeeds when no step failed.
+A visit with a step in error (the harness could not run it: no mailbox, a step the map cannot
+bind, a crashed browser) measured nothing: it is left out of the figures and reported as a
+problem of the scenario, not of the touchpoint's owner.
+Statuses follow docs/design.md:
+
+    untested  in the map, no visit in the window
+    failing   final success rate below target, or a visit beyond fail_after
+    flaky     failed on a first attempt and passed on a retry
+    slow      succeeds, but p95 above `within`
+    met       otherwise
+    pending   its only visits await an email `shopper mail poll` has not resolved yet
+    off-map   visited, but the map has no such touchpoint
+    runner-busy  slow only in runs whose runner was too busy to measure fairly (see runner_verdicts)
+
+A visit still pending (a support reply promised within hours) is counted apart and judged once
+it resolves: it is not a failure while its fail_after has not passed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.analysis.actions import Action, operator_actions, rank
+from harness.analysis.blocked import blocked_by
+from harness.analysis.emotion import StageEmotion, emotions_of
+from harness.analysis.first_value import FirstValue, first_value
+from harness.analysis.inbox_audit import StageInbox, inbox_actions, inbox_audit
+from harness.analysis.movements import Movement, movements
+from harness.analysis.runner_verdicts import fair_figures, hold_back
+from harness.analysis.visits import (
+    Figures,
+    IntArray,
+    Visits,
+    figures,
+    group_visits,
+    quantiles,
+)
+from harness.map.journey_map import Expectation, JourneyMap, Touchpoint, format_duration
+from harness.observation import MessageReceived
+from harness.record.runner_health import RunnerHealth, busy_runs
+
+STATUSES = ("met", "slow", "failing", "flaky", "pending", "untested", "off-map", "runner-busy")
+
+
+@dataclass
+class Observed:
+    n: int = 0  # visits, all attempts
+    runs: int = 0
+    success_rate: float | None = None  # final attempt of each scenario run
+    first_attempt_success_rate: float | None = None
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    max_ms: float | None = None
+    flaky: int = 0  # scenario runs that failed first and passed on a retry
+    runs_affected: int = 0  # runs with a failed, slow or overlong visit
+    beyond_fail_after: int = 0
+    pending: int = 0  # visits whose email is still awaited, not in the figures above
+
+
+@dataclass
+class TrendPoint:
+    """One run's figures for a touchpoint and segment: the response-time trend across the window."""
+
+    run_id: str
+    visits: int
+    failed: int
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+@dataclass
+class Verdict:
+    stage_id: str
+    touchpoint_id: str
+    name: str
+    channel: str
+    owner: str
+    moment_of_truth: bool
+    segment: str
+    status: str
+    expected: Expectation
+    observed: Observed
+    gap: str = ""
+    gap_size: float = 0.0
+    step: str = ""
+    error: str = ""
+    evidence: str = ""
+    harness_error: str = ""  # why some visits measured nothing (see the module docstring)
+    segment_played: bool = True  # some run in the window played this segment
+    trend: list[TrendPoint] = field(default_factory=list)  # window runs that visited it, oldest first
+    trace: str = ""  # Playwright trace of the failing step shown as evidence
+    page_url: str = ""
+    page_title: str = ""
+    blocked_by: str = ""  # untested because scenarios stopped at this touchpoint's failure first (its name)
+    blocked_by_harness: bool = False  # ...at a step the harness could not run there, not a failure
+
+
+@dataclass
+class GapAnalysis:
+    journey_map: JourneyMap
+    segments: list[str]
+    verdicts: list[Verdict]
+    off_map: list[Verdict]
+    actions: list[Action] = field(default_factory=list)
+    unbound_steps: int = 0
+    emotions: list[StageEmotion] = field(default_factory=list)
+    movements: list[Movement] = field(default_factory=list)  # empty when there is no previous window
+    previous_runs: int = 0  # runs in the previous window (0: nothing to compare with)
+    first_value: list[FirstValue] = field(default_factory=list)  # one per segment, if the map has a milestone
+    inbox: list[StageInbox] = field(default_factory=list)  # what the customer received, per stage and segment
+    runner: list[RunnerHealth] = field(default_factory=list)  # how busy the runner was, per run of the window
+
+    def verdict(self, touchpoint_id: str, segment: str) -> Verdict | None:
+        return next(
+            (v for v in self.verdicts if v.touchpoint_id == touchpoint_id and v.segment == segment), None
+        )
+
+    def status_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        for verdict in [*self.verdicts, *self.off_map]:
+            counts[verdict.status] += 1
+        return counts
+
+    @property
+    def all_met(self) -> bool:
+        # A pending reply is not a gap yet (`shopper mail poll` turns it into one), nor a held-back one.
+        return all(v.status in ("met", "pending", "runner-busy") for v in self.verdicts) and not self.off_map
+
+
+def _observed(fig: Figures, g: int) -> Observed:
+    if fig.n[g] == 0:
+        return Observed()
+    return Observed(
+        n=int(fig.n[g]),
+        runs=int(fig.runs[g]),
+        success_rate=_number(fig.success_rate[g]),
+        first_attempt_success_rate=_number(fig.first_attempt_success_rate[g]),
+        p50_ms=_number(fig.p50_ms[g]),
+        p95_ms=_number(fig.p95_ms[g]),
+        max_ms=_number(fig.max_ms[g]),
+        flaky=int(fig.flaky[g]),
+        runs_affected=int(fig.runs_affected[g]),
+        beyond_fail_after=int(fig.beyond_fail_after[g]),
+    )
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or np.isnan(value) else float(value)
+
+
+DETAILS = ("step", "error", "evidence", "trace", "page_url", "page_title")
+
+
+def _details(observations: pd.DataFrame, rows: IntArray) -> dict[int, dict[str, str]]:
+    """The texts of the failing steps shown as evidence, read in one go (row by row is slow)."""
+    wanted = np.unique(rows[rows >= 0])
+    columns = [column for column in DETAILS if column in observations.columns]
+    picked = observations.iloc[wanted][columns]
+    found: dict[int, dict[str, str]] = {}
+    for row, values in zip(wanted.tolist(), picked.itertuples(index=False, name=None), strict=True):
+        found[row] = {
+            column: "" if pd.isna(value) else str(value)
+            for column, value in zip(columns, values, strict=True)
+        }
+    return found
+
+
+def _run_rank(visits_run_ids: list[str], run_order: list[str] | None) -> IntArray:
+    """Each run code's place in the window (oldest first); runs the window does not name go last."""
+    place = {run_id: number for number, run_id in enumerate(run_order or [])}
+    return np.array(
+        [place.get(run_id, len(place) + code) for code, run_id in enumerate(visits_run_ids)], dtype=np.int64
+    )
+
+
+def _trends(visits: Visits, group: IntArray, groups: int, rank: IntArray) -> list[list[TrendPoint]]:
+    """Per group, one point per run that visited it, oldest run first."""
+    runs = max(len(visits.run_ids), 1)
+    key = group * runs + visits.run
+    cells = groups * runs
+    count = np.bincount(key, minlength=cells)
+    failed = np.bincount(key[visits.failed], minlength=cells)
+    passed = ~visits.failed
+    p50, p95 = quantiles(visits.duration_ms[passed], key[passed], cells)
+    present = np.flatnonzero(count)
+    present = present[np.lexsort((rank[present % runs], present // runs))]
+    trends: list[list[TrendPoint]] = [[] for _ in range(groups)]
+    for cell in present.tolist():
+        g, r = divmod(cell, runs)
+        trends[g].append(
+            TrendPoint(
+                run_id=visits.run_ids[r],
+                visits=int(count[cell]),
+                failed=int(failed[cell]),
+                p50_ms=_number(p50[cell]),
+                p95_ms=_number(p95[cell]),
+            )
+        )
+    return trends
+
+
+@dataclass
+class _Judged:
+    verdicts: list[Verdict]
+    off_map: list[Verdict]
+    emotions: list[StageEmotion]
+
+
+def _judge_window(
+    journey_map: JourneyMap,
+    segments: list[str],
+    observations: pd.DataFrame,
+    run_order: list[str] | None,
+    *,
+    details: bool = True,
+    busy: frozenset[str] = frozenset(),
+) -> _Judged:
+    visits = group_visits(observations)
+    width = max(len(visits.segments), 1)
+    groups = max(len(visits.touchpoints), 1) * width
+    group = visits.touchpoint * width + visits.segment
+    within, fail_after = np.full(groups, np.nan), np.full(groups, np.nan)
+    for t, touchpoint_id in enumerate(visits.touchpoints):
+        touchpoint = journey_map.touchpoint(touchpoint_id)
+        for s, segment in enumerate(visits.segments):
+            expectation = touchpoint.expectation(segment) if touchpoint else Expectation()
+            if expectation.within_ms is not None:
+                within[t * width + s] = expectation.within_ms
+            if expectation.fail_after_ms is not None:
+                fail_after[t * width + s] = expectation.fail_after_ms
+    errored = visits.errored
+    waiting = visits.pending & ~visits.failed & ~errored
+    pending_count = np.bincount(group[waiting], minlength=groups)
+    clean, clean_group = visits.select(~errored & ~waiting), group[~errored & ~waiting]
+    fig = figures(clean, clean_group, groups, within, fail_after)
+    fair = fair_figures(clean, clean_group, groups, within, fail_after, busy)
+    error_count = np.bincount(group[errored], minlength=groups)
+    last_error = np.full(groups, -1, dtype=np.int64)
+    np.maximum.at(last_error, group[errored], visits.failure_row[errored])
+    trends = _trends(clean, clean_group, groups, _run_rank(visits.run_ids, run_order)) if details else None
+    played = set(visits.segments) | set(observations["segment"].astype(str).unique())
+    texts = _details(observations, np.concatenate([fig.last_failure, last_error]))
+    tp_code = {tp: number for number, tp in enumerate(visits.touchpoints)}
+    segment_code = {segment: number for number, segment in enumerate(visits.segments)}
+    blocked = blocked_by(observations)
+
+    def verdict(touchpoint: Touchpoint | None, touchpoint_id: str, stage_id: str, segment: str) -> Verdict:
+        t, s = tp_code.get(touchpoint_id), segment_code.get(segment)
+        g = t * width + s if t is not None and s is not None else -1
+        expectation = touchpoint.expectation(segment) if touchpoint else Expectation()
+        observed = _observed(fig, g) if g >= 0 else Observed()
+        observed.pending = int(pending_count[g]) if g >= 0 else 0
+        status, gap, size = judge(observed, expectation)
+        if status == "slow" and fair is not None and g >= 0:
+            fairly = _observed(fair, g)
+            status, gap, size = hold_back((status, gap, size), judge(fairly, expectation)[0], fairly.runs)
+        harness_error = texts.get(int(last_error[g]), {}).get("error", "") if g >= 0 else ""
+        if harness_error and status == "untested":
+            gap = f"{int(error_count[g])} visit(s) measured nothing: the scenario could not run"
+        untried = status == "untested" and not harness_error
+        blocker, blocked_how = blocked.get((touchpoint_id, segment), ("", "")) if untried else ("", "")
+        if blocker:
+            found = journey_map.touchpoint(blocker)
+            blocker = found.name if found else blocker
+            gap = (
+                f"blocked by {blocker}: the scenarios that reach it stopped at that failure first"
+                if blocked_how == "failed"
+                else f"blocked by the scenario to fix at {blocker}: the harness could not run past it"
+            )
+        row = int(fig.last_failure[g]) if g >= 0 else -1
+        result = Verdict(
+            stage_id=stage_id,
+            touchpoint_id=touchpoint_id,
+            name=touchpoint.name if touchpoint else touchpoint_id,
+            channel=touchpoint.channel if touchpoint else "",
+            owner=touchpoint.owner if touchpoint else "Unassigned",
+            moment_of_truth=touchpoint.moment_of_truth if touchpoint else False,
+            segment=segment,
+            status=status if touchpoint else "off-map",
+            expected=expectation,
+            observed=observed,
+            gap=gap if touchpoint else "the journey map has no such touchpoint",
+            gap_size=size,
+            harness_error=harness_error,
+            trend=trends[g] if trends is not None and g >= 0 else [],
+            blocked_by=blocker,
+            blocked_by_harness=blocked_how == "error",
+        )
+        for column, value in texts.get(row, {}).items():
+            setattr(result, column, value)
+        if touchpoint and segment not in played:
+            result.segment_played = False
+            result.gap = f"no run in the window played the {segment} segment"
+        return result
+
+    verdicts = [
+        verdict(touchpoint, touchpoint.id, stage.id, segment)
+        for stage in journey_map.stages
+        for touchpoint in stage.touchpoints
+        for segment in segments
+    ]
+    off_map = []
+    stage_names = [str(s) for s in visits.stages]
+    for t, touchpoint_id in enumerate(visits.touchpoints):
+        if journey_map.touchpoint(touchpoint_id) is not None:
+            continue
+        for s, segment in enumerate(visits.segments):
+            g = t * width + s
+            if fig.n[g] or error_count[g] or pending_count[g]:
+                where = visits.stage[(visits.touchpoint == t) & (visits.segment == s)]
+                stage_id = stage_names[int(where[0])] if len(where) and where[0] >= 0 else ""
+                off_map.append(verdict(None, touchpoint_id, stage_id, segment))
+    emotions: list[StageEmotion] = []
+    if details:
+        emotions = emotions_of(journey_map, segments, clean, clean_group, within, fail_after)
+    return _Judged(verdicts=verdicts, off_map=off_map, emotions=emotions)
+
+
+def _segments(journey_map: JourneyMap, observations: pd.DataFrame) -> list[str]:
+    if journey_map.segments:
+        return list(journey_map.segments)
+    seen = sorted(str(s) for s in observations["segment"].dropna().unique()) if len(observations) else []
+    return seen or ["default"]
+
+
+def analyse(
+    journey_map: JourneyMap,
+    observations: pd.DataFrame,
+    *,
+    previous: pd.DataFrame | None = None,
+    run_order: list[str] | None = None,
+    messages: list[MessageReceived] | None = None,
+    runner: list[RunnerHealth] | None = None,
+) -> GapAnalysis:
+    """Judge the window's observations against the map; `previous` is the window before it, for trends.
+
+    `run_order` names the window's runs oldest first (the trend's x axis); by default the order in
+    which runs appear in the observations. `messages` is the window's inbox audit; `runner` how
+    busy its runner was (harness.record.runner_health): slow verdicts of busy runs are held back.
+    """
+    segments = _segments(journey_map, observations)
+    unbound = int(observations["touchpoint"].isna().sum()) if len(observations) else 0
+    judged = _judge_window(journey_map, segments, observations, run_order, busy=busy_runs(runner or []))
+    inbox = inbox_audit(journey_map, messages or [])
+    analysis = GapAnalysis(
+        journey_map=journey_map,
+        segments=segments,
+        verdicts=judged.verdicts,
+        off_map=judged.off_map,
+        actions=rank(judged.verdicts, [*inbox_actions(inbox), *operator_actions(judged.verdicts)]),
+        inbox=inbox,
+        runner=list(runner or []),
+        unbound_steps=unbound,
+        emotions=judged.emotions,
+        first_value=first_value(journey_map, segments, observations),
+    )
+    if previous is not None and len(previous):
+        before = _judge_window(journey_map, segments, previous, None, details=False)
+        analysis.previous_runs = int(previous["run_id"].nunique())
+        analysis.movements = movements(judged.verdicts, before.verdicts)
+    return analysis
+
+
+def judge(observed: Observed, expectation: Expectation) -> tuple[str, str, float]:
+    """Status, a plain sentence for the gap, and its relative size (0 = none)."""
+    if observed.n == 0 and observed.pending:
+        return "pending", f"{observed.pending} email(s) still awaited; `shopper mail poll` resolves them", 0.0
+    if observed.n == 0:
+        return "untested", "no observation in the window", 0.0
+    assert observed.success_rate is not None
+    if observed.success_rate < expectation.success_rate:
+        size = expectation.success_rate - observed.success_rate
+        return (
+            "failing",
+            f"succeeded in {observed.success_rate:.0%} of scenario runs; the map promises"
+            f" {expectation.success_rate:.0%}",
+            size,
+        )
+    if observed.beyond_fail_after and expectation.fail_after_ms is not None:
+        assert observed.max_ms is not None
+        size = observed.max_ms / max(expectation.fail_after_ms, 1) - 1.0
+        return (
+            "failing",
+            f"{observed.beyond_fail_after} visit(s) took longer than fail_after"
+            f" {format_duration(expectation.fail_after_ms)} (longest {format_duration(observed.max_ms)})",
+            size,
+        )
+    if observed.flaky:
+        size = 1.0 - (observed.first_attempt_success_rate or 0.0)
+        return (
+            "flaky",
+            f"failed on the first attempt and passed on a retry in {observed.flaky} scenario run(s)",
+            size,
+        )
+    within = expectation.within_ms
+    if within is not None and observed.p95_ms is not None and observed.p95_ms > within:
+        return (
+            "slow",
+            f"p95 {format_duration(observed.p95_ms)} is {format_duration(observed.p95_ms - within)} over the"
+            f" {format_duration(within)} target",
+            observed.p95_ms / max(within, 1) - 1.0,
+        )
+    return "met", "", 0.0
+
+
+def finite(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else round(value, 1)

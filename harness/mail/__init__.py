@@ -1,0 +1,1 @@
+"""The synthetic customer's inbox: Maildir and IMAP mailboxes, the messages read, pending expectations."""

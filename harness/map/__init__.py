@@ -1,0 +1,1 @@
+"""The journey map: its model, the YAML reader, features and tags, the step catalogue, map check, diff."""

@@ -1,0 +1,384 @@
+"""The mystery shopper inside one scenario: who the synthetic customer is and where they are.
+
+Step definitions read and move this context; the recorder reads which touchpoint each step
+exercised from it. Secrets (the customer's password) live here only, never in an observation.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import os
+import re
+import secrets
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.mail.mailbox import Mailbox
+from harness.mail.message import ReceivedEmail
+from harness.map.journey_map import Expectation, JourneyMap, Touchpoint, is_template
+from harness.record.dry_run import DryRun
+
+PASSWORD_ENV = "SHOPPER_PASSWORD"
+DEFAULT_DOMAIN = "example.test"
+# {run} and {n} make every run and scenario a customer of its own: plus-addressing by default, or
+# a catch-all domain ("{run}-{n}@shoppers.example.com").
+DEFAULT_ADDRESS = "shopper+{run}-{n}@{domain}"
+_ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+# How long any wait of a step (a page, a form's reply, a field, a text to see) may take when the
+# touchpoint the customer is at sets no fail_after, or the customer is at no touchpoint yet.
+DEFAULT_WAIT_MS = 10_000
+# How long an email step holds the browser open before leaving the email to `shopper mail poll`.
+DEFAULT_MAX_WAIT_MS = 120_000
+
+
+class StepFailure(AssertionError):
+    """The touchpoint did not give the customer what it should: a failed observation."""
+
+
+@dataclass
+class Customer:
+    name: str
+    email: str
+    password: str = field(repr=False)
+
+
+def customer_address(template: str, run_id: str, number: int, domain: str = DEFAULT_DOMAIN) -> str:
+    """The address a template gives; HarnessError when it would not tell runs and scenarios apart."""
+    if "{run}" not in template or "{n}" not in template:
+        raise HarnessError(
+            f'customer address "{template}" needs {{run}} and {{n}}, so every run and scenario gets'
+            " its own address (e.g. shopper+{run}-{n}@example.com)"
+        )
+    tag = run_id.replace("-", "").lower()[-10:]
+    try:
+        address = template.format(run=tag, n=number, domain=domain)
+    except (KeyError, IndexError, ValueError):
+        raise HarnessError(
+            f'customer address "{template}" may use only {{run}}, {{n}} and {{domain}}'
+        ) from None
+    if not _ADDRESS.fullmatch(address):
+        raise HarnessError(f'customer address "{template}" does not make an email address ({address})')
+    return address
+
+
+def make_customer(
+    run_id: str, number: int, domain: str = DEFAULT_DOMAIN, template: str = DEFAULT_ADDRESS
+) -> Customer:
+    """A fresh address per run and scenario, so every message can be traced to what caused it."""
+    password = os.environ.get(PASSWORD_ENV) or secrets.token_urlsafe(12)
+    return Customer(
+        name="Mystery Shopper", email=customer_address(template, run_id, number, domain), password=password
+    )
+
+
+@dataclass
+class TimedPart:
+    """One answer a step waited for, as the browser timed it, and the touchpoint that gave it.
+
+    A submit is two: the reply to the form (its POST and redirect: the touchpoint that received
+    the request) and the answering page's own load (the page the customer lands on).
+    """
+
+    touchpoint: Touchpoint | None
+    off_map: str | None
+    duration_ms: float  # the browser's own timing of the request and load
+    # On the harness's clock (time.monotonic()), from the browser's timing: when the part ended
+    # (the harness's wall time splits there) and when its answer arrived (what it sent was
+    # received by then: an email it caused is timed from here).
+    clock: float
+    answered: float
+
+
+@dataclass
+class Shopper:
+    journey_map: JourneyMap
+    segment: str
+    customer: Customer
+    base_url: str = ""
+    mailbox: Mailbox | None = None
+    page: Any = None  # the Playwright page, once a browser step asked for it
+    touchpoint: Touchpoint | None = None
+    off_map: str | None = None
+    last_status: int | None = None
+    last_url: str = ""
+    navigations: int = 0  # main-frame pages the customer got: tells a click that led somewhere
+    # What the customer asked for last (the first request of the last page's redirect chain): a
+    # form's POST, whose reply belongs to the touchpoint that received it, not to the page it led to.
+    request_url: str = ""
+    request_method: str = ""
+    seen_emails: set[str] = field(default_factory=set)
+    emails: dict[str, ReceivedEmail] = field(default_factory=dict)
+    email_triggers: dict[str, float | None] = field(default_factory=dict)  # trigger_clock each was read at
+    # End of the last timed step that passed (a form sent, not an email read): what triggered an
+    # email, for time to inbox. Monotonic for this process; UTC for a pending poll in another.
+    trigger_clock: float | None = None
+    trigger_at: dt.datetime | None = None
+    mailbox_url: str = ""  # kept with a pending expectation, for the later poll
+    max_wait_ms: int = DEFAULT_MAX_WAIT_MS  # longer promises become pending expectations
+    ticket: str = ""  # the reference a support form gave: a later reply must carry it
+    code: str = ""  # the last code read from an email
+    # A step's own measure of the touchpoint's answer, taken instead of the step's duration.
+    measured_ms: float | None = None
+    # The answers this step waited for, each charged to its own touchpoint (see TimedPart); the
+    # recorder turns them into one observation each, instead of one for the whole step.
+    parts: list[TimedPart] = field(default_factory=list)
+    trace_wanted: bool = False  # record a Playwright trace of the page's context, kept only at failure
+    traced: Any = None  # the browser context this shopper started tracing
+    dry_run: DryRun | None = None  # set in a dry run: steps find everything and send nothing
+
+    def __repr__(self) -> str:
+        # pytest prints step arguments in tracebacks; URLs and pages may carry what a form sent.
+        return (
+            f"Shopper(segment={self.segment!r}, customer={self.customer.email!r}, at={self.touchpoint_id!r})"
+        )
+
+    @property
+    def touchpoint_id(self) -> str | None:
+        return self.touchpoint.id if self.touchpoint else self.off_map
+
+    def at(self, touchpoint: Touchpoint | None, off_map: str | None = None) -> None:
+        self.touchpoint, self.off_map = touchpoint, (None if touchpoint else off_map)
+
+    def arrive(self, url: str) -> None:
+        """The customer reached a URL: bind to the map touchpoint living there, else to an off-map one."""
+        from urllib.parse import urlsplit
+
+        path = urlsplit(url).path or "/"
+        self.at(self.journey_map.touchpoint_for_url(path), off_map=path)
+
+    def timed_part(self, duration_ms: float, clock: float, answered: float) -> None:
+        """The touchpoint the customer is at answered in `duration_ms`, by the browser's clock."""
+        self.parts.append(TimedPart(self.touchpoint, self.off_map, duration_ms, clock, answered))
+
+    def expectation(self) -> Expectation:
+        return self.touchpoint.expectation(self.segment) if self.touchpoint else Expectation()
+
+    def wait_ms(self, default: int = DEFAULT_WAIT_MS) -> int:
+        """A touchpoint that has not answered by its fail_after has failed: wait no longer than that."""
+        limit = self.expectation().fail_after_ms
+        return int(limit) if limit else default
+
+    def url_for(self, touchpoint: Touchpoint) -> str:
+        if not touchpoint.url:
+            raise HarnessError(
+                f'touchpoint "{touchpoint.id}" has no url in the journey map, so it cannot be opened'
+            )
+        if is_template(touchpoint.url):
+            raise HarnessError(
+                f'touchpoint "{touchpoint.id}" has a url the site makes up ({touchpoint.url}), so it cannot'
+                " be opened: follow a link or an email to it"
+            )
+        if not self.base_url:
+            raise HarnessError("no target: pass --base-url URL")
+        return self.base_url.rstrip("/") + touchpoint.url
+
+    def screenshot(self, path: Path) -> bool:
+        """Evidence at failure, with every secret on screen masked; False if the page is gone.
+
+        A page that echoes the password (a greeting, a confirmation, a debug box) would otherwise put
+        it into the report as pixels, where no text redaction reaches.
+        """
+        if self.page is None:
+            return False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._mark_secrets()
+            self.page.screenshot(
+                path=str(path),
+                timeout=self.wait_ms(),  # a page busy past its fail_after gives no evidence either
+                mask=[self.page.locator(f"[{SECRET_MARK}], input[type=password]")],
+                mask_color=MASK_COLOR,
+            )
+        except Exception:
+            path.unlink(missing_ok=True)  # never a screenshot that might not be masked
+            return False
+        return True
+
+    def _mark_secrets(self) -> None:
+        """Mark what shows a secret, in every frame; a frame that shows one is masked whole.
+
+        (A mask locator sees the page and its open shadow roots, not the documents inside frames.)
+        """
+        forms = [form for value in self.secrets() for form in secret_forms(value)]
+        for frame in self.page.frames:
+            # Bounded like the screenshot: a page hung in a script must not hang the run's evidence.
+            if frame.locator(":root").evaluate(_MARK_SECRETS, forms, timeout=self.wait_ms()):
+                while frame.parent_frame is not None and frame.parent_frame.parent_frame is not None:
+                    frame = frame.parent_frame
+                if frame.parent_frame is not None:
+                    frame.frame_element().evaluate(f"(element) => element.setAttribute('{SECRET_MARK}', '')")
+
+    def start_tracing(self, context: Any) -> None:
+        """Trace a browser context from now on; only a failure keeps the trace (see save_trace)."""
+        if not self.trace_wanted or self.traced is not None:
+            return
+        try:
+            # The DOM at every action, and the network: what a trace is read for. No screencast: its
+            # film strip costs Chromium a frame at every paint of every page, and the failure's own
+            # screenshot is kept beside the trace.
+            context.tracing.start(screenshots=False, snapshots=True)
+        except Exception:
+            return  # already tracing (pytest-playwright's --tracing keeps its own), or the browser is gone
+        self.traced = context
+
+    def save_trace(self, path: Path) -> bool:
+        """Stop tracing and write the trace to `path` with every secret removed; False if there is none.
+
+        The raw trace (what the customer typed, URLs with it) only ever lives in a temporary folder.
+        """
+        context, self.traced = self.traced, None
+        if context is None:
+            return False
+        try:
+            with tempfile.TemporaryDirectory(prefix="shopper-trace-") as folder:
+                raw = Path(folder) / "trace.zip"
+                context.tracing.stop(path=str(raw))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                redact_zip(raw, path, self.secrets())
+        except Exception:
+            path.unlink(missing_ok=True)
+            return False
+        return True
+
+    def page_url(self) -> str:
+        """Where the customer is (unredacted: the recorder hides secrets and the query string)."""
+        try:
+            return str(self.page.url) if self.page is not None else ""
+        except Exception:
+            return ""
+
+    def page_title(self) -> str:
+        """The page's <title>; a hung or dead page gives "" within two seconds."""
+        if self.page is None:
+            return ""
+        try:
+            return str(self.page.locator(":root").evaluate("() => document.title", timeout=2000))
+        except Exception:
+            return ""
+
+    def secrets(self) -> list[str]:
+        found = [self.customer.password]
+        found += [value for name, value in os.environ.items() if _looks_secret(name) and _secret_value(value)]
+        return found
+
+
+SECRET_MARK = "data-shopper-secret"
+MASK_COLOR = "#FF00FF"
+# Marks every element whose own text, or whose field's value, holds a secret in any of its forms.
+_MARK_SECRETS = f"""(root, forms) => {{
+  const holds = (text) => !!text && forms.some((form) => text.includes(form));
+  let marked = false;
+  const mark = (element) => {{ element.setAttribute("{SECRET_MARK}", ""); marked = true; }};
+  const visit = (scope) => {{
+    const walker = document.createTreeWalker(scope, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {{
+      if (holds(node.nodeValue) && node.parentElement) mark(node.parentElement);
+    }}
+    for (const field of scope.querySelectorAll("input, textarea, select")) {{
+      if (holds(field.value)) mark(field);
+    }}
+    for (const element of scope.querySelectorAll("*")) {{
+      if (element.shadowRoot) visit(element.shadowRoot);  // web components: their text is on screen too
+    }}
+  }};
+  visit(document.documentElement);
+  return marked;
+}}"""
+
+
+def _secret_value(value: str) -> bool:
+    """A value worth hiding: not a switch or a small number (TOKENIZERS_PARALLELISM=false hides nothing)."""
+    plain = value.strip().lower()
+    switch = plain in ("true", "false", "none", "null", "yes", "no")
+    return len(plain) >= 4 and not switch and not (plain.isdigit() and len(plain) < 8)
+
+
+def _looks_secret(name: str) -> bool:
+    upper = name.upper()
+    return any(word in upper for word in ("PASSWORD", "TOKEN", "SECRET", "API_KEY", "APIKEY"))
+
+
+# What browsers and servers leave unencoded in a URL's path, query and fragment (WHATWG URL standard).
+_URL_SAFE = ("!$%&'()*+,-./:;=@[\\]^_|~", "!$%&()*+,-./:;=?@[\\]^_`{|}~", "!#$%&'()*+,-./:;=?@[\\]^_{|}~")
+
+
+def secret_forms(value: str) -> list[str]:
+    """The ways a secret can show up in URLs, form bodies, JSON, HTML, base64 and hex; longest first."""
+    return list(_secret_forms(value))
+
+
+@functools.lru_cache(maxsize=64)
+def _secret_forms(value: str) -> tuple[str, ...]:
+    import html
+    import json
+    from urllib.parse import quote, quote_plus
+
+    if not value:
+        return ()
+    forms = {
+        value,
+        quote(value, safe=""),  # RFC 3986
+        quote(value, safe="!'()*~"),  # JavaScript's encodeURIComponent
+        quote_plus(value, safe=""),
+        quote_plus(value, safe="*").replace("~", "%7E"),  # a form sent by a browser (GET or POST)
+        *(quote(value, safe=safe) for safe in _URL_SAFE),  # a raw secret put into a URL
+    }
+    for form in list(forms):
+        forms |= {json.dumps(form)[1:-1], json.dumps(form, ensure_ascii=False)[1:-1]}
+        forms |= {html.escape(form), html.escape(form, quote=False)}
+    binary = _binary_forms(value.encode("utf-8"))
+    # Base64 and hex travel in URLs too ("?t=c2VjcmV0%3D"): their percent-encoded spelling as well.
+    forms |= binary | {quote(form, safe="") for form in binary}
+    return tuple(sorted(forms, key=lambda form: (-len(form), form)))
+
+
+# Shorter runs of base64 than this are too common to be a secret's trace (and to redact).
+_MIN_CORE = 8
+
+
+def _binary_forms(raw: bytes) -> set[str]:
+    """A secret as base64 (standard and URL-safe, padded or not) and as hex (either case).
+
+    Inside a longer base64 blob (a Basic auth header, a cookie, a data: URL) the secret's bytes can
+    start at any of three alignments; the characters at the edges then depend on its neighbours, so
+    each alignment's core (the characters that only the secret decides) is a form of its own.
+    """
+    forms = {raw.hex(), raw.hex().upper()}
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        core = encoded[4 if offset else 0 : -4]
+        for text in ({encoded, encoded.rstrip("=")} if offset == 0 else set()) | {core}:
+            forms |= {text, text.translate(_URLSAFE)}
+    return {form for form in forms if len(form) >= _MIN_CORE}
+
+
+_URLSAFE = str.maketrans("+/", "-_")
+
+
+def redact(text: str, secret_values: list[str]) -> str:
+    for value in secret_values:
+        # A secret typed into a GET form reaches URLs (and so error texts) percent-encoded.
+        for form in secret_forms(value):
+            text = text.replace(form, "•••")
+    return text
+
+
+def redact_bytes(data: bytes, secret_values: list[str]) -> bytes:
+    for value in secret_values:
+        for form in secret_forms(value):
+            data = data.replace(form.encode("utf-8"), "•••".encode())
+    return data
+
+
+def redact_zip(source: Path, target: Path, secret_values: list[str]) -> None:
+    """Copy a zip (a Playwright trace) entry by entry, every secret removed from every entry's bytes."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
+        for info in original.infolist():
+            copy.writestr(info, redact_bytes(original.read(info), secret_values))

@@ -1,0 +1,349 @@
+"""The gap report: the gap analysis written as a self-contained HTML page and a JSON document.
+
+Everything that came from the target site (step texts, error texts, URLs) reaches the page
+through Jinja2's autoescaping only; the page loads nothing from the network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.analysis.actions import PRIORITY_RULE
+from harness.analysis.emotion import EMOTION_RULE
+from harness.analysis.gaps import GapAnalysis, Verdict, finite
+from harness.analysis.inbox_audit import INBOX_RULE
+from harness.map.journey_map import Expectation
+from harness.observation import Run
+from harness.record.runner_health import RUNNER_RULE
+from harness.report.html import render_html
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harness.map.diff import MapChange
+    from harness.store.sqlite import Store
+
+HTML_NAME = "gap-report.html"
+JSON_NAME = "gap-report.json"
+SUMMARY_NAME = "summary.md"
+ACTIONS_CSV_NAME = "actions.csv"
+ACTIONS_MD_NAME = "actions.md"
+JUNIT_NAME = "junit.xml"
+OBSERVATIONS_NAME = "observations.csv"
+# The JSON report's contract version (docs/report.schema.json). Bump it when a field is removed or
+# its meaning or type changes, so other tools can refuse what they cannot read; a new field does
+# not bump it (readers ignore what they do not know), though the schema must still describe it.
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Window:
+    runs: list[Run]  # oldest first
+    previous: list[Run] = field(default_factory=list)  # the window before, of the same length at most
+
+    @property
+    def start(self) -> dt.datetime | None:
+        return min((run.started_at for run in self.runs), default=None)
+
+    @property
+    def end(self) -> dt.datetime | None:
+        ends = [run.finished_at or run.started_at for run in self.runs]
+        return max(ends, default=None)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _expected(expectation: Expectation) -> dict[str, Any]:
+    return {
+        "within_ms": expectation.within_ms,
+        "fail_after_ms": expectation.fail_after_ms,
+        "success_rate": expectation.success_rate,
+        "emotion": expectation.emotion,
+    }
+
+
+def _observed(verdict: Verdict) -> dict[str, Any]:
+    observed = verdict.observed
+    return {
+        "n": observed.n,
+        "runs": observed.runs,
+        "success_rate": finite(observed.success_rate),
+        "first_attempt_success_rate": finite(observed.first_attempt_success_rate),
+        "p50_ms": finite(observed.p50_ms),
+        "p95_ms": finite(observed.p95_ms),
+        "flaky": observed.flaky,
+        "pending": observed.pending,
+    }
+
+
+def _verdict_json(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "status": verdict.status,
+        "expected": _expected(verdict.expected),
+        "observed": _observed(verdict),
+        "gap": verdict.gap,
+        "step": verdict.step,
+        "error": verdict.error,
+        "evidence": verdict.evidence,
+        "trace": verdict.trace,
+        "page_url": verdict.page_url,
+        "page_title": verdict.page_title,
+        "harness_error": verdict.harness_error,
+        "blocked_by": verdict.blocked_by,
+        "trend": [dataclasses.asdict(point) for point in verdict.trend],
+    }
+
+
+def worst(statuses: list[str]) -> str:
+    order = ("failing", "flaky", "slow", "runner-busy", "untested", "pending", "met")
+    return next((status for status in order if status in statuses), "untested")
+
+
+def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
+    journey_map = analysis.journey_map
+    stages = []
+    for stage in journey_map.stages:
+        touchpoints = []
+        for touchpoint in stage.touchpoints:
+            per_segment = {
+                segment: _verdict_json(verdict)
+                for segment in analysis.segments
+                if (verdict := analysis.verdict(touchpoint.id, segment)) is not None
+            }
+            touchpoints.append(
+                {
+                    "id": touchpoint.id,
+                    "name": touchpoint.name,
+                    "channel": touchpoint.channel,
+                    "owner": touchpoint.owner,
+                    "moment_of_truth": touchpoint.moment_of_truth,
+                    "status": worst([item["status"] for item in per_segment.values()]),
+                    "segments": per_segment,
+                }
+            )
+        stages.append(
+            {
+                "id": stage.id,
+                "name": stage.name,
+                "customer_goal": stage.customer_goal,
+                "touchpoints": touchpoints,
+            }
+        )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "map": {
+            "journey": journey_map.journey,
+            "version": journey_map.version,
+            "path": str(journey_map.path),
+        },
+        "window": {
+            "runs": len(window.runs),
+            "from": _iso(window.start),
+            "to": _iso(window.end),
+            "run_ids": [run.run_id for run in window.runs],
+        },
+        "runs": [
+            {
+                "run_id": run.run_id,
+                "state": run.state,
+                "segment": run.segment,
+                "target": run.target,
+                "started_at": _iso(run.started_at),
+                "finished_at": _iso(run.finished_at),
+                "map_version": run.map_version,
+            }
+            for run in window.runs
+        ],
+        "segments": analysis.segments,
+        "summary": {
+            "status_counts": analysis.status_counts(),
+            "all_met": analysis.all_met,
+            "unbound_steps": analysis.unbound_steps,
+        },
+        "stages": stages,
+        "off_map": [
+            {"touchpoint": v.touchpoint_id, "stage": v.stage_id, "segment": v.segment, **_verdict_json(v)}
+            for v in analysis.off_map
+        ],
+        "actions": [dataclasses.asdict(action) for action in analysis.actions],
+        "priority_rule": PRIORITY_RULE,
+        "emotions": [dataclasses.asdict(emotion) for emotion in analysis.emotions],
+        "emotion_rule": EMOTION_RULE,
+        "previous_window": {
+            "runs": len(window.previous),
+            "run_ids": [run.run_id for run in window.previous],
+        },
+        "movements": [dataclasses.asdict(movement) for movement in analysis.movements],
+        "first_value": [dataclasses.asdict(first) for first in analysis.first_value],
+        "inbox": [dataclasses.asdict(entry) for entry in analysis.inbox],
+        "inbox_rule": INBOX_RULE,
+        "runner": [dataclasses.asdict(health) for health in analysis.runner],
+        "runner_rule": RUNNER_RULE,
+    }
+
+
+def write_report(
+    analysis: GapAnalysis,
+    window: Window,
+    out_dir: Path,
+    *,
+    changes: Sequence[MapChange] = (),
+    recorded_version: str | None = None,
+    store_url: str | None = None,
+) -> tuple[Path, Path]:
+    """Every format into out_dir: the HTML page, its JSON, the exports beside it.
+
+    `changes` are the expectations that changed since the map recorded with the window's runs;
+    `store_url` lets the observations go out as CSV, streamed from the store.
+    """
+    from harness.report import exports
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    generated_at = dt.datetime.now(dt.UTC)
+    document = report_json(analysis, window)
+    document["generated_at"] = generated_at.isoformat()
+    document["map"]["recorded_version"] = recorded_version
+    document["map"]["changes"] = [
+        {**dataclasses.asdict(change), "sentence": change.sentence} for change in changes
+    ]
+    document["map"]["changed_expectations"] = [
+        item for item in document["map"]["changes"] if item["what"] == "expectation"
+    ]
+    written = {
+        "json": JSON_NAME,
+        "summary_md": SUMMARY_NAME,
+        "actions_csv": ACTIONS_CSV_NAME,
+        "actions_md": ACTIONS_MD_NAME,
+        "junit": JUNIT_NAME,
+    }
+    json_path = out_dir / JSON_NAME
+    json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / SUMMARY_NAME).write_text(
+        exports.markdown_summary(analysis, window, HTML_NAME), encoding="utf-8"
+    )
+    (out_dir / ACTIONS_CSV_NAME).write_text(exports.actions_csv(analysis), encoding="utf-8", newline="")
+    (out_dir / ACTIONS_MD_NAME).write_text(exports.actions_markdown(analysis), encoding="utf-8")
+    (out_dir / JUNIT_NAME).write_text(exports.junit_xml(analysis, window), encoding="utf-8")
+    if store_url is not None:
+        exports.write_observations_csv(
+            store_url, [run.run_id for run in window.runs], out_dir / OBSERVATIONS_NAME
+        )
+        written["observations_csv"] = OBSERVATIONS_NAME
+    html_path = out_dir / HTML_NAME
+    html = render_html(
+        analysis,
+        window,
+        generated_at,
+        out_dir=out_dir,
+        document=document,
+        changes=list(changes),
+        recorded_version=recorded_version,
+        exports=written,
+    )
+    html_path.write_text(html, encoding="utf-8")
+    return html_path, json_path
+
+
+@dataclass
+class BuiltReport:
+    html_path: Path
+    json_path: Path
+    all_met: bool
+    summary: str
+
+
+def read_window(
+    store: Store, runs: list[Run], previous_runs: list[Run]
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The window's observations and the previous window's, read in one scan of the store."""
+    frame = store.analysis_frame([run.run_id for run in [*previous_runs, *runs]])
+    if not previous_runs:
+        return frame, None
+    earlier = frame["run_id"].isin([run.run_id for run in previous_runs]).to_numpy()
+    return frame[~earlier], frame[earlier]
+
+
+def build_report(
+    *, store_url: str, map_path: Path | None, out_dir: Path, last: int, observations_csv: bool = False
+) -> BuiltReport:
+    """Store → gap analysis → report, evaluated against whichever map is given (default: the last run's).
+
+    The window is the last `last` runs; the `last` runs before them are the previous window that
+    trends and regressions compare with.
+    """
+    from harness.analysis.gaps import analyse
+    from harness.errors import HarnessError
+    from harness.map.diff import diff_maps, recorded_map
+    from harness.map.journey_map import load_map
+    from harness.record.runner_health import runner_health
+    from harness.store.sqlite import open_store
+
+    if last < 1:
+        raise HarnessError("--last must be at least 1")
+    if not Path(store_url).exists() and "://" not in store_url:
+        raise HarnessError("no store here yet: run `shopper run` (or `shopper demo`) first", file=store_url)
+    store = open_store(store_url)
+    try:
+        both = store.runs(last=2 * last)
+        runs, previous_runs = both[-last:], both[:-last]
+        if map_path is None:
+            if not runs:
+                raise HarnessError(
+                    "the store has no runs yet, so there is no map to report on: pass --map MAP"
+                )
+            map_path = Path(runs[-1].map_path)
+        journey_map = load_map(map_path)
+        recorded = recorded_map(store, runs)
+        observations, previous = read_window(store, runs, previous_runs)
+        messages = store.messages([run.run_id for run in runs])
+        run_ids = [run.run_id for run in runs]
+        runner = runner_health(store.runner_samples(run_ids), run_ids)
+    finally:
+        store.close()
+    analysis = analyse(
+        journey_map,
+        observations,
+        previous=previous,
+        run_order=[run.run_id for run in runs],
+        messages=messages,
+        runner=runner,
+    )
+    changes = diff_maps(recorded, journey_map) if recorded is not None else []
+    window = Window(runs=runs, previous=previous_runs)
+    html_path, json_path = write_report(
+        analysis,
+        window,
+        out_dir,
+        changes=changes,
+        recorded_version=recorded.version if recorded is not None else None,
+        store_url=store_url if observations_csv else None,
+    )
+    counts = ", ".join(f"{count} {status}" for status, count in analysis.status_counts().items() if count)
+    aborted = sum(1 for run in runs if run.state == "aborted")
+    summary = (
+        f"{len(runs)} run(s){f' ({aborted} aborted)' if aborted else ''}; touchpoint × segment: {counts}"
+    )
+    if changes and recorded is not None:
+        summary += (
+            f"\n{len(changes)} change(s) to the map since version {recorded.version}, recorded with the runs:"
+        )
+        summary += "".join(f"\n  {change.sentence}" for change in changes)
+    busy = [health for health in analysis.runner if health.busy]
+    if busy:
+        summary += (
+            f"\n{len(busy)} run(s) had a runner too busy to measure fairly"
+            f" ({busy[-1].reason}): their slow verdicts are held back as runner-busy"
+        )
+    worse = [m for m in analysis.movements if m.direction == "worse"]
+    if worse:
+        summary += f"\n{len(worse)} got worse since the previous {len(previous_runs)} run(s):"
+        summary += "".join(f"\n  {m.name} ({m.segment}): {m.reason}" for m in worse)
+    return BuiltReport(html_path=html_path, json_path=json_path, all_met=analysis.all_met, summary=summary)

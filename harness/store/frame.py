@@ -1,0 +1,122 @@
+"""The store's reads as frames: a window of observations as a lean, categorical frame for the gap analysis.
+
+Kept apart from store.py, which writes and reads runs one by one: this is the read that must stay
+fast at a million rows (ADBC into Arrow where the driver is installed, sqlite3 otherwise), and the
+only part of the store that needs pandas, which a run (writing only) never imports.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.store.sqlite import OBSERVATION_COLUMNS
+
+# What the gap analysis needs of every observation; DETAIL_COLUMNS only of failed and errored ones.
+LEAN_COLUMNS = [
+    "run_id",
+    "seq",
+    "node_id",
+    "segment",
+    "stage",
+    "touchpoint",
+    "duration_ms",
+    "outcome",
+    "attempt",
+    "timed",
+]
+CATEGORICAL_COLUMNS = ["run_id", "segment", "stage", "touchpoint", "outcome"]
+DETAIL_COLUMNS = [
+    "feature",
+    "scenario",
+    "step",
+    "started_at",
+    "error",
+    "evidence",
+    "trace",
+    "page_url",
+    "page_title",
+]
+
+
+def observations_frame(db: sqlite3.Connection, run_ids: list[str]) -> pd.DataFrame:
+    """Every column of these runs' observations, in scenario and step order."""
+    if not run_ids:
+        return pd.DataFrame(columns=OBSERVATION_COLUMNS)
+    marks = ", ".join("?" for _ in run_ids)
+    return pd.read_sql_query(
+        f"SELECT {', '.join(OBSERVATION_COLUMNS)} FROM observations WHERE run_id IN ({marks})"
+        " ORDER BY run_id, node_id, attempt, seq",
+        db,
+        params=run_ids,
+    )
+
+
+def analysis_frame(db: sqlite3.Connection, path: Path | None, run_ids: list[str]) -> pd.DataFrame:
+    """The observations the gap analysis reads, built for windows of millions of rows.
+
+    Text columns are categorical, node_id is an integer code (scenarios are told apart, not
+    named), and the texts that only matter at a failure (step, error, evidence, page) are
+    read for failed and errored steps alone: at a million rows, turning every cell into a
+    Python string is what costs seconds.
+    """
+    if not run_ids:
+        return pd.DataFrame(columns=["id", *OBSERVATION_COLUMNS])
+    marks = ", ".join("?" for _ in run_ids)
+    # Observations are appended in time order, so the window's rows lie between its runs' first
+    # and last ids; scanning that range beats an index lookup per row when the window is large.
+    bounds = [
+        db.execute("SELECT MIN(id), MAX(id) FROM observations WHERE run_id = ?", (run_id,)).fetchone()
+        for run_id in run_ids
+    ]
+    low = min((row[0] for row in bounds if row[0] is not None), default=0)
+    high = max((row[1] for row in bounds if row[1] is not None), default=0)
+    lean = ", ".join(LEAN_COLUMNS)
+    where = f"id BETWEEN ? AND ? AND +run_id IN ({marks})"
+    query = f"SELECT id, {lean} FROM observations WHERE {where}"
+    params: list[str | int] = [low, high, *run_ids]
+    # A store read in place (a read-only mount) is read through its own connection, not ADBC's.
+    frame = _read_arrow(path, query, params) if path is not None else None
+    if frame is None:
+        frame = pd.read_sql_query(query, db, params=params)
+        for column in CATEGORICAL_COLUMNS:
+            frame[column] = frame[column].astype("category")
+        frame["node_id"] = pd.factorize(frame["node_id"])[0]
+    details = pd.read_sql_query(
+        f"SELECT id, {', '.join(DETAIL_COLUMNS)} FROM observations"
+        f" WHERE outcome IN ('failed', 'error') AND {where}",
+        db,
+        params=params,
+    )
+    rows = pd.Index(frame["id"]).get_indexer(details["id"])
+    for column in DETAIL_COLUMNS:
+        categories = pd.Index(details[column].astype(str).unique())
+        codes = np.full(len(frame), -1, dtype=np.int32)
+        codes[rows] = categories.get_indexer(details[column].astype(str))
+        frame[column] = pd.Categorical.from_codes(codes, categories=categories)
+    return frame
+
+
+def _read_arrow(path: Path, query: str, params: list[str | int]) -> pd.DataFrame | None:
+    """The query through ADBC into Arrow, dictionary-encoded; None where the driver is not installed."""
+    try:
+        import adbc_driver_sqlite.dbapi as adbc
+        import pyarrow.compute as pc
+    except ImportError:
+        return None
+    with adbc.connect(str(path)) as connection, connection.cursor() as cursor:
+        cursor.execute(query, params)
+        table = cursor.fetch_arrow_table()
+    for column in CATEGORICAL_COLUMNS:
+        index = table.schema.get_field_index(column)
+        table = table.set_column(index, column, pc.dictionary_encode(table.column(column)))
+    # Scenarios are only told apart, never named, in the analysis; hundreds of thousands of node ids
+    # as pandas categories would cost more than the rest of the read.
+    index = table.schema.get_field_index("node_id")
+    nodes = pc.dictionary_encode(table.column("node_id")).combine_chunks().indices
+    table = table.set_column(index, "node_id", nodes)
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
