@@ -1,5 +1,5 @@
 """Wires the harness plugin and the step library for `pytest scenarios/`."""
 
-from steps import PLUGINS
+from harness.steps import PLUGINS
 
 pytest_plugins = ["harness.record.plugin", *PLUGINS]

@@ -46,7 +46,7 @@ stages:
       - {id: form-page, channel: form, url: /form, expect: {within: 5s, fail_after: 20s}}
       - {id: done-page, channel: web, url: /done, expect: {within: 5s, fail_after: 20s}}
 """
-CONFTEST = 'pytest_plugins = ["harness.record.plugin", "steps.web", "steps.forms"]\n'
+CONFTEST = 'pytest_plugins = ["harness.record.plugin", "harness.steps.web", "harness.steps.forms"]\n'
 COLLECTOR = 'from pytest_bdd import scenarios\n\nscenarios(".")\n'
 
 

@@ -215,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_steps(args: argparse.Namespace) -> int:
     from harness.map.catalogue import entries
-    from steps import PLUGINS
+    from harness.steps import PLUGINS
 
     for module in PLUGINS:
         __import__(module)

@@ -1,8 +1,16 @@
 """The step library: reusable steps by touchpoint kind, each bound to the journey map.
 
-Wire it into pytest with `pytest_plugins = ["harness.record.plugin", *steps.PLUGINS]` in a conftest.
+It lives at the repository's top level (`steps/`) and is installed as `harness.steps` (the link
+`harness/steps`), so a user's own `steps/` package never shadows it. Wire it into pytest with
+`pytest_plugins = ["harness.record.plugin", *harness.steps.PLUGINS]` in a conftest.
 """
 
 from __future__ import annotations
 
-PLUGINS = ["steps.web", "steps.forms", "steps.signup", "steps.email", "steps.support"]
+PLUGINS = [
+    "harness.steps.web",
+    "harness.steps.forms",
+    "harness.steps.signup",
+    "harness.steps.email",
+    "harness.steps.support",
+]

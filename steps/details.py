@@ -15,8 +15,8 @@ from typing import Any
 
 from harness.errors import Ambiguous, NotOnPage
 from harness.record.context import Shopper
-from steps.locate import best, resolve, tick, where
-from steps.page_scan import Candidate, Scan, locator
+from harness.steps.locate import best, resolve, tick, where
+from harness.steps.page_scan import Candidate, Scan, locator
 
 # Words that make a "name" field something other than the person's name.
 NOT_PERSON = frozenset(

@@ -23,7 +23,7 @@ from harness.map.catalogue import touchpoint_step
 from harness.map.journey_map import format_duration, parse_duration
 from harness.observation import utc_now
 from harness.record.context import Shopper
-from steps.browsing import open_url
+from harness.steps.browsing import open_url
 
 # A one-time code as sites usually send it; a touchpoint's `code:` pattern overrides it.
 DEFAULT_CODE = r"\b\d{4,8}\b"

@@ -1,6 +1,6 @@
 """Form steps: fill in fields as the customer would, by what they are called, and submit.
 
-Fields and buttons are found as a person finds them (`steps.locate`): `Email:`, `Summary *` and
+Fields and buttons are found as a person finds them (`harness.steps.locate`): `Email:`, `Summary *` and
 a button whose icon font puts a glyph in its name are what they say.
 """
 
@@ -12,8 +12,8 @@ from harness.errors import HarnessError
 from harness.map.catalogue import touchpoint_step
 from harness.record.context import Shopper
 from harness.record.dry_run import held_back
-from steps import locate
-from steps.browsing import after_action
+from harness.steps import locate
+from harness.steps.browsing import after_action
 
 DETAILS = ("name", "email", "password")
 

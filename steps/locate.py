@@ -5,7 +5,7 @@ Hand-written because it is the product's own idea, not a browser library's: Play
 (`Email:`, `Summary *`, an icon font's private-use glyph in "Submit Ticket"), and a harness that
 misses a field that way blames the touchpoint's owner for a gap that is really a scenario to fix.
 
-`steps.page_scan` lists what is on the page with every name a person could know it by; this
+`harness.steps.page_scan` lists what is on the page with every name a person could know it by; this
 module picks the one a step means by rank and returns a Locator for it. The best rank must be
 unique: two equally good candidates are `Ambiguous`; none on a page that answered is
 `NotOnPage`, naming what was there. Both are harness errors (outcome `error`),
@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 from harness.errors import Ambiguous, NotOnPage
 from harness.record.context import Shopper
-from steps.browsing import browse, fail_on_http_error
-from steps.page_scan import KEY, Candidate, Scan, locator, normalize, scan
+from harness.steps.browsing import browse, fail_on_http_error
+from harness.steps.page_scan import KEY, Candidate, Scan, locator, normalize, scan
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ One `page.evaluate` lists them with every name a person could know them by — t
 (`for=`, wrapping, `aria-labelledby`, a Bootstrap floating label after the input), placeholder,
 `aria-label`, the `name`/`id` attribute, type and `autocomplete`; a button's visible text, value
 or `aria-label` — across open shadow roots, and marks each with a `data-shopper-locate` key so a
-Locator can find the one chosen (`steps.locate` chooses). Names are compared as a person reads
+Locator can find the one chosen (`harness.steps.locate` chooses). Names are compared as a person reads
 them: without icon glyphs, a trailing `:` or ` *`, or case.
 """
 

@@ -1,7 +1,7 @@
 """Signup and login steps: the synthetic customer creates an account and comes back to it.
 
 The form is the one asking for an email (and a password, where a form on the page has one); what
-goes where is `steps.details`: name, email, every password box, the terms the form requires.
+goes where is `harness.steps.details`: name, email, every password box, the terms the form requires.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 from harness.map.catalogue import touchpoint_step
 from harness.record.context import Shopper
 from harness.record.dry_run import held_back
-from steps.browsing import after_action
-from steps.details import FormPlan, account_form, fill_plan, send
-from steps.locate import answering
+from harness.steps.browsing import after_action
+from harness.steps.details import FormPlan, account_form, fill_plan, send
+from harness.steps.locate import answering
 
 
 def _send(shopper: Shopper, page: Any, plan: FormPlan) -> None:

@@ -13,8 +13,8 @@ from harness.errors import HarnessError
 from harness.map.catalogue import BY_URL, touchpoint_step
 from harness.record.context import Shopper, StepFailure
 from harness.record.dry_run import AWAY, OPENED_BY_URL, DryRun, held_back
-from steps import locate, page_scan
-from steps.browsing import after_action, browse, fail_on_http_error, open_url
+from harness.steps import locate, page_scan
+from harness.steps.browsing import after_action, browse, fail_on_http_error, open_url
 
 
 @touchpoint_step(

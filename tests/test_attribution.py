@@ -71,7 +71,7 @@ stages:
 CONFTEST = '''\
 from pytest_bdd import then
 
-pytest_plugins = ["harness.record.plugin", "steps.web", "steps.forms", "steps.signup"]
+pytest_plugins = ["harness.record.plugin", "harness.steps.web", "harness.steps.forms", "harness.steps.signup"]
 
 
 @then("the page lacks a plan")

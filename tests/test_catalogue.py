@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-import steps.email
-import steps.forms
-import steps.signup
-import steps.web
+import harness.steps.email
+import harness.steps.forms
+import harness.steps.signup
+import harness.steps.web
 from harness.map.catalogue import (
     BY_NAME,
     BY_URL,
@@ -91,10 +91,10 @@ def test_importing_the_step_library_fills_the_catalogue() -> None:
 
 
 def test_each_function_knows_its_entry() -> None:
-    assert entry_for(steps.web.open_page) is entry("I open the {name} page")
-    assert entry_for(steps.forms.press) is entry('I press "{button}"')
-    assert entry_for(steps.signup.sign_up) is entry("I sign up with my details")
-    assert entry_for(steps.email.receive) is entry("I receive the {name} email")
+    assert entry_for(harness.steps.web.open_page) is entry("I open the {name} page")
+    assert entry_for(harness.steps.forms.press) is entry('I press "{button}"')
+    assert entry_for(harness.steps.signup.sign_up) is entry("I sign up with my details")
+    assert entry_for(harness.steps.email.receive) is entry("I receive the {name} email")
     assert entry_for(test_each_function_knows_its_entry) is None
 
 
@@ -137,7 +137,7 @@ def test_find_entry_picks_the_right_step() -> None:
     assert step.phrase == 'I fill in "{field}" with my {detail}'
     assert args == {"field": "Email", "detail": "email"}
     step, args = found("I follow the link in the confirmation email")
-    assert step.func is steps.email.follow_link
+    assert step.func is harness.steps.email.follow_link
     assert find_entry("I dance on the table") is None
 
 

@@ -452,6 +452,6 @@ def test_a_promise_beyond_max_wait_is_left_pending_and_resolved_by_mail_poll(
     ],
 )
 def test_the_ticket_reference_is_the_one_the_page_names(page: str, ticket: str) -> None:
-    from steps.support import ticket_in
+    from harness.steps.support import ticket_in
 
     assert ticket_in(page) == ticket

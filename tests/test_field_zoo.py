@@ -19,9 +19,9 @@ import pytest
 from journeys import COLLECTOR, shopper_run, stored_observations
 from zoo_site import ZOO, Received, zoo_site
 
-import steps.forms  # noqa: F401  (registers the form steps in the catalogue)
+import harness.steps.forms  # noqa: F401  (registers the form steps in the catalogue)
 from harness.map.catalogue import find_entry
-from steps.page_scan import attribute_words, normalize
+from harness.steps.page_scan import attribute_words, normalize
 
 PASSWORD = "zoo-Secret-42!"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from steps import PLUGINS
+from harness.steps import PLUGINS
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("pandas", "numpy", "pyarrow")
@@ -25,7 +25,7 @@ LEAN_MODULES = [
     "harness.mail.pending",
     "harness.ops.runner",
     "harness.cli",
-    "steps",
+    "harness.steps",
     *PLUGINS,
 ]
 

@@ -78,7 +78,8 @@ stages:
 """
 
 CONFTEST = (
-    'pytest_plugins = ["harness.record.plugin", "steps.web", "steps.forms", "steps.signup", "steps.email"]\n'
+    'pytest_plugins = ["harness.record.plugin", "harness.steps.web", "harness.steps.forms",'
+    ' "harness.steps.signup", "harness.steps.email"]\n'
 )
 TEST_JOURNEY = 'from pytest_bdd import scenarios\n\nscenarios(".")\n'
 

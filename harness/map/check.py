@@ -85,7 +85,7 @@ def check_map(map_path: Path, features_dir: Path | None, *, covering: bool = Tru
     if features_dir is None:
         return result
     if covering:
-        from steps import PLUGINS
+        from harness.steps import PLUGINS
 
         for module in PLUGINS:
             __import__(module)  # fills the step catalogue

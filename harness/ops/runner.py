@@ -16,8 +16,8 @@ from harness.observation import new_run_id
 from harness.ops.watchdog import MARKER_VARIABLE, PARENT_VARIABLE, kill_run
 from harness.record.dry_run import Findings
 from harness.record.store_guard import HALT_FILE
+from harness.steps import PLUGINS
 from harness.store.sqlite import open_store, store_path
-from steps import PLUGINS
 
 PYTEST_OK, PYTEST_FAILED, PYTEST_NO_TESTS = 0, 1, 5
 
