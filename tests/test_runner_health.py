@@ -309,8 +309,10 @@ def test_the_control_page_with_burners_beside_it_marks_the_run_busy() -> None:
             assert page.url == "about:blank" and len(context.pages) == 1
         finally:
             browser.close()
+    # Three visits before the first scenario, one before each later one (the rule's median is the run's).
+    assert [len(sample.control_ms) for sample in [*quiet, *loaded]] == [3, 1, 1, 1, 1]
     for sample in [*quiet, *loaded]:
-        assert sample.problem == "" and len(sample.control_ms) == 3 and min(sample.control_ms) > 0
+        assert sample.problem == "" and min(sample.control_ms) > 0
     # Every core had a burner on it: at least one runnable task per core besides the harness.
     assert all(sample.run_queue is not None and sample.run_queue >= 1.0 for sample in loaded)
     samples = [
@@ -370,7 +372,8 @@ def test_each_scenario_measures_its_runner_apart_from_the_customers_observations
         "test_the_home_page",
         "test_the_home_page_again",
     }
-    assert all(len(sample.control_ms) == 3 and sample.problem == "" for sample in samples)
+    assert [len(sample.control_ms) for sample in samples] == [3, 1]
+    assert all(sample.problem == "" for sample in samples)
     # The control page is no touchpoint and no step of the customer's.
     assert set(observations["touchpoint"]) == {"home-page"}
     assert not observations["page_url"].str.contains("control").any()
