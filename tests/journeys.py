@@ -36,6 +36,18 @@ def shopper_run(base_url: str, features: Path, store: Path, *extra: str, journey
     return main([*args, "--store", str(store), *extra])
 
 
+def longest_wall_ms(observations: pd.DataFrame, step_starts: str) -> float:
+    """The longest wall time of one step (its parts, one observation each, summed) among these.
+
+    An email is timed from the moment the step's form was answered, which falls inside the step's
+    wall time, as does the moment the site's delay began (the form reached it): the email can seem
+    early by at most this much, never by more. Its browser-timed duration is shorter than the wall.
+    """
+    steps = observations[observations["step"].str.startswith(step_starts)]
+    assert len(steps), f"no step {step_starts!r} among the observations"
+    return float(steps.groupby(["run_id", "node_id", "attempt"])["wall_ms"].sum().max())
+
+
 def stored_observations(store: Path) -> pd.DataFrame:
     opened = open_store(store)
     try:

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 
 import pandas as pd
 import pytest
-from journeys import ROOT, serve, shopper_run, stored_observations, write_features
+from journeys import ROOT, longest_wall_ms, serve, shopper_run, stored_observations, write_features
 
 from harness.demo.mailsink import MailSink
 from harness.store.sqlite import open_store
@@ -233,7 +233,8 @@ def test_a_code_read_from_the_email_signs_the_customer_in(world: World) -> None:
     assert read["touchpoint"] == "sign-in-code-email"
     # Time to inbox, from the end of "Send code": the site's 0.5 s delay began when the press reached
     # it, so the email can seem early by at most the press's own time.
-    assert read["duration_ms"] >= 500 - steps['And I press "Send code"']["duration_ms"], read["duration_ms"]
+    pressed = longest_wall_ms(observations, 'And I press "Send code"')
+    assert read["duration_ms"] >= 500 - pressed, (read["duration_ms"], pressed)
     assert steps['And I press "Verify"']["touchpoint"] == "verify-page"
 
 
@@ -431,7 +432,7 @@ def test_a_promise_beyond_max_wait_is_left_pending_and_resolved_by_mail_poll(
     assert "1 pending expectation(s): 1 answered in time, 0 failed, 0 unread, 0 still pending" in done.stdout
     waited = by_step(world.observations())["And I receive the sign-in code email"]
     assert waited["outcome"] == "passed"
-    pressed = by_step(world.observations())['And I press "Send code"']["duration_ms"]
+    pressed = longest_wall_ms(world.observations(), 'And I press "Send code"')
     assert waited["duration_ms"] >= 3000 - pressed, (waited["duration_ms"], pressed)  # the real time to inbox
 
     again = subprocess.run(poll[:-2], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
