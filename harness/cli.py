@@ -431,16 +431,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from harness.demo import DEFAULT_FAULTS, load_faults, start_acme
+    from harness.demo import DEFAULT_FAULTS, JOURNEY, JOURNEY_MAP, load_faults, start_acme
     from harness.map.journey_map import load_map
     from harness.ops.runner import RunRequest, run_scenarios
     from harness.report.gap_report import build_report
 
-    features = Path(__file__).resolve().parent.parent / "scenarios"
-    map_path = features / "acme.yaml"
+    features, map_path = JOURNEY, JOURNEY_MAP
     if not map_path.exists():
         raise HarnessError(
-            "the demo journey is missing; run `shopper demo` from a clone of the repository", file=map_path
+            "the demo journey is missing from the installed package; reinstall shopper-harness", file=map_path
         )
     faults = load_faults(args.faults or DEFAULT_FAULTS)
     out: Path = args.out

@@ -14,6 +14,12 @@ from harness.demo.faults import DEFAULT_FAULTS, EMAIL_KINDS, FaultProfile, load_
 from harness.demo.mailsink import MailSink
 from harness.demo.site import AcmeSite
 
+# The demo journey, shipped as package data. In a clone `harness/demo/scenarios` links to the
+# repository's `scenarios/` (the worked example the README points at); resolved, so a run there
+# names its features as the clone does.
+JOURNEY = (Path(__file__).parent / "scenarios").resolve()
+JOURNEY_MAP = JOURNEY / "acme.yaml"
+
 
 @dataclass
 class Acme:
@@ -63,6 +69,8 @@ def start_acme(faults: FaultProfile, maildir: Path) -> Acme:
 __all__ = [
     "DEFAULT_FAULTS",
     "EMAIL_KINDS",
+    "JOURNEY",
+    "JOURNEY_MAP",
     "Acme",
     "AcmeSite",
     "FaultProfile",

@@ -119,9 +119,6 @@ def run_scenarios(
     """
     check_features_dir(request.features)
     env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
-    # The harness (and its step library) must import in the child even when run from a source tree.
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     # The run dies with this process, and its browser inherits the marker that finds it.
     env |= {PARENT_VARIABLE: str(os.getpid()), MARKER_VARIABLE: request.run_id}
     with tempfile.TemporaryDirectory(prefix="shopper-halt-") as folder:

@@ -1,7 +1,8 @@
 """The harness's pytest plugin: each hook hands plain values to the recorder, the binder or the feature check.
 
-Enabled by `--journey-map MAP` (or the `journey_map` ini setting). Without a map it stays out
-of the way, so the harness's own tests and other suites run untouched.
+Installed, it loads through a `pytest11` entry point, and loads the step library itself. Enabled by
+`--journey-map MAP` (or the `journey_map` ini setting); without a map it registers no fixture, no
+step and no recorder, so other suites in the same venv run untouched.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from harness.record.dry_run import DryRun, Findings
 from harness.record.recorder import Recorder, ScenarioRecord, classify, error_text
 from harness.record.settle import QUIET_S, settle_inbox
 from harness.record.store_guard import STORE_FAILED, GuardedStore
+from harness.steps import PLUGINS as STEP_PLUGINS
 from harness.store.sqlite import DEFAULT_STORE, LazyStore, run_exists, store_path
 
 RECORDER = pytest.StashKey[Recorder]()
@@ -96,10 +98,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # pytest-playwright's own base_url fixture trips a pytest deprecation no user of ours can act on.
-    config.addinivalue_line(
-        "filterwarnings", f"ignore:{_PLAYWRIGHT_DEPRECATION}:pytest.PytestRemovedIn10Warning"
-    )
     try:
         recorder = _make_recorder(config)
     except HarnessError as exc:
@@ -119,8 +117,16 @@ def pytest_configure(config: pytest.Config) -> None:
                 config.stash[MAILBOX] = open_mailbox(url)
             except HarnessError as exc:
                 raise pytest.UsageError(str(exc)) from None
-    # Registered now, after pytest-playwright, so our browser fixtures override its defaults.
-    config.pluginmanager.import_plugin("harness.record.fixtures")
+    if recorder is None:
+        return  # installed, this plugin loads in every pytest session of the venv: it stays out of the way
+    # pytest-playwright's own base_url fixture trips a pytest deprecation no user of ours can act on.
+    config.addinivalue_line(
+        "filterwarnings", f"ignore:{_PLAYWRIGHT_DEPRECATION}:pytest.PytestRemovedIn10Warning"
+    )
+    # Registered now, after pytest-playwright, so our browser fixtures override its defaults; the step
+    # library under its package's name (a conftest or `-p` naming a module too finds it registered).
+    for plugin in ("harness.record.fixtures", *STEP_PLUGINS):
+        config.pluginmanager.import_plugin(plugin)
 
 
 _PLAYWRIGHT_DEPRECATION = "Session-scoped fixtures defined as instance methods"
