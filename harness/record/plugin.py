@@ -30,6 +30,7 @@ from harness.record.context import (
     make_customer,
     redact,
 )
+from harness.record.cucumber import report_retries
 from harness.record.dry_run import DryRun, Findings
 from harness.record.recorder import Recorder, ScenarioRecord, classify, error_text
 from harness.record.settle import QUIET_S, settle_inbox
@@ -121,6 +122,11 @@ def pytest_configure(config: pytest.Config) -> None:
                 raise pytest.UsageError(str(exc)) from None
     # Registered now, after pytest-playwright, so our browser fixtures override its defaults.
     config.pluginmanager.import_plugin("harness.record.fixtures")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    report_retries(session.config)  # --cucumberjson with --reruns: see harness.record.cucumber
 
 
 _PLAYWRIGHT_DEPRECATION = "Session-scoped fixtures defined as instance methods"
