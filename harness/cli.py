@@ -64,6 +64,12 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f'"{text}" is not a port, 0 to 65535')
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="shopper", description="Mystery-shopper harness: hold a journey map against reality."
@@ -178,6 +184,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep looking this long while something is pending (e.g. 30s; default: once)",
     )
 
+    sink = mail_commands.add_parser(
+        "sink",
+        help="an SMTP server that files every message into a Maildir, until Ctrl-C: point a staging"
+        " site's SMTP at it and pass the printed --mailbox to `shopper run`",
+    )
+    sink.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sink.add_argument("--port", type=_port, default=2525, help="SMTP port (default 2525; 0: any free one)")
+    sink.add_argument(
+        "--maildir",
+        type=Path,
+        default=Path("shopper-mail"),
+        help="Maildir to file into (default shopper-mail)",
+    )
+
     status = commands.add_parser("status", help="what the scheduler did last and does next")
     status.add_argument(
         "schedule", type=Path, nargs="?", metavar="SCHEDULE.yaml", help="the schedule file (names the store)"
@@ -280,9 +300,7 @@ def _check_target(url: str) -> None:
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(
-            f'--base-url "{url}" is not a web address; give the site as http(s)://host[:port]/'
-        )
+        raise UsageError(f'--base-url "{url}" is not a web address; give the site as http(s)://host[:port]/')
 
 
 def _check_run(args: argparse.Namespace) -> None:
@@ -488,6 +506,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_mail(args: argparse.Namespace) -> int:
+    if args.mail_command == "sink":
+        return _mail_sink(args)
     from harness.mail.pending import PollResult, poll
     from harness.map.journey_map import parse_duration
     from harness.store.sqlite import open_store
@@ -519,6 +539,22 @@ def cmd_mail(args: argparse.Namespace) -> int:
     if polled.problems:
         return EXIT_USAGE
     return EXIT_GAPS if counts["failed"] else EXIT_OK
+
+
+def _mail_sink(args: argparse.Namespace) -> int:
+    from harness.demo.mailsink import MailSink, serve_until_stopped
+
+    def ready(sink: MailSink) -> None:
+        maildir = sink.maildir.resolve()
+        print(
+            f"mail sink listening on {sink.host}:{sink.port} (SMTP, no TLS, no login), filing into {maildir}"
+        )
+        print(f"pass to shopper run: --mailbox maildir:{maildir}")
+        print("Ctrl-C stops it", flush=True)  # flushed: a supervisor or a test reads the mailbox line now
+
+    serve_until_stopped(MailSink(args.maildir, host=args.host, port=args.port), ready)
+    print("mail sink stopped")
+    return EXIT_OK
 
 
 def _poll_demo_mail(store_url: str) -> None:
