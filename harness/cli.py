@@ -21,7 +21,8 @@ from harness.ops.runner import PYTEST_NO_TESTS, RunResult
 
 EXIT_OK, EXIT_GAPS, EXIT_USAGE = 0, 1, 2
 DEFAULT_FEATURES = Path("scenarios")
-DEFAULT_MAP = DEFAULT_FEATURES / "acme.yaml"
+# A folder's own map, found by name; without one `--map` is required (never the demo's map in disguise).
+MAP_NAMES = ("journey-map.yaml", "map.yaml")
 DEMO_MAIL_WAIT_S = 30.0  # longer than any delay the shipped fault profile gives Acme's email
 
 
@@ -40,7 +41,25 @@ def _store_default() -> str:
 
 
 def _map_default() -> Path:
-    return Path(os.environ.get("SHOPPER_MAP", DEFAULT_MAP))
+    if os.environ.get("SHOPPER_MAP"):
+        return Path(os.environ["SHOPPER_MAP"])
+    here = [Path(name) for name in MAP_NAMES if Path(name).is_file()]
+    if not here:
+        raise UsageError(
+            f"no journey map given: name it with --map (this folder has no {' or '.join(MAP_NAMES)})"
+        )
+    return here[0]
+
+
+def _show_report(html_path: str | Path, open_it: bool) -> None:
+    """The report's absolute path and its file:// address, which a terminal makes clickable."""
+    page = Path(html_path).resolve()
+    print(f"report: {page}")
+    print(f"        {page.as_uri()}")
+    if open_it:
+        import webbrowser
+
+        webbrowser.open(page.as_uri())
 
 
 def _version() -> str:
@@ -70,6 +89,36 @@ def _port(text: str) -> int:
     return int(text)
 
 
+EXAMPLES = {
+    "demo": ["shopper demo", "shopper demo --faults my-faults.yaml --out reports/demo --open"],
+    "run": [
+        "shopper run --base-url https://staging.example.com --map journey-map.yaml --features journey",
+        "shopper run --base-url http://127.0.0.1:8000 --map map.yaml --retries 1 -- --headed",
+        "shopper run --base-url http://127.0.0.1:8000 --map map.yaml -- --lf   # only last run's failures",
+    ],
+    "report": ["shopper report --out reports --open", "shopper report --map new-map.yaml --last 10"],
+    "map": ["shopper map check journey-map.yaml --features journey", "shopper map diff old.yaml new.yaml"],
+    "check": ["shopper map check journey-map.yaml --features journey", "shopper map check   # ./map.yaml"],
+    "diff": ["shopper map diff old-map.yaml journey-map.yaml"],
+    "steps": ["shopper steps | less"],
+    "schedule": ["shopper schedule schedule.yaml", "shopper schedule schedule.yaml --once"],
+    "mail": ["shopper mail sink --port 2525 --maildir shopper-mail", "shopper mail poll --wait 5m"],
+    "poll": ["shopper mail poll", "shopper mail poll --store shopper.db --wait 30s"],
+    "sink": ["shopper mail sink", "shopper mail sink --host 0.0.0.0 --port 2525 --maildir /srv/shopper-mail"],
+    "status": ["shopper status schedule.yaml", "shopper status --store shopper.db"],
+}
+
+
+def _with_examples(parser: argparse.ArgumentParser) -> None:
+    """Every subcommand's --help ends with examples to copy, kept as written (one a line)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                sub.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
+                sub.formatter_class = argparse.RawDescriptionHelpFormatter
+                _with_examples(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="shopper", description="Mystery-shopper harness: hold a journey map against reality."
@@ -87,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--faults", type=Path, help="fault profile YAML (default: the shipped one)")
     demo.add_argument("--retries", type=_count, default=1, help="retries of a failed scenario (default 1)")
     demo.add_argument("--quiet", action="store_true", help="do not show pytest's output")
+    demo.add_argument("--open", action="store_true", help="open the report in the default browser")
     demo.add_argument(
         "--no-runner-check",
         action="store_true",
@@ -95,7 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the scenarios against a target and record observations")
     run.add_argument("--base-url", required=True, help="the target site, e.g. https://www.example.com")
-    run.add_argument("--map", type=Path, default=None, help=f"journey map (default {DEFAULT_MAP})")
+    run.add_argument(
+        "--map",
+        type=Path,
+        default=None,
+        help=f"journey map (default: {' or '.join(MAP_NAMES)} in this folder)",
+    )
     run.add_argument("--features", type=Path, default=DEFAULT_FEATURES, help="features folder")
     run.add_argument(
         "--segment", action="append", help="segment to play (repeatable; default: every segment)"
@@ -147,12 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write every observation of the window to observations.csv (large windows: seconds)",
     )
+    report.add_argument("--open", action="store_true", help="open the report in the default browser")
 
     map_cmd = commands.add_parser("map", help="work with journey maps")
     map_commands = map_cmd.add_subparsers(dest="map_command", metavar="SUBCOMMAND", parser_class=_Parser)
     map_commands.required = True
     check = map_commands.add_parser("check", help="validate a map and the features' tags against it")
-    check.add_argument("map", type=Path)
+    check.add_argument(
+        "map", type=Path, nargs="?", help=f"the map (default: {' or '.join(MAP_NAMES)} in this folder)"
+    )
     check.add_argument("--features", type=Path, default=None, help="features folder to check against the map")
     diff = map_commands.add_parser("diff", help="what changed between two versions of a map (exit 1 if any)")
     diff.add_argument("old", type=Path, metavar="OLD")
@@ -203,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
         "schedule", type=Path, nargs="?", metavar="SCHEDULE.yaml", help="the schedule file (names the store)"
     )
     status.add_argument("--store", default=None, help="store path (default $SHOPPER_STORE or shopper.db)")
+    _with_examples(parser)
     return parser
 
 
@@ -256,7 +315,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         return _map_diff(args.old, args.new)
     from harness.map.check import check_map
 
-    result = check_map(args.map, args.features)
+    result = check_map(args.map or _map_default(), args.features)
     print(result.summary())
     if result.errors:
         for error in result.errors:
@@ -312,6 +371,18 @@ def _check_run(args: argparse.Namespace) -> None:
         customer_address(template, "check", 1, args.customer_domain or DEFAULT_DOMAIN)
     if args.features.is_file():
         check_features_dir(args.features)
+    _check_browsers(args.pytest_args)
+
+
+def _check_browsers(pytest_args: list[str]) -> None:
+    """`-- --browser firefox` checked here too, so a missing browser is this command's one sentence."""
+    from itertools import pairwise
+
+    from harness.record.browser import check_browsers_installed
+
+    names = [after for option, after in pairwise(pytest_args) if option == "--browser"]
+    names += [arg.removeprefix("--browser=") for arg in pytest_args if arg.startswith("--browser=")]
+    check_browsers_installed(names)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -443,8 +514,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         last=args.last,
         observations_csv=args.observations_csv,
     )
-    print(built.html_path)
     print(built.summary)
+    _show_report(built.html_path, args.open)
     return EXIT_OK if built.all_met else EXIT_GAPS
 
 
@@ -501,7 +572,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(built.summary)
     if args.faults is None:
         print("(the shipped fault profile slows the pricing page and breaks the help search on purpose)")
-    print(f"demo finished in {time.monotonic() - started:.1f}s; report: {built.html_path}")
+    print(f"demo finished in {time.monotonic() - started:.1f}s")
+    _show_report(built.html_path, args.open)
     return EXIT_OK
 
 

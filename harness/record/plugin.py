@@ -22,6 +22,7 @@ from harness.map.catalogue import bind, entry_for, static_binding
 from harness.map.journey_map import load_map, parse_duration
 from harness.observation import new_run_id
 from harness.ops.watchdog import die_with_parent
+from harness.record.browser import check_browsers_installed
 from harness.record.context import (
     DEFAULT_ADDRESS,
     DEFAULT_DOMAIN,
@@ -102,6 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "filterwarnings", f"ignore:{_PLAYWRIGHT_DEPRECATION}:pytest.PytestRemovedIn10Warning"
     )
     try:
+        check_browsers_installed(config.getoption("browser", None) or [])
         recorder = _make_recorder(config)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
