@@ -90,8 +90,9 @@ def scenarios_run(store: Path) -> list[set[str]]:
 
 
 def test_lf_runs_only_the_scenario_that_failed_last_time(
-    tmp_path: Path, site: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, site: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the report's relative --out lands here
     features = write_features(tmp_path / "features", FEATURE)
     (tmp_path / "map.yaml").write_text(MAP, encoding="utf-8")
     store = tmp_path / "shopper.db"
