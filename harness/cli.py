@@ -432,6 +432,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         ran = ran or result.exit_code != PYTEST_NO_TESTS
     if not ran:
         raise HarnessError("no scenario ran: the features hold none for the segment(s) asked for")
+    if "://" not in store_url:  # a run writes no report: say where it went and what builds one
+        stored = Path(store_url).resolve()
+        print(f"recorded in {stored}; the report: shopper report --store {stored}")
     return EXIT_GAPS if failed else EXIT_OK
 
 

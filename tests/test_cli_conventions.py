@@ -99,6 +99,7 @@ def test_lf_runs_only_the_scenario_that_failed_last_time(
     command = ["run", "--base-url", site, "--map", str(tmp_path / "map.yaml"), "--features", str(features)]
     command += ["--store", str(store), "--quiet"]
     assert main(command) == 1
+    assert f"recorded in {store.resolve()}; the report: shopper report --store" in capsys.readouterr().out
     Site.offer = True
     assert main([*command, "--", "--lf"]) == 0
     first, second = scenarios_run(store)
