@@ -21,7 +21,8 @@ from harness.ops.runner import PYTEST_NO_TESTS, RunResult
 
 EXIT_OK, EXIT_GAPS, EXIT_USAGE = 0, 1, 2
 DEFAULT_FEATURES = Path("scenarios")
-DEFAULT_MAP = DEFAULT_FEATURES / "acme.yaml"
+# A folder's own map, found by name; without one `--map` is required (never the demo's map in disguise).
+MAP_NAMES = ("journey-map.yaml", "map.yaml")
 DEMO_MAIL_WAIT_S = 30.0  # longer than any delay the shipped fault profile gives Acme's email
 
 
@@ -40,7 +41,25 @@ def _store_default() -> str:
 
 
 def _map_default() -> Path:
-    return Path(os.environ.get("SHOPPER_MAP", DEFAULT_MAP))
+    if os.environ.get("SHOPPER_MAP"):
+        return Path(os.environ["SHOPPER_MAP"])
+    here = [Path(name) for name in MAP_NAMES if Path(name).is_file()]
+    if not here:
+        raise UsageError(
+            f"no journey map given: name it with --map (this folder has no {' or '.join(MAP_NAMES)})"
+        )
+    return here[0]
+
+
+def _show_report(html_path: str | Path, open_it: bool) -> None:
+    """The report's absolute path and its file:// address, which a terminal makes clickable."""
+    page = Path(html_path).resolve()
+    print(f"report: {page}")
+    print(f"        {page.as_uri()}")
+    if open_it:
+        import webbrowser
+
+        webbrowser.open(page.as_uri())
 
 
 def _version() -> str:
@@ -64,6 +83,42 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f'"{text}" is not a port, 0 to 65535')
+    return int(text)
+
+
+EXAMPLES = {
+    "demo": ["shopper demo", "shopper demo --faults my-faults.yaml --out reports/demo --open"],
+    "run": [
+        "shopper run --base-url https://staging.example.com --map journey-map.yaml --features journey",
+        "shopper run --base-url http://127.0.0.1:8000 --map map.yaml --retries 1 -- --headed",
+        "shopper run --base-url http://127.0.0.1:8000 --map map.yaml -- --lf   # only last run's failures",
+    ],
+    "report": ["shopper report --out reports --open", "shopper report --map new-map.yaml --last 10"],
+    "map": ["shopper map check journey-map.yaml --features journey", "shopper map diff old.yaml new.yaml"],
+    "check": ["shopper map check journey-map.yaml --features journey", "shopper map check   # ./map.yaml"],
+    "diff": ["shopper map diff old-map.yaml journey-map.yaml"],
+    "steps": ["shopper steps | less"],
+    "schedule": ["shopper schedule schedule.yaml", "shopper schedule schedule.yaml --once"],
+    "mail": ["shopper mail sink --port 2525 --maildir shopper-mail", "shopper mail poll --wait 5m"],
+    "poll": ["shopper mail poll", "shopper mail poll --store shopper.db --wait 30s"],
+    "sink": ["shopper mail sink", "shopper mail sink --host 0.0.0.0 --port 2525 --maildir /srv/shopper-mail"],
+    "status": ["shopper status schedule.yaml", "shopper status --store shopper.db"],
+}
+
+
+def _with_examples(parser: argparse.ArgumentParser) -> None:
+    """Every subcommand's --help ends with examples to copy, kept as written (one a line)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                sub.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
+                sub.formatter_class = argparse.RawDescriptionHelpFormatter
+                _with_examples(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="shopper", description="Mystery-shopper harness: hold a journey map against reality."
@@ -81,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--faults", type=Path, help="fault profile YAML (default: the shipped one)")
     demo.add_argument("--retries", type=_count, default=1, help="retries of a failed scenario (default 1)")
     demo.add_argument("--quiet", action="store_true", help="do not show pytest's output")
+    demo.add_argument("--open", action="store_true", help="open the report in the default browser")
     demo.add_argument(
         "--no-runner-check",
         action="store_true",
@@ -89,7 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the scenarios against a target and record observations")
     run.add_argument("--base-url", required=True, help="the target site, e.g. https://www.example.com")
-    run.add_argument("--map", type=Path, default=None, help=f"journey map (default {DEFAULT_MAP})")
+    run.add_argument(
+        "--map",
+        type=Path,
+        default=None,
+        help=f"journey map (default: {' or '.join(MAP_NAMES)} in this folder)",
+    )
     run.add_argument("--features", type=Path, default=DEFAULT_FEATURES, help="features folder")
     run.add_argument(
         "--segment", action="append", help="segment to play (repeatable; default: every segment)"
@@ -141,12 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write every observation of the window to observations.csv (large windows: seconds)",
     )
+    report.add_argument("--open", action="store_true", help="open the report in the default browser")
 
     map_cmd = commands.add_parser("map", help="work with journey maps")
     map_commands = map_cmd.add_subparsers(dest="map_command", metavar="SUBCOMMAND", parser_class=_Parser)
     map_commands.required = True
     check = map_commands.add_parser("check", help="validate a map and the features' tags against it")
-    check.add_argument("map", type=Path)
+    check.add_argument(
+        "map", type=Path, nargs="?", help=f"the map (default: {' or '.join(MAP_NAMES)} in this folder)"
+    )
     check.add_argument("--features", type=Path, default=None, help="features folder to check against the map")
     diff = map_commands.add_parser("diff", help="what changed between two versions of a map (exit 1 if any)")
     diff.add_argument("old", type=Path, metavar="OLD")
@@ -178,11 +242,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep looking this long while something is pending (e.g. 30s; default: once)",
     )
 
+    sink = mail_commands.add_parser(
+        "sink",
+        help="an SMTP server that files every message into a Maildir, until Ctrl-C: point a staging"
+        " site's SMTP at it and pass the printed --mailbox to `shopper run`",
+    )
+    sink.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sink.add_argument("--port", type=_port, default=2525, help="SMTP port (default 2525; 0: any free one)")
+    sink.add_argument(
+        "--maildir",
+        type=Path,
+        default=Path("shopper-mail"),
+        help="Maildir to file into (default shopper-mail)",
+    )
+
     status = commands.add_parser("status", help="what the scheduler did last and does next")
     status.add_argument(
         "schedule", type=Path, nargs="?", metavar="SCHEDULE.yaml", help="the schedule file (names the store)"
     )
     status.add_argument("--store", default=None, help="store path (default $SHOPPER_STORE or shopper.db)")
+    _with_examples(parser)
     return parser
 
 
@@ -236,7 +315,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         return _map_diff(args.old, args.new)
     from harness.map.check import check_map
 
-    result = check_map(args.map, args.features)
+    result = check_map(args.map or _map_default(), args.features)
     print(result.summary())
     if result.errors:
         for error in result.errors:
@@ -280,9 +359,7 @@ def _check_target(url: str) -> None:
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(
-            f'--base-url "{url}" is not a web address; give the site as http(s)://host[:port]/'
-        )
+        raise UsageError(f'--base-url "{url}" is not a web address; give the site as http(s)://host[:port]/')
 
 
 def _check_run(args: argparse.Namespace) -> None:
@@ -294,6 +371,18 @@ def _check_run(args: argparse.Namespace) -> None:
         customer_address(template, "check", 1, args.customer_domain or DEFAULT_DOMAIN)
     if args.features.is_file():
         check_features_dir(args.features)
+    _check_browsers(args.pytest_args)
+
+
+def _check_browsers(pytest_args: list[str]) -> None:
+    """`-- --browser firefox` checked here too, so a missing browser is this command's one sentence."""
+    from itertools import pairwise
+
+    from harness.record.browser import check_browsers_installed
+
+    names = [after for option, after in pairwise(pytest_args) if option == "--browser"]
+    names += [arg.removeprefix("--browser=") for arg in pytest_args if arg.startswith("--browser=")]
+    check_browsers_installed(names)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -343,6 +432,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         ran = ran or result.exit_code != PYTEST_NO_TESTS
     if not ran:
         raise HarnessError("no scenario ran: the features hold none for the segment(s) asked for")
+    if "://" not in store_url:  # a run writes no report: say where it went and what builds one
+        stored = Path(store_url).resolve()
+        print(f"recorded in {stored}; the report: shopper report --store {stored}")
     return EXIT_GAPS if failed else EXIT_OK
 
 
@@ -425,8 +517,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         last=args.last,
         observations_csv=args.observations_csv,
     )
-    print(built.html_path)
     print(built.summary)
+    _show_report(built.html_path, args.open)
     return EXIT_OK if built.all_met else EXIT_GAPS
 
 
@@ -482,11 +574,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(built.summary)
     if args.faults is None:
         print("(the shipped fault profile slows the pricing page and breaks the help search on purpose)")
-    print(f"demo finished in {time.monotonic() - started:.1f}s; report: {built.html_path}")
+    print(f"demo finished in {time.monotonic() - started:.1f}s")
+    _show_report(built.html_path, args.open)
     return EXIT_OK
 
 
 def cmd_mail(args: argparse.Namespace) -> int:
+    if args.mail_command == "sink":
+        return _mail_sink(args)
     from harness.mail.pending import PollResult, poll
     from harness.map.journey_map import parse_duration
     from harness.store.sqlite import open_store
@@ -518,6 +613,22 @@ def cmd_mail(args: argparse.Namespace) -> int:
     if polled.problems:
         return EXIT_USAGE
     return EXIT_GAPS if counts["failed"] else EXIT_OK
+
+
+def _mail_sink(args: argparse.Namespace) -> int:
+    from harness.demo.mailsink import MailSink, serve_until_stopped
+
+    def ready(sink: MailSink) -> None:
+        maildir = sink.maildir.resolve()
+        print(
+            f"mail sink listening on {sink.host}:{sink.port} (SMTP, no TLS, no login), filing into {maildir}"
+        )
+        print(f"pass to shopper run: --mailbox maildir:{maildir}")
+        print("Ctrl-C stops it", flush=True)  # flushed: a supervisor or a test reads the mailbox line now
+
+    serve_until_stopped(MailSink(args.maildir, host=args.host, port=args.port), ready)
+    print("mail sink stopped")
+    return EXIT_OK
 
 
 def _poll_demo_mail(store_url: str) -> None:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import mailbox
+import signal
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -70,7 +73,9 @@ class MailSink:
         try:
             controller.start()
         except OSError as exc:
-            raise TargetError(f"The demo mail sink cannot listen on {self.host}: {exc.strerror}.") from exc
+            raise TargetError(
+                f"The mail sink cannot listen on {self.host}:{self._requested_port}: {exc.strerror}."
+            ) from exc
         self._controller = controller
 
     def stop(self) -> None:
@@ -86,3 +91,17 @@ class MailSink:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def serve_until_stopped(sink: MailSink, ready: Callable[[MailSink], None]) -> None:
+    """`shopper mail sink`: run until Ctrl-C or SIGTERM, both a normal end (a service manager's stop)."""
+    stopped = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stopped.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with sink:
+            ready(sink)
+            while not stopped.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

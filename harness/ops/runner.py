@@ -20,6 +20,7 @@ from harness.steps import PLUGINS
 from harness.store.sqlite import open_store, store_path
 
 PYTEST_OK, PYTEST_FAILED, PYTEST_NO_TESTS = 0, 1, 5
+CACHE_FOLDER = ".shopper-cache"  # beside the store
 
 # A run loads the pytest plugins it needs and no other installed one (PYTEST_DISABLE_PLUGIN_AUTOLOAD):
 # a stray plugin reorders scenarios (pytest-randomly), splits a run across workers (xdist) or just
@@ -86,8 +87,10 @@ def pytest_command(request: RunRequest) -> list[str]:
         request.store,
         "--run-id",
         request.run_id,
-        "-p",
-        "no:cacheprovider",
+        # pytest's cache (for `-- --lf`/`--ff`) kept by the store, where the next run looks, not in
+        # the features folder, which may be read-only or shared.
+        "-o",
+        f"cache_dir={store_path(request.store).resolve().parent / CACHE_FOLDER}",
         "-o",
         "console_output_style=classic",
     ]

@@ -82,9 +82,15 @@ def launch_args(extra: list[str] | None = None) -> list[str]:
     return flags
 
 
-def launch_options(base: dict[str, object], playwright_path: str | None) -> dict[str, object]:
-    """pytest-playwright's launch arguments, completed with our executable and flags."""
+def launch_options(
+    base: dict[str, object], playwright_path: str | None, browser_name: str = "chromium"
+) -> dict[str, object]:
+    """pytest-playwright's launch arguments, completed with our executable and flags (Chromium only)."""
     options = dict(base)
+    if browser_name != "chromium":
+        # Chromium's flags and the system Chromium mean nothing to Firefox or WebKit: forced on
+        # them, a launch waited 150 s for a handshake that never came.
+        return options
     args = options.get("args")
     options["args"] = launch_args(list(args) if isinstance(args, list | tuple) else None)
     if "executable_path" not in options:
@@ -92,6 +98,32 @@ def launch_options(base: dict[str, object], playwright_path: str | None) -> dict
         if executable is not None:
             options["executable_path"] = executable
     return options
+
+
+def check_browsers_installed(names: list[str]) -> None:
+    """Before the first scenario: a browser Playwright lacks is one sentence, not a launch per scenario.
+
+    Only Chromium has a fallback (the system's); Firefox and WebKit come from `playwright install`.
+    """
+    for name in names:
+        if name == "chromium":
+            continue
+        path = _playwright_executable(name)
+        if path is None or not Path(path).exists():
+            raise BrowserError(
+                f"--browser {name}: Playwright's {name} is not installed; run"
+                f" `playwright install {name}`, or use --browser chromium"
+            )
+
+
+def _playwright_executable(name: str) -> str | None:
+    try:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            return str(getattr(playwright, name).executable_path)
+    except Exception:  # an unknown name, or no driver: the launch would fail the same way
+        return None
 
 
 def playwright_chromium_path() -> str | None:

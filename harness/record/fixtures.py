@@ -22,7 +22,7 @@ from harness.record.runner_health import RunnerProbe
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any], browser_type: Any) -> dict[str, Any]:
-    return launch_options(browser_type_launch_args, browser_type.executable_path)
+    return launch_options(browser_type_launch_args, browser_type.executable_path, browser_type.name)
 
 
 class RelaunchingBrowser:

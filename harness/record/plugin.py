@@ -23,6 +23,7 @@ from harness.map.catalogue import bind, entry_for, static_binding
 from harness.map.journey_map import load_map, parse_duration
 from harness.observation import new_run_id
 from harness.ops.watchdog import die_with_parent
+from harness.record.browser import check_browsers_installed
 from harness.record.context import (
     DEFAULT_ADDRESS,
     DEFAULT_DOMAIN,
@@ -31,6 +32,7 @@ from harness.record.context import (
     make_customer,
     redact,
 )
+from harness.record.cucumber import report_retries
 from harness.record.dry_run import DryRun, Findings
 from harness.record.recorder import Recorder, ScenarioRecord, classify, error_text
 from harness.record.settle import QUIET_S, settle_inbox
@@ -99,6 +101,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     try:
+        check_browsers_installed(config.getoption("browser", None) or [])
         recorder = _make_recorder(config)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -127,6 +130,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # library under its package's name (a conftest or `-p` naming a module too finds it registered).
     for plugin in ("harness.record.fixtures", *STEP_PLUGINS):
         config.pluginmanager.import_plugin(plugin)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    report_retries(session.config)  # --cucumberjson with --reruns: see harness.record.cucumber
 
 
 _PLAYWRIGHT_DEPRECATION = "Session-scoped fixtures defined as instance methods"
