@@ -129,6 +129,8 @@ def _options(config: pytest.Config) -> RunOptions:
 def _start_recording(config: pytest.Config) -> Recording | None:
     # The one place a run's store is made: a dry run records nothing.
     options = _options(config)
+    if options.map_file is None:
+        return None  # no journey map: nothing recorded, no store looked at
     store_url = options.store_url
     handlers = [] if options.dry_run else [GuardedStore(LazyStore(store_url), _stop_run)]
     evidence = store_path(store_url).parent / "evidence"
