@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.record.context import Shopper, StepFailure, TimedPart
+from harness.record.context import Shopper, StepFailure
 
 # The browser's timing of the page it shows, and its clock now; null until its load event has ended.
 NAVIGATION_TIMING = """() => {
@@ -133,7 +133,7 @@ def _reply_part(shopper: Shopper, page: Any, replied: tuple[Any, Any], left_ms: 
         return False
     if at is None:
         return False
-    shopper.parts.append(TimedPart(*replied, (at["fetch"] - at["start"]) * 1000.0, at["fetch"], at["fetch"]))
+    shopper.timed_part((at["fetch"] - at["start"]) * 1000.0, at["fetch"], at["fetch"], where=replied)
     return True
 
 
@@ -154,7 +154,7 @@ def open_url(shopper: Shopper, page: Any, url: str) -> None:
     if timing is not None:
         if redirected and opened != (shopper.touchpoint, shopper.off_map):
             reply_ms = timing.ms(timing.start, timing.fetch)
-            shopper.parts.append(TimedPart(*opened, reply_ms, timing.fetch, timing.fetch))
+            shopper.timed_part(reply_ms, timing.fetch, timing.fetch, where=opened)
             shopper.timed_part(timing.ms(timing.fetch, timing.loaded), timing.loaded, timing.response)
         else:
             shopper.timed_part(timing.ms(timing.start, timing.loaded), timing.loaded, timing.response)
@@ -201,7 +201,7 @@ def after_action(shopper: Shopper, page: Any, before: int) -> None:
         if split:
             if not charged:
                 reply_ms = timing.ms(timing.start, timing.fetch)
-                shopper.parts.append(TimedPart(*replied, reply_ms, timing.fetch, timing.fetch))
+                shopper.timed_part(reply_ms, timing.fetch, timing.fetch, where=replied)
             page_ms = timing.ms(timing.fetch, timing.loaded)
             shopper.timed_part(page_ms, timing.loaded, timing.response)
         else:

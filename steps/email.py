@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError
@@ -60,9 +61,17 @@ def _since(shopper: Shopper) -> tuple[float, dt.datetime]:
     return time.monotonic(), utc_now()
 
 
+@dataclass
+class EmailReceived:
+    """The touchpoint's email, and how long the customer waited for it (None: it was read before)."""
+
+    message: ReceivedEmail
+    waited_ms: float | None
+
+
 def _receive(
     shopper: Shopper, *, limit_ms: int | None = None, hold: bool = True, fresh: bool = False
-) -> ReceivedEmail:
+) -> EmailReceived:
     """The touchpoint's email, once: waited for up to its limit, or left pending past `--max-wait`.
 
     `hold=False` looks once and leaves the rest of the wait to `shopper mail poll`; `fresh` (the
@@ -75,7 +84,7 @@ def _receive(
     if touchpoint.id in shopper.emails and (
         not fresh or shopper.email_triggers.get(touchpoint.id) == shopper.trigger_clock
     ):
-        return shopper.emails[touchpoint.id]
+        return EmailReceived(shopper.emails[touchpoint.id], None)
     box = _mailbox(shopper)
     clock, started_at = _since(shopper)
     limit = limit_ms if limit_ms is not None else shopper.wait_ms()
@@ -87,16 +96,30 @@ def _receive(
             box, wanted, seen=shopper.seen_emails, timeout_s=max(0.0, hold_ms / 1000.0 - waited_s)
         )
     except NoEmailError:
+        # The step's failure (or its pending) is the email's wait, whichever step was waiting.
+        shopper.answered_in(_ms_since(clock))
         if hold_ms >= limit:
             # The limit counts from the trigger, as the customer waits: say that one, not what was left.
             raise NoEmailError(f"{wanted.describe()} within {format_duration(limit)}") from None
         deadline = started_at + dt.timedelta(milliseconds=limit)
         raise EmailPending(_wanted(shopper, correlated=True), started_at, deadline) from None
-    finally:
-        shopper.measured_ms = (time.monotonic() - clock) * 1000.0
+    except Exception:
+        shopper.answered_in(_ms_since(clock))
+        raise
     shopper.emails[touchpoint.id] = message
     shopper.email_triggers[touchpoint.id] = shopper.trigger_clock
-    return message
+    return EmailReceived(message, _ms_since(clock))
+
+
+def _ms_since(clock: float) -> float:
+    return (time.monotonic() - clock) * 1000.0
+
+
+def _answered(shopper: Shopper, received: EmailReceived) -> ReceivedEmail:
+    """The email step's duration is the time to inbox (when it had to wait for it)."""
+    if received.waited_ms is not None:
+        shopper.answered_in(received.waited_ms)
+    return received.message
 
 
 @touchpoint_step("step", "I receive the {name} email", kind="email", binds="name", suffix="email", timed=True)
@@ -105,7 +128,7 @@ def receive(shopper: Shopper, name: str) -> None:
 
     A fail_after beyond --max-wait is waited for that long, then left to `shopper mail poll`.
     """
-    _receive(shopper, fresh=True)
+    _answered(shopper, _receive(shopper, fresh=True))
 
 
 @touchpoint_step(
@@ -122,7 +145,7 @@ def receive_within(shopper: Shopper, name: str, duration: str) -> None:
         limit = parse_duration(duration)
     except HarnessError:
         raise HarnessError(f'"{duration}" is not a duration; write it like 30s, 2m or 4h') from None
-    _receive(shopper, limit_ms=limit, fresh=True)
+    _answered(shopper, _receive(shopper, limit_ms=limit, fresh=True))
 
 
 @touchpoint_step(
@@ -133,7 +156,7 @@ def will_receive(shopper: Shopper, name: str) -> None:
 
     The reply must quote the reference the support form gave, or answer an email already read.
     """
-    _receive(shopper, hold=False, fresh=True)
+    _answered(shopper, _receive(shopper, hold=False, fresh=True))
 
 
 @touchpoint_step(
@@ -144,8 +167,8 @@ def follow_link(shopper: Shopper, page: Any, name: str) -> None:
 
     Only the page load is timed here: say "I receive the ... email" first to time the email.
     """
-    message = _receive(shopper)
-    shopper.measured_ms = None
+    # The email's wait is not this step's: only the page load is timed (unless no email came).
+    message = _receive(shopper).message
     base = shopper.base_url.rstrip("/")
     links = message.links()
     link = next((url for url in links if base and url.startswith(base)), links[0] if links else None)
@@ -163,7 +186,7 @@ def read_code(shopper: Shopper, name: str) -> None:
 
     Then `I fill in "Code" with the code` types it.
     """
-    message = _receive(shopper)
+    message = _answered(shopper, _receive(shopper))
     touchpoint = shopper.touchpoint
     assert touchpoint is not None
     found = re.search(touchpoint.code or DEFAULT_CODE, message.body)

@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,9 @@ from harness.errors import HarnessError
 from harness.mail.mailbox import Mailbox
 from harness.mail.message import ReceivedEmail
 from harness.map.journey_map import Expectation, JourneyMap, Touchpoint, is_template
+from harness.observation import utc_now
 from harness.record.dry_run import DryRun
+from harness.record.step_parts import StepMeasures, TimedPart
 
 PASSWORD_ENV = "SHOPPER_PASSWORD"
 DEFAULT_DOMAIN = "example.test"
@@ -79,24 +82,6 @@ def make_customer(
 
 
 @dataclass
-class TimedPart:
-    """One answer a step waited for, as the browser timed it, and the touchpoint that gave it.
-
-    A submit is two: the reply to the form (its POST and redirect: the touchpoint that received
-    the request) and the answering page's own load (the page the customer lands on).
-    """
-
-    touchpoint: Touchpoint | None
-    off_map: str | None
-    duration_ms: float  # the browser's own timing of the request and load
-    # On the harness's clock (time.monotonic()), from the browser's timing: when the part ended
-    # (the harness's wall time splits there) and when its answer arrived (what it sent was
-    # received by then: an email it caused is timed from here).
-    clock: float
-    answered: float
-
-
-@dataclass
 class Shopper:
     journey_map: JourneyMap
     segment: str
@@ -124,11 +109,8 @@ class Shopper:
     max_wait_ms: int = DEFAULT_MAX_WAIT_MS  # longer promises become pending expectations
     ticket: str = ""  # the reference a support form gave: a later reply must carry it
     code: str = ""  # the last code read from an email
-    # A step's own measure of the touchpoint's answer, taken instead of the step's duration.
-    measured_ms: float | None = None
-    # The answers this step waited for, each charged to its own touchpoint (see TimedPart); the
-    # recorder turns them into one observation each, instead of one for the whole step.
-    parts: list[TimedPart] = field(default_factory=list)
+    # What the running step measured; handed to the recorder as a value by take_measures().
+    _measures: StepMeasures = field(default_factory=StepMeasures, init=False, repr=False)
     trace_wanted: bool = False  # record a Playwright trace of the page's context, kept only at failure
     traced: Any = None  # the browser context this shopper started tracing
     dry_run: DryRun | None = None  # set in a dry run: steps find everything and send nothing
@@ -153,9 +135,31 @@ class Shopper:
         path = urlsplit(url).path or "/"
         self.at(self.journey_map.touchpoint_for_url(path), off_map=path)
 
-    def timed_part(self, duration_ms: float, clock: float, answered: float) -> None:
-        """The touchpoint the customer is at answered in `duration_ms`, by the browser's clock."""
-        self.parts.append(TimedPart(self.touchpoint, self.off_map, duration_ms, clock, answered))
+    def timed_part(
+        self,
+        duration_ms: float,
+        clock: float,
+        answered: float,
+        where: tuple[Touchpoint | None, str | None] | None = None,
+    ) -> None:
+        """A touchpoint answered in `duration_ms`, by the browser's clock: the one the customer is at,
+        or `where` (touchpoint, off-map path), the one that received what the customer sent."""
+        touchpoint, off_map = where if where is not None else (self.touchpoint, self.off_map)
+        self._measures.parts.append(TimedPart(touchpoint, off_map, duration_ms, clock, answered))
+
+    def answered_in(self, duration_ms: float) -> None:
+        """The step's own measure of the touchpoint's answer, taken instead of the step's duration."""
+        self._measures.answered_ms = duration_ms
+
+    def take_measures(self) -> StepMeasures:
+        """What the step that just ended measured; the next step starts with none."""
+        measures, self._measures = self._measures, StepMeasures()
+        return measures
+
+    def sent(self, clock: float) -> None:
+        """What the step sent was received at `clock` (monotonic): an email it caused is timed from there."""
+        self.trigger_clock = clock
+        self.trigger_at = utc_now() - dt.timedelta(seconds=max(0.0, time.monotonic() - clock))
 
     def expectation(self) -> Expectation:
         return self.touchpoint.expectation(self.segment) if self.touchpoint else Expectation()

@@ -1,8 +1,9 @@
-"""The harness's pytest plugin: each hook hands plain values to the recorder, the binder or the feature check.
+"""The harness's pytest plugin: each hook hands plain values to `scenario_run`, which does not import pytest.
 
 Installed, it loads through a `pytest11` entry point, and loads the step library itself. Enabled by
 `--journey-map MAP` (or the `journey_map` ini setting); without a map it registers no fixture, no
-step and no recorder, so other suites in the same venv run untouched.
+step and no recorder, so the harness's own tests and other suites in the same venv run untouched.
+What stays here is pytest's own: the options, the stash keys, usage errors, the report wrapper.
 """
 
 from __future__ import annotations
@@ -16,36 +17,24 @@ from typing import Any, NoReturn
 import pytest
 
 from harness.errors import HarnessError
-from harness.mail.mailbox import Mailbox, lasting_url, open_mailbox
 from harness.mail.pending import EmailPending
 from harness.map import features
-from harness.map.catalogue import bind, entry_for, static_binding
-from harness.map.journey_map import load_map, parse_duration
-from harness.observation import new_run_id
 from harness.ops.watchdog import die_with_parent
+from harness.record import scenario_run
 from harness.record.browser import check_browsers_installed
-from harness.record.context import (
-    DEFAULT_ADDRESS,
-    DEFAULT_DOMAIN,
-    Shopper,
-    customer_address,
-    make_customer,
-    redact,
-)
+from harness.record.context import DEFAULT_ADDRESS, DEFAULT_DOMAIN
 from harness.record.cucumber import report_retries
-from harness.record.dry_run import DryRun, Findings
-from harness.record.recorder import Recorder, ScenarioRecord, classify, error_text
-from harness.record.settle import QUIET_S, settle_inbox
+from harness.record.recorder import Recorder, ScenarioRecord
+from harness.record.scenario_run import Recording, RunOptions
+from harness.record.settle import QUIET_S
 from harness.record.store_guard import STORE_FAILED, GuardedStore
 from harness.steps import PLUGINS as STEP_PLUGINS
 from harness.store.sqlite import DEFAULT_STORE, LazyStore, run_exists, store_path
 
-RECORDER = pytest.StashKey[Recorder]()
+RECORDING = pytest.StashKey[Recording]()
+RECORDER = pytest.StashKey[Recorder]()  # the recording's, for the browser fixtures
 SCENARIO = pytest.StashKey[ScenarioRecord]()
 BROWSER = pytest.StashKey[Any]()  # the session's relaunching browser (record.fixtures), for its crash count
-MAILBOX = pytest.StashKey[Mailbox]()  # one per run: an IMAP mailbox is one connection, shared
-MAILED = pytest.StashKey[list[ScenarioRecord]]()  # scenarios whose customers the audit looks at last
-FINDINGS = pytest.StashKey[Findings]()  # a dry run's: what a real run would trip on
 JOURNEY_TAGS = tuple(f"{kind}:" for kind in features.TAG_KINDS)
 
 
@@ -102,26 +91,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     try:
         check_browsers_installed(config.getoption("browser", None) or [])
-        recorder = _make_recorder(config)
+        recording = _start_recording(config)
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if recorder is not None:
-        # Checked now, not when the run ends: a typo must not cost a whole run its audit.
-        for name in ("max_wait", "inbox_settle"):
-            _duration_option(config, name)
-        config.stash[RECORDER] = recorder
-        config.stash[MAILED] = []
-        die_with_parent(recorder.run_id)
-        if config.getoption("dry_run"):
-            config.stash[FINDINGS] = Findings(out=config.getoption("dry_run_json") or "")
-        url = config.getoption("mailbox")
-        if url and FINDINGS not in config.stash:  # a dry run reads no email
-            try:
-                config.stash[MAILBOX] = open_mailbox(url)
-            except HarnessError as exc:
-                raise pytest.UsageError(str(exc)) from None
-    if recorder is None:
+    if recording is None:
         return  # installed, this plugin loads in every pytest session of the venv: it stays out of the way
+    config.stash[RECORDING], config.stash[RECORDER] = recording, recording.recorder
     # pytest-playwright's own base_url fixture trips a pytest deprecation no user of ours can act on.
     config.addinivalue_line(
         "filterwarnings", f"ignore:{_PLAYWRIGHT_DEPRECATION}:pytest.PytestRemovedIn10Warning"
@@ -140,37 +115,44 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 _PLAYWRIGHT_DEPRECATION = "Session-scoped fixtures defined as instance methods"
 
 
-def _make_recorder(config: pytest.Config) -> Recorder | None:
+def _options(config: pytest.Config) -> RunOptions:
     given = config.getoption("journey_map") or os.environ.get("SHOPPER_MAP")
-    if given:
-        map_file = Path(given)
-    elif config.getini("journey_map"):
-        map_file = config.rootpath / str(config.getini("journey_map"))  # relative to the project, not the cwd
-    else:
-        return None
-    journey_map = load_map(map_file)
-    segment = config.getoption("segment") or (journey_map.segments[0] if journey_map.segments else "default")
-    if journey_map.segments and segment not in journey_map.segments:
-        raise HarnessError(
-            f'segment "{segment}" is not in the journey map; it has: {", ".join(journey_map.segments)}'
-        )
-    store_url = config.getoption("store") or os.environ.get("SHOPPER_STORE") or DEFAULT_STORE
-    run_id = config.getoption("run_id") or new_run_id()
-    dry = bool(config.getoption("dry_run"))
-    if config.getoption("run_id") and not dry and run_exists(store_url, run_id):
-        # A second process under the same id would restart its attempts and overwrite its evidence.
-        raise HarnessError(f'run id "{run_id}" is already in the store; every run needs its own id')
-    # Checked now, not at the first scenario: a bad template is a usage error of the whole run.
-    customer_address(config.getoption("customer_address"), run_id, 1, config.getoption("customer_domain"))
-    evidence = Path(config.getoption("evidence_dir") or store_path(store_url).parent / "evidence").resolve()
-    return Recorder(
-        run_id=run_id,
-        journey_map=journey_map,
-        segment=segment,
-        target=config.getoption("base_url", default=None) or "",
-        handlers=[] if dry else [GuardedStore(LazyStore(store_url), _stop_run)],  # a dry run records nothing
-        evidence_dir=None if dry else evidence,
+    ini = config.getini("journey_map")
+    # An ini setting is relative to the project, not the cwd.
+    map_file = Path(given) if given else (config.rootpath / str(ini) if ini else None)
+    option = config.getoption
+    return RunOptions(
+        map_file=map_file,
+        segment=option("segment") or "",
+        store_url=option("store") or os.environ.get("SHOPPER_STORE") or DEFAULT_STORE,
+        run_id=option("run_id") or "",
+        mailbox=option("mailbox") or "",
+        evidence_dir=option("evidence_dir") or "",
+        trace=not option("no_trace"),
+        customer_domain=option("customer_domain"),
+        customer_address=option("customer_address"),
+        max_wait=str(option("max_wait")),
+        inbox_settle=str(option("inbox_settle")),
+        dry_run=bool(option("dry_run")),
+        dry_run_json=option("dry_run_json") or "",
+        base_url=option("base_url", default=None) or "",
     )
+
+
+def _start_recording(config: pytest.Config) -> Recording | None:
+    # The one place a run's store is made: a dry run records nothing.
+    options = _options(config)
+    if options.map_file is None:
+        return None  # no journey map: nothing recorded, no store looked at
+    store_url = options.store_url
+    handlers = [] if options.dry_run else [GuardedStore(LazyStore(store_url), _stop_run)]
+    evidence = store_path(store_url).parent / "evidence"
+    recording = scenario_run.start_recording(
+        options, handlers, evidence, lambda run_id: run_exists(store_url, run_id)
+    )
+    if recording is not None:
+        die_with_parent(recording.recorder.run_id)
+    return recording
 
 
 def _stop_run(sentence: str) -> NoReturn:
@@ -187,11 +169,12 @@ def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> bool | No
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    if RECORDER not in config.stash:
+    if RECORDING not in config.stash:
         return
-    recorder = config.stash[RECORDER]
     try:
-        keep, drop = _select_for_segment(items, recorder)
+        keep, drop = scenario_run.select_for_segment(
+            [(item, _scenario_info(item)) for item in items], config.stash[RECORDER]
+        )
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     if drop:
@@ -200,7 +183,7 @@ def pytest_collection_modifyitems(
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if RECORDER in session.config.stash:
+    if RECORDING in session.config.stash:
         # What is loaded by now lives as long as the run: the garbage collector need not walk it
         # again at each of its full passes (pytest makes one more at the end).
         gc.freeze()
@@ -215,67 +198,22 @@ def _scenario_info(item: pytest.Item) -> features.ScenarioInfo | None:
     return features.scenario_at(Path(template.feature.filename), template.line_number)
 
 
-def _select_for_segment(
-    items: list[pytest.Item], recorder: Recorder
-) -> tuple[list[pytest.Item], list[pytest.Item]]:
-    keep, drop = [], []
-    for item in items:
-        info = _scenario_info(item)
-        if info is not None:
-            features.check_scenario(info, recorder.journey_map)
-            segments = info.values("segment")
-            if segments and recorder.segment not in segments:
-                drop.append(item)
-                continue
-        keep.append(item)
-    return keep, drop
+def _recording(request: pytest.FixtureRequest) -> Recording | None:
+    return request.config.stash.get(RECORDING, None)
+
+
+def _record(request: pytest.FixtureRequest) -> ScenarioRecord | None:
+    stash: pytest.Stash = request.node.stash
+    return stash.get(SCENARIO, None)
 
 
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
-    if RECORDER not in request.config.stash:
-        return
-    recorder = request.config.stash[RECORDER]
-    recorder.start_run()
-    info = features.scenario_at(Path(feature.filename), scenario.line_number)
-    stages = info.values("stage") if info else []
-    config = request.config
-    url = config.getoption("mailbox")
-    shopper = Shopper(
-        journey_map=recorder.journey_map,
-        segment=recorder.segment,
-        customer=make_customer(
-            recorder.run_id,
-            recorder.next_customer_number(),
-            config.getoption("customer_domain"),
-            config.getoption("customer_address"),
-        ),
-        base_url=config.getoption("base_url", default=None) or "",
-        mailbox=config.stash.get(MAILBOX, None),
-        mailbox_url=lasting_url(url) if url else "",
-        max_wait_ms=_duration_option(config, "max_wait"),
-        trace_wanted=recorder.evidence_dir is not None and not config.getoption("no_trace"),
-        dry_run=DryRun() if FINDINGS in config.stash else None,
+    attempt = getattr(request.node, "execution_count", 1)
+    record = scenario_run.scenario_started(
+        _recording(request), feature, scenario, request.node.nodeid, attempt
     )
-    tagged = info.values("touchpoint") if info else []
-    if tagged:
-        shopper.at(recorder.journey_map.touchpoint(tagged[0]))
-    request.node.stash[SCENARIO] = ScenarioRecord(
-        feature=feature.rel_filename,
-        scenario=scenario.name,
-        node_id=request.node.nodeid,
-        stage=stages[0] if stages else "",
-        attempt=getattr(request.node, "execution_count", 1),
-        steps=[(step.line_number, f"{step.keyword} {step.name}") for step in scenario.steps],
-        shopper=shopper,
-    )
-
-
-def _duration_option(config: pytest.Config, name: str) -> int:
-    text = str(config.getoption(name))
-    try:
-        return parse_duration(text)
-    except HarnessError:
-        raise pytest.UsageError(f'--{name.replace("_", "-")} "{text}" is not a duration, e.g. 2m') from None
+    if record is not None:
+        request.node.stash[SCENARIO] = record
 
 
 def pytest_bdd_before_step_call(
@@ -286,19 +224,7 @@ def pytest_bdd_before_step_call(
     step_func: Any,
     step_func_args: dict[str, Any],
 ) -> None:
-    record = request.node.stash.get(SCENARIO, None)
-    if record is None:
-        return
-    entry = entry_for(step_func)
-    binding = bind(entry, step_func_args, record.shopper.journey_map) if entry else None
-    if binding is not None:
-        record.shopper.at(binding.touchpoint, binding.off_map)
-    request.config.stash[RECORDER].step_started(record)
-    if binding is not None and binding.unresolved:
-        raise HarnessError(
-            f'the journey map has no touchpoint called "{binding.unresolved}"; name one of:'
-            f" {', '.join(tp.name for tp in record.shopper.journey_map.touchpoints())}"
-        )
+    scenario_run.step_starting(_recording(request), _record(request), step_func, step_func_args)
 
 
 def pytest_bdd_after_step(
@@ -309,30 +235,7 @@ def pytest_bdd_after_step(
     step_func: Any,
     step_func_args: Any,
 ) -> None:
-    record = request.node.stash.get(SCENARIO, None)
-    if record is not None:
-        if FINDINGS in request.config.stash:
-            request.config.stash[FINDINGS].step_ended(record.shopper.dry_run, record.feature, step)
-        request.config.stash[RECORDER].step_ended(
-            record,
-            line=step.line_number,
-            text=f"{step.keyword} {step.name}",
-            outcome="passed",
-            timed=_timed(step_func),
-            triggers=_triggers(step_func),
-        )
-
-
-def _triggers(step_func: Any) -> bool:
-    entry = entry_for(step_func)
-    # Reading an email answers a trigger; it is never one, so a second email is timed from the form.
-    return entry is None or entry.kind != "email"
-
-
-def _timed(step_func: Any) -> bool:
-    entry = entry_for(step_func)
-    # A step from outside the library may do anything; count its time rather than hide it.
-    return entry.timed if entry is not None else True
+    scenario_run.step_passed(_recording(request), _record(request), step, step_func)
 
 
 def pytest_bdd_step_error(
@@ -344,68 +247,17 @@ def pytest_bdd_step_error(
     step_func_args: Any,
     exception: Exception,
 ) -> None:
-    record = request.node.stash.get(SCENARIO, None)
-    if record is None:
-        return
-    if isinstance(exception, EmailPending):
-        request.config.stash[RECORDER].step_pending(
-            record, line=step.line_number, text=f"{step.keyword} {step.name}", pending=exception
-        )
-    else:
-        _record_failure(request, record, step, exception, _timed(step_func))
+    scenario_run.step_broke(_recording(request), _record(request), step, exception, step_func)
 
 
 def pytest_bdd_step_func_lookup_error(
     request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, exception: Exception
 ) -> None:
-    record = request.node.stash.get(SCENARIO, None)
-    if record is not None:
-        _record_failure(request, record, step, exception)
-
-
-def _record_failure(
-    request: pytest.FixtureRequest,
-    record: ScenarioRecord,
-    step: Any,
-    exception: Exception,
-    timed: bool = True,
-) -> None:
-    recorder = request.config.stash[RECORDER]
-    # The customer's wait ended with the failure: the evidence taken now is the harness's time.
-    recorder.stop_step(record)
-    shopper = record.shopper
-    if FINDINGS in request.config.stash:
-        said = redact(error_text(exception), shopper.secrets())
-        request.config.stash[FINDINGS].step_failed(record.feature, step, classify(exception), said)
-    evidence = recorder.evidence_path(record, step.line_number)
-    trace = evidence.with_suffix(".zip") if evidence is not None else None
-    if evidence is not None and not shopper.screenshot(evidence):
-        evidence = None
-    if trace is not None and not shopper.save_trace(trace):
-        trace = None
-    recorder.step_ended(
-        record,
-        line=step.line_number,
-        text=f"{step.keyword} {step.name}",
-        outcome=classify(exception),
-        error=error_text(exception),
-        evidence=str(evidence) if evidence else "",
-        timed=timed,
-        trace=str(trace) if trace else "",
-        page_url=shopper.page_url(),
-        page_title=shopper.page_title(),
-    )
+    scenario_run.step_broke(_recording(request), _record(request), step, exception)
 
 
 def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
-    record = request.node.stash.get(SCENARIO, None)
-    if record is not None:
-        journey_map = record.shopper.journey_map
-        recorder = request.config.stash[RECORDER]
-        recorder.scenario_ended(record, lambda text: static_binding(text, journey_map))
-        if record.shopper.mailbox is not None:
-            recorder.audit_inbox(record)
-            request.config.stash[MAILED].append(record)
+    scenario_run.scenario_ended(_recording(request), _record(request))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -417,55 +269,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: pending: {call.excinfo.value}")
         return report
     record = item.stash.get(SCENARIO, None)
-    if record is None:
-        return report
     # A secret must not reach the terminal or a CI log either: not in the traceback, nor in the
     # output and log lines pytest shows beside it (pytest-bdd logs step texts at debug level).
-    secret_values = record.shopper.secrets()
-    if report.longrepr:
+    if record is not None and report.longrepr:
         text = str(report.longrepr)
-        hidden = redact(text, secret_values)
+        hidden = scenario_run.hide_secrets(record, text)
         if hidden != text:
             report.longrepr = hidden
-    report.sections = [(title, redact(content, secret_values)) for title, content in report.sections]
+    report.sections = [
+        (title, scenario_run.hide_secrets(record, content)) for title, content in report.sections
+    ]
     return report
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    recorder = session.config.stash.get(RECORDER, None)
-    if recorder is not None and not _halted(recorder):
-        mailed = session.config.stash.get(MAILED, [])
-        mailbox = session.config.stash.get(MAILBOX, None)
-        if mailed and mailbox is not None and exitstatus != pytest.ExitCode.INTERRUPTED:
-            _settle_inbox(session.config, recorder, mailed, mailbox)
-        if mailbox is not None:
-            mailbox.close()
-        recorder.finish_run("aborted" if exitstatus == pytest.ExitCode.INTERRUPTED else "finished")
-    if FINDINGS in session.config.stash:
-        session.config.stash[FINDINGS].write()
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    scenario_run.run_finished(session.config.stash.get(RECORDING, None), interrupted, _say(session.config))
 
 
-def _halted(recorder: Recorder) -> bool:
-    """The store stopped the run: nothing more can be written, the run reads as aborted."""
-    return any(isinstance(handler, GuardedStore) and handler.halted for handler in recorder.handlers)
-
-
-def _settle_inbox(
-    config: pytest.Config, recorder: Recorder, mailed: list[ScenarioRecord], mailbox: Mailbox
-) -> None:
-    settled = settle_inbox(recorder, mailed, mailbox, _duration_option(config, "inbox_settle") / 1000.0)
+def _say(config: pytest.Config) -> Callable[[str], None]:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(settled.describe())
+    return reporter.write_line if reporter is not None else lambda line: None
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     crashes = getattr(config.stash.get(BROWSER, None), "crashes", 0)
-    if crashes:
-        terminalreporter.write_line(
-            f"shopper: the browser crashed {crashes} time(s); each scenario after a crash ran in a new"
-            " browser, and the crashed steps are harness errors, not the touchpoints' failures"
-        )
-    if FINDINGS in config.stash:
-        terminalreporter.section("dry run: what a real run would trip on")
-        terminalreporter.write_line("\n".join(config.stash[FINDINGS].lines() or ["  nothing"]))
+    for title, lines in scenario_run.summary(crashes, config.stash.get(RECORDING, None)):
+        if title:
+            terminalreporter.section(title)
+        terminalreporter.write_line("\n".join(lines))

@@ -35,7 +35,7 @@ from harness.observation import (
 )
 from harness.record.context import Shopper, redact
 from harness.record.runner_health import RunnerSample
-from harness.record.step_parts import pieces_of
+from harness.record.step_parts import TimedPart, pieces_of
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,12 @@ def error_text(exc: BaseException) -> str:
     # Playwright appends a long call log; the first lines say what the customer met.
     lines = [line for line in text.splitlines() if line.strip()][:6]
     return "\n".join(lines)[:MAX_ERROR_CHARS]
+
+
+def sent_at(parts: list[TimedPart], started: float, stopped: float) -> float:
+    """When what a step sent was received: at its first part (the form's reply), not at the end of the
+    page it led to; an email it caused is timed from there."""
+    return min(max(parts[0].answered, started), stopped) if parts else stopped
 
 
 class Recorder:
@@ -267,7 +273,7 @@ class Recorder:
         triggers: bool = True,
         emit: bool = True,
     ) -> Observation:
-        """Emit the step's observations (one per part it timed, see shopper.TimedPart). `triggers`: a
+        """Emit the step's observations (one per part it timed, see step_parts.TimedPart). `triggers`: a
         passed timed step starts the clock of the emails it may cause (a form sent does; reading an
         email does not)."""
         if record.step_clock is None or record.step_started_at is None:
@@ -276,14 +282,11 @@ class Recorder:
         assert record.step_clock is not None and record.step_started_at is not None
         now = record.step_stopped if record.step_stopped is not None else time.monotonic()
         shopper = record.shopper
-        parts, shopper.parts = shopper.parts, []
-        pieces = pieces_of(shopper, parts, record.step_clock, now, outcome == "passed")
+        measures = shopper.take_measures()
+        ended_at = (shopper.touchpoint, shopper.off_map)
+        pieces = pieces_of(measures, ended_at, record.step_clock, now, outcome == "passed")
         if outcome == "passed" and timed and triggers:
-            # What the step sent was answered at its first part (the form's reply), not at the end
-            # of the page it led to: an email it caused is timed from there.
-            sent = min(max(parts[0].answered, record.step_clock), now) if parts else now
-            shopper.trigger_clock = sent
-            shopper.trigger_at = utc_now() - dt.timedelta(seconds=max(0.0, time.monotonic() - sent))
+            shopper.sent(sent_at(measures.parts, record.step_clock, now))
         record.executed.add(line)
         observations = []
         for number, piece in enumerate(pieces, start=1):
