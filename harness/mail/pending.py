@@ -20,10 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.analysis.inbox_audit import audit_record
 from harness.errors import HarnessError
 from harness.mail.mailbox import EmailWanted, Mailbox, open_mailbox
-from harness.mail.message import ReceivedEmail
+from harness.mail.message import ReceivedEmail, audit_record
 from harness.map.journey_map import format_duration
 from harness.observation import ExpectationResolved, PendingExpectation, utc_now
 from harness.store.sqlite import Store
