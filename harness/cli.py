@@ -488,8 +488,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_mail(args: argparse.Namespace) -> int:
-    from harness.mail.pending import PollResult, poll
+    from harness.mail.pending import PollResult
     from harness.map.journey_map import parse_duration
+    from harness.ops.mail_poll import poll
     from harness.store.sqlite import open_store
 
     try:
@@ -523,7 +524,7 @@ def cmd_mail(args: argparse.Namespace) -> int:
 
 def _poll_demo_mail(store_url: str) -> None:
     """The support reply the runs left pending: Acme's "person" answers within seconds, so wait."""
-    from harness.mail.pending import poll
+    from harness.ops.mail_poll import poll
     from harness.store.sqlite import open_store
 
     store = open_store(store_url)

@@ -366,7 +366,7 @@ class ScheduleLoop:
                 self._step("metrics", self.metrics.record_run, run, observations, verdicts)
 
     def _poll_mail(self) -> None:
-        from harness.mail.pending import poll
+        from harness.ops.mail_poll import poll
 
         store = open_store(self.config.store)
         try:
