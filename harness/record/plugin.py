@@ -21,7 +21,6 @@ from harness.map import features
 from harness.map.catalogue import bind, entry_for, static_binding
 from harness.map.journey_map import load_map, parse_duration
 from harness.observation import new_run_id
-from harness.ops.watchdog import die_with_parent
 from harness.record.context import (
     DEFAULT_ADDRESS,
     DEFAULT_DOMAIN,
@@ -32,6 +31,7 @@ from harness.record.context import (
 )
 from harness.record.dry_run import DryRun, Findings
 from harness.record.recorder import Recorder, ScenarioRecord, classify, error_text
+from harness.record.run_process import die_with_parent
 from harness.record.settle import QUIET_S, settle_inbox
 from harness.record.store_guard import STORE_FAILED, GuardedStore
 from harness.store.sqlite import DEFAULT_STORE, LazyStore, run_exists, store_path
