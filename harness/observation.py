@@ -153,6 +153,13 @@ class ExpectationResolved:
     resolved_at: dt.datetime = field(default_factory=utc_now)
 
 
+# How a RunnerSampled is measured (harness.record.runner_health), spelled here so the rule that judges
+# it (harness.analysis.runner_rule) can say so without importing the recording.
+CONTROL_VISITS = 3  # per sample; the median of three shrugs off one unlucky visit
+LAG_SLEEPS = 5
+LAG_SLEEP_S = 0.002
+
+
 @dataclass
 class RunnerSampled:
     """How busy the runner was as a scenario began (record.runner_health): never a customer's observation."""

@@ -256,8 +256,8 @@ def test_the_schema_covers_every_field_of_the_verdicts() -> None:
     from harness.analysis.gaps import TrendPoint
     from harness.analysis.inbox_audit import MessageKind, StageInbox
     from harness.analysis.movements import Movement
+    from harness.analysis.runner_rule import RunnerHealth
     from harness.map.diff import MapChange
-    from harness.record.runner_health import RunnerHealth
 
     defs = SCHEMA["$defs"]
     written = {

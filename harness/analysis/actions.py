@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from harness.analysis.runner_rule import OPERATOR, OPERATOR_ACTION
 from harness.map.journey_map import format_duration
-from harness.record.runner_health import OPERATOR, OPERATOR_ACTION
 
 if TYPE_CHECKING:
     from harness.analysis.gaps import Verdict

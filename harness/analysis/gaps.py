@@ -37,6 +37,7 @@ from harness.analysis.emotion import StageEmotion, emotions_of
 from harness.analysis.first_value import FirstValue, first_value
 from harness.analysis.inbox_audit import StageInbox, inbox_actions, inbox_audit
 from harness.analysis.movements import Movement, movements
+from harness.analysis.runner_rule import RunnerHealth, busy_runs
 from harness.analysis.runner_verdicts import fair_figures, hold_back
 from harness.analysis.visits import (
     Figures,
@@ -48,7 +49,6 @@ from harness.analysis.visits import (
 )
 from harness.map.journey_map import Expectation, JourneyMap, Touchpoint, format_duration
 from harness.observation import MessageReceived
-from harness.record.runner_health import RunnerHealth, busy_runs
 
 STATUSES = ("met", "slow", "failing", "flaky", "pending", "untested", "off-map", "runner-busy")
 
@@ -347,7 +347,7 @@ def analyse(
 
     `run_order` names the window's runs oldest first (the trend's x axis); by default the order in
     which runs appear in the observations. `messages` is the window's inbox audit; `runner` how
-    busy its runner was (harness.record.runner_health): slow verdicts of busy runs are held back.
+    busy its runner was (harness.analysis.runner_rule): slow verdicts of busy runs are held back.
     """
     segments = _segments(journey_map, observations)
     unbound = int(observations["touchpoint"].isna().sum()) if len(observations) else 0

@@ -396,7 +396,7 @@ class ScheduleLoop:
 
     def _analyse(self, run_id: str) -> tuple[Run, pd.DataFrame, GapAnalysis]:
         """The run, its observations, and their analysis alone, against the map as it is now."""
-        from harness.record.runner_health import runner_health
+        from harness.analysis.runner_rule import runner_health
 
         journey_map = load_map(self.config.map)  # it may have been refreshed since the start
         store = open_store(self.config.store)

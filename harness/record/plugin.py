@@ -64,7 +64,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--no-runner-check",
         action="store_true",
         help="do not time the runner before each scenario; no slow verdict of the run is then held back"
-        " as runner-busy (see harness/record/runner_health.py)",
+        " as runner-busy (see harness/analysis/runner_rule.py)",
     )
     group.addoption("--customer-domain", default=DEFAULT_DOMAIN, help="mail domain of synthetic customers")
     group.addoption(

@@ -18,9 +18,9 @@ from harness.analysis.actions import PRIORITY_RULE
 from harness.analysis.emotion import EMOTION_RULE
 from harness.analysis.gaps import GapAnalysis, Verdict, finite
 from harness.analysis.inbox_audit import INBOX_RULE
+from harness.analysis.runner_rule import RUNNER_RULE
 from harness.map.journey_map import Expectation
 from harness.observation import Run
-from harness.record.runner_health import RUNNER_RULE
 from harness.report.html import render_html
 
 if TYPE_CHECKING:
@@ -280,10 +280,10 @@ def build_report(
     trends and regressions compare with.
     """
     from harness.analysis.gaps import analyse
+    from harness.analysis.runner_rule import runner_health
     from harness.errors import HarnessError
     from harness.map.diff import diff_maps, recorded_map
     from harness.map.journey_map import load_map
-    from harness.record.runner_health import runner_health
     from harness.store.sqlite import open_store
 
     if last < 1:

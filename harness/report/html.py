@@ -22,8 +22,8 @@ from harness.analysis.actions import PRIORITY_RULE, by_team
 from harness.analysis.emotion import EMOTION_RULE, StageEmotion
 from harness.analysis.gaps import STATUSES, GapAnalysis, Verdict
 from harness.analysis.inbox_audit import INBOX_RULE
+from harness.analysis.runner_rule import RUNNER_RULE
 from harness.map.journey_map import Stage, Touchpoint, format_duration
-from harness.record.runner_health import RUNNER_RULE
 from harness.report import charts
 
 if TYPE_CHECKING:
