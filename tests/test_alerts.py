@@ -25,7 +25,8 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from certs import self_signed
 from journeys import serve
 
-from harness.analysis.gaps import Verdict, analyse
+from harness.analysis.gaps import analyse
+from harness.analysis.verdicts import Verdict
 from harness.demo.mailsink import MailSink, _LoopbackController
 from harness.errors import HarnessError
 from harness.map.journey_map import load_map_text

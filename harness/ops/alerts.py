@@ -44,8 +44,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.analysis.gaps import Observed, Verdict
 from harness.analysis.runner_rule import OPERATOR, OPERATOR_ACTION
+from harness.analysis.verdicts import Observed, Verdict
 from harness.errors import StoreError
 from harness.map.journey_map import Expectation
 from harness.ops.alert_config import (

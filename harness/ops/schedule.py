@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 import pandas as pd
 import schedule
 
-from harness.analysis.gaps import GapAnalysis, Verdict, analyse
+from harness.analysis.gaps import GapAnalysis, analyse
+from harness.analysis.verdicts import Verdict
 from harness.errors import HarnessError
 from harness.map.journey_map import JourneyMap, format_duration, load_map
 from harness.observation import Run, utc_now

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from harness.analysis.actions import PRIORITY_RULE, Action, by_team
-from harness.analysis.gaps import STATUSES, GapAnalysis, Verdict, finite
+from harness.analysis.gaps import GapAnalysis
+from harness.analysis.verdicts import STATUSES, Verdict, finite
 from harness.errors import HarnessError, StoreError
 from harness.map.journey_map import format_duration
 from harness.store.sqlite import OBSERVATION_COLUMNS, store_path

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from harness.analysis.actions import PRIORITY_RULE
 from harness.analysis.emotion import EMOTION_RULE
-from harness.analysis.gaps import GapAnalysis, Verdict, finite
+from harness.analysis.gaps import GapAnalysis
 from harness.analysis.inbox_audit import INBOX_RULE
 from harness.analysis.runner_rule import RUNNER_RULE
+from harness.analysis.verdicts import Verdict, finite
 from harness.map.journey_map import Expectation
 from harness.observation import Run
 from harness.report.html import render_html

@@ -20,9 +20,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.analysis.actions import PRIORITY_RULE, by_team
 from harness.analysis.emotion import EMOTION_RULE, StageEmotion
-from harness.analysis.gaps import STATUSES, GapAnalysis, Verdict
+from harness.analysis.gaps import GapAnalysis
 from harness.analysis.inbox_audit import INBOX_RULE
 from harness.analysis.runner_rule import RUNNER_RULE
+from harness.analysis.verdicts import STATUSES, Verdict
 from harness.map.journey_map import Stage, Touchpoint, format_duration
 from harness.report import charts
 
