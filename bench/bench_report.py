@@ -25,7 +25,8 @@ from harness.analysis.gaps import analyse
 from harness.map.journey_map import load_map_text
 from harness.report.exports import write_observations_csv
 from harness.report.gap_report import Window, read_window, write_report
-from harness.store.sqlite import OBSERVATION_COLUMNS, open_store
+from harness.store.columns import OBSERVATION_COLUMNS
+from harness.store.sqlite import open_store
 
 
 def synthetic_map(stages: int, touchpoints: int, segments: int) -> str:

@@ -32,7 +32,8 @@ from harness.errors import HarnessError
 from harness.map.journey_map import load_map_text
 from harness.ops.alert_config import AlertConfig, EmailAlerts, Webhook, alert_config
 from harness.ops.alerts import Alerter, AlertEvent, open_alerts
-from harness.store.sqlite import OBSERVATION_COLUMNS, open_store
+from harness.store.columns import OBSERVATION_COLUMNS
+from harness.store.sqlite import open_store
 
 MAP = """\
 journey: Alert check

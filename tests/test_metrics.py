@@ -16,7 +16,7 @@ from harness.analysis.verdicts import Verdict
 from harness.map.journey_map import load_map_text
 from harness.observation import Run
 from harness.ops.metrics import Metrics, MetricsError
-from harness.store.sqlite import OBSERVATION_COLUMNS
+from harness.store.columns import OBSERVATION_COLUMNS
 
 MAP = """\
 journey: Metrics check

@@ -29,7 +29,7 @@ from harness.record.browser import launch_options
 from harness.report import charts
 from harness.report.gap_report import Window, report_json
 from harness.report.html import render_html
-from harness.store.sqlite import OBSERVATION_COLUMNS
+from harness.store.columns import OBSERVATION_COLUMNS
 
 MAP = """\
 journey: Report check

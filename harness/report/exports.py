@@ -26,7 +26,8 @@ from harness.analysis.gaps import GapAnalysis
 from harness.analysis.verdicts import STATUSES, Verdict, finite
 from harness.errors import HarnessError, StoreError
 from harness.map.journey_map import format_duration
-from harness.store.sqlite import OBSERVATION_COLUMNS, store_path
+from harness.store.columns import OBSERVATION_COLUMNS
+from harness.store.sqlite import store_path
 
 if TYPE_CHECKING:
     from harness.report.gap_report import Window
