@@ -35,7 +35,7 @@ from harness.report.exports import (
     md_escape,
     write_observations_csv,
 )
-from harness.report.gap_report import Window
+from harness.report.window import Window
 from harness.store.columns import OBSERVATION_COLUMNS
 from harness.store.sqlite import open_store
 

@@ -27,8 +27,9 @@ from harness.map.journey_map import load_map_text
 from harness.observation import Run
 from harness.record.browser import launch_options
 from harness.report import charts
-from harness.report.gap_report import Window, report_json
+from harness.report.gap_report import report_json
 from harness.report.html import render_html
+from harness.report.window import Window
 from harness.store.columns import OBSERVATION_COLUMNS
 
 MAP = """\

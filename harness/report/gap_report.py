@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,9 @@ from harness.analysis.runner_rule import RUNNER_RULE
 from harness.analysis.verdicts import Verdict, finite
 from harness.map.journey_map import Expectation
 from harness.observation import Run
+from harness.report import exports
 from harness.report.html import render_html
+from harness.report.window import Window
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,21 +43,6 @@ OBSERVATIONS_NAME = "observations.csv"
 # its meaning or type changes, so other tools can refuse what they cannot read; a new field does
 # not bump it (readers ignore what they do not know), though the schema must still describe it.
 SCHEMA_VERSION = 1
-
-
-@dataclass
-class Window:
-    runs: list[Run]  # oldest first
-    previous: list[Run] = field(default_factory=list)  # the window before, of the same length at most
-
-    @property
-    def start(self) -> dt.datetime | None:
-        return min((run.started_at for run in self.runs), default=None)
-
-    @property
-    def end(self) -> dt.datetime | None:
-        ends = [run.finished_at or run.started_at for run in self.runs]
-        return max(ends, default=None)
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -205,8 +192,6 @@ def write_report(
     `changes` are the expectations that changed since the map recorded with the window's runs;
     `store_url` lets the observations go out as CSV, streamed from the store.
     """
-    from harness.report import exports
-
     out_dir.mkdir(parents=True, exist_ok=True)
     generated_at = dt.datetime.now(dt.UTC)
     document = report_json(analysis, window)

@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -26,9 +26,7 @@ from harness.analysis.runner_rule import RUNNER_RULE
 from harness.analysis.verdicts import STATUSES, Verdict
 from harness.map.journey_map import Stage, Touchpoint, format_duration
 from harness.report import charts
-
-if TYPE_CHECKING:
-    from harness.report.gap_report import Window
+from harness.report.window import Window
 
 # Screenshots are embedded in the page; beyond this a report stops being a file one can mail around.
 MAX_EMBEDDED_IMAGE_BYTES = 2 * 1024 * 1024
