@@ -23,6 +23,7 @@ dovecot:
 lint: install
 	$(VENV)/bin/ruff check harness steps tests bench conftest.py
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 browser: install
 	@$(PY) -m harness.record.browser

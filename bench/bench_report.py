@@ -24,8 +24,10 @@ from pathlib import Path
 from harness.analysis.gaps import analyse
 from harness.map.journey_map import load_map_text
 from harness.report.exports import write_observations_csv
-from harness.report.gap_report import Window, read_window, write_report
-from harness.store.sqlite import OBSERVATION_COLUMNS, open_store
+from harness.report.gap_report import read_window, write_report
+from harness.report.window import Window
+from harness.store.columns import OBSERVATION_COLUMNS
+from harness.store.sqlite import open_store
 
 
 def synthetic_map(stages: int, touchpoints: int, segments: int) -> str:

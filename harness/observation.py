@@ -153,6 +153,17 @@ class ExpectationResolved:
     resolved_at: dt.datetime = field(default_factory=utc_now)
 
 
+# How a RunnerSampled is measured (harness.record.runner_health), spelled here so the rule that judges
+# it (harness.analysis.runner_rule) can say so without importing the recording.
+# The run's first sample opens the control page three times, every later one once: the rule takes the
+# median over all of a run's visits, so even a one-scenario run shrugs off one unlucky visit, while
+# a long run does not pay three page loads before every scenario.
+CONTROL_VISITS = 3
+LATER_CONTROL_VISITS = 1
+LAG_SLEEPS = 5
+LAG_SLEEP_S = 0.002
+
+
 @dataclass
 class RunnerSampled:
     """How busy the runner was as a scenario began (record.runner_health): never a customer's observation."""

@@ -7,6 +7,8 @@ It lives at the repository's top level (`steps/`) and is installed as `harness.s
 
 from __future__ import annotations
 
+import importlib
+
 PLUGINS = [
     "harness.steps.web",
     "harness.steps.forms",
@@ -14,3 +16,13 @@ PLUGINS = [
     "harness.steps.email",
     "harness.steps.support",
 ]
+
+
+def load_catalogue() -> None:
+    """Import every step module, which fills the step catalogue (`harness.map.catalogue`).
+
+    The map's own layer cannot import the steps (pytest-bdd, Playwright), so whoever asks for
+    coverage (`shopper map check`, `shopper steps`, the scheduler) loads them first.
+    """
+    for module in PLUGINS:
+        importlib.import_module(module)

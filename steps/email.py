@@ -20,11 +20,11 @@ from harness.errors import HarnessError
 from harness.mail.mailbox import EmailWanted, Mailbox, NoEmailError, wait_for
 from harness.mail.message import ReceivedEmail
 from harness.mail.pending import EmailPending
-from harness.map.catalogue import touchpoint_step
 from harness.map.journey_map import format_duration, parse_duration
 from harness.observation import utc_now
 from harness.record.context import Shopper
 from harness.steps.browsing import open_url
+from harness.steps.registry import touchpoint_step
 
 # A one-time code as sites usually send it; a touchpoint's `code:` pattern overrides it.
 DEFAULT_CODE = r"\b\d{4,8}\b"

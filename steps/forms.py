@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.map.catalogue import touchpoint_step
 from harness.record.context import Shopper
 from harness.record.dry_run import held_back
 from harness.steps import locate
 from harness.steps.browsing import after_action
+from harness.steps.registry import touchpoint_step
 
 DETAILS = ("name", "email", "password")
 

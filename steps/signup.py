@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.map.catalogue import touchpoint_step
 from harness.record.context import Shopper
 from harness.record.dry_run import held_back
 from harness.steps.browsing import after_action
 from harness.steps.details import FormPlan, account_form, fill_plan, send
 from harness.steps.locate import answering
+from harness.steps.registry import touchpoint_step
 
 
 def _send(shopper: Shopper, page: Any, plan: FormPlan) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harness.map.catalogue import touchpoint_step
 from harness.record.context import Shopper
 from harness.record.dry_run import held_back
 from harness.steps.browsing import after_action
 from harness.steps.details import fill_plan, send, support_form
 from harness.steps.locate import answering
+from harness.steps.registry import touchpoint_step
 
 # How help desks print a ticket reference: ACME-1001, SUP-42, or #12345.
 TICKET = re.compile(r"\b([A-Z][A-Z0-9]{1,9}-\d{2,})\b|#(\d{3,})\b")

@@ -10,11 +10,12 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from harness.errors import HarnessError
-from harness.map.catalogue import BY_URL, touchpoint_step
+from harness.map.catalogue import BY_URL
 from harness.record.context import Shopper, StepFailure
 from harness.record.dry_run import AWAY, OPENED_BY_URL, DryRun, held_back
 from harness.steps import locate, page_scan
 from harness.steps.browsing import after_action, browse, fail_on_http_error, open_url
+from harness.steps.registry import touchpoint_step
 
 
 @touchpoint_step(

@@ -25,13 +25,15 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from certs import self_signed
 from journeys import serve
 
-from harness.analysis.gaps import Verdict, analyse
+from harness.analysis.gaps import analyse
+from harness.analysis.verdicts import Verdict
 from harness.demo.mailsink import MailSink, _LoopbackController
 from harness.errors import HarnessError
 from harness.map.journey_map import load_map_text
 from harness.ops.alert_config import AlertConfig, EmailAlerts, Webhook, alert_config
 from harness.ops.alerts import Alerter, AlertEvent, open_alerts
-from harness.store.sqlite import OBSERVATION_COLUMNS, open_store
+from harness.store.columns import OBSERVATION_COLUMNS
+from harness.store.sqlite import open_store
 
 MAP = """\
 journey: Alert check

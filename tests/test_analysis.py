@@ -18,7 +18,8 @@ from harness.analysis.gaps import GapAnalysis, analyse
 from harness.analysis.visits import quantiles
 from harness.map.journey_map import JourneyMap, load_map_text
 from harness.observation import Observation, Run, RunStarted, StepObserved
-from harness.report.gap_report import Window, report_json
+from harness.report.gap_report import report_json
+from harness.report.window import Window
 from harness.store.sqlite import open_store
 
 MAP = """\

@@ -253,7 +253,7 @@ def test_binding_declarations_of_the_shipped_steps() -> None:
 
 
 def test_touchpoint_step_rejects_an_unknown_keyword() -> None:
-    from harness.map.catalogue import touchpoint_step
+    from harness.steps.registry import touchpoint_step
 
     before = len(CATALOGUE)
     with pytest.raises(ValueError, match="keyword must be one of"):

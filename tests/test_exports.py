@@ -35,8 +35,9 @@ from harness.report.exports import (
     md_escape,
     write_observations_csv,
 )
-from harness.report.gap_report import Window
-from harness.store.sqlite import OBSERVATION_COLUMNS, open_store
+from harness.report.window import Window
+from harness.store.columns import OBSERVATION_COLUMNS
+from harness.store.sqlite import open_store
 
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)

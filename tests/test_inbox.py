@@ -110,8 +110,9 @@ def test_what_an_email_says_reaches_the_report_as_text(tmp_path: Path) -> None:
     import pandas as pd
 
     from harness.analysis.gaps import analyse
-    from harness.report.gap_report import Window, write_report
-    from harness.store.sqlite import OBSERVATION_COLUMNS
+    from harness.report.gap_report import write_report
+    from harness.report.window import Window
+    from harness.store.columns import OBSERVATION_COLUMNS
 
     hostile = message(
         "1", "onboard", "evil@acme.test", '<script>window.__xss=1</script><img src=x onerror="alert(1)">'

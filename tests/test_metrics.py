@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.analysis.gaps import Verdict, analyse
+from harness.analysis.gaps import analyse
+from harness.analysis.verdicts import Verdict
 from harness.map.journey_map import load_map_text
 from harness.observation import Run
 from harness.ops.metrics import Metrics, MetricsError
-from harness.store.sqlite import OBSERVATION_COLUMNS
+from harness.store.columns import OBSERVATION_COLUMNS
 
 MAP = """\
 journey: Metrics check

@@ -23,8 +23,8 @@ from journeys import ROOT, longest_wall_ms, shopper_run, stored_observations, wr
 
 from harness.cli import main
 from harness.demo import load_faults_text, start_acme
-from harness.mail.pending import poll
 from harness.observation import ExpectationResolved, PendingExpectation, utc_now
+from harness.ops.mail_poll import poll
 from harness.store.sqlite import open_store
 
 MAP = """\

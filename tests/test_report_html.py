@@ -19,16 +19,18 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from harness.analysis.actions import COVERAGE_TEAM
 from harness.analysis.emotion import StageEmotion
 from harness.analysis.first_value import FirstValue
-from harness.analysis.gaps import GapAnalysis, TrendPoint, analyse
+from harness.analysis.gaps import GapAnalysis, analyse
 from harness.analysis.movements import Movement
+from harness.analysis.verdicts import TrendPoint
 from harness.map.diff import MapChange
 from harness.map.journey_map import load_map_text
 from harness.observation import Run
 from harness.record.browser import launch_options
 from harness.report import charts
-from harness.report.gap_report import Window, report_json
+from harness.report.gap_report import report_json
 from harness.report.html import render_html
-from harness.store.sqlite import OBSERVATION_COLUMNS
+from harness.report.window import Window
+from harness.store.columns import OBSERVATION_COLUMNS
 
 MAP = """\
 journey: Report check

@@ -18,8 +18,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from harness.analysis.gaps import STATUSES
 from harness.analysis.movements import STATUS_RANK
+from harness.analysis.verdicts import STATUSES
 from harness.cli import main
 from harness.map.journey_map import CHANNELS
 from harness.observation import (
@@ -253,11 +253,11 @@ def test_the_schema_covers_every_field_of_the_verdicts() -> None:
     from harness.analysis.actions import Action
     from harness.analysis.emotion import StageEmotion
     from harness.analysis.first_value import FirstValue
-    from harness.analysis.gaps import TrendPoint
     from harness.analysis.inbox_audit import MessageKind, StageInbox
     from harness.analysis.movements import Movement
+    from harness.analysis.runner_rule import RunnerHealth
+    from harness.analysis.verdicts import TrendPoint
     from harness.map.diff import MapChange
-    from harness.record.runner_health import RunnerHealth
 
     defs = SCHEMA["$defs"]
     written = {

@@ -15,9 +15,9 @@ from typing import Any
 from journeys import ROOT, shopper_run
 from test_runner_health import burner_count, burners
 
+from harness.analysis.runner_rule import OPERATOR
 from harness.cli import main
 from harness.demo import DEFAULT_FAULTS, load_faults, start_acme
-from harness.record.runner_health import OPERATOR
 
 
 def _demo_journey(acme_url: str, maildir: Path, out: Path) -> dict[str, Any]:

@@ -18,7 +18,8 @@ import pytest
 
 from harness.errors import StoreError
 from harness.observation import Observation, Run, RunFinished, RunStarted, StepObserved
-from harness.store.sqlite import OBSERVATION_COLUMNS, SQLiteStore, open_store
+from harness.store.columns import OBSERVATION_COLUMNS
+from harness.store.sqlite import SQLiteStore, open_store
 
 T0 = dt.datetime(2026, 11, 1, 9, 0, 0, tzinfo=dt.UTC)
 OTHER_HOST = "some-other-runner.invalid"

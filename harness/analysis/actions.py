@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from harness.analysis.runner_rule import OPERATOR, OPERATOR_ACTION
+from harness.analysis.verdicts import Verdict
 from harness.map.journey_map import format_duration
-from harness.record.runner_health import OPERATOR, OPERATOR_ACTION
-
-if TYPE_CHECKING:
-    from harness.analysis.gaps import Verdict
 
 SEVERITY = {"failing": 3.0, "flaky": 2.0, "slow": 1.0, "untested": 0.5}
 

@@ -14,7 +14,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from harness.analysis.actions import Action
-from harness.mail.message import ReceivedEmail
 from harness.map.journey_map import JourneyMap, Stage
 from harness.observation import MessageReceived
 
@@ -67,35 +66,6 @@ class StageInbox:
             if limit is not None and most > limit
         ]
         return max(over, default=0.0)
-
-
-def audit_record(
-    message: ReceivedEmail,
-    *,
-    run_id: str,
-    node_id: str,
-    segment: str,
-    stage: str,
-    address: str,
-    touchpoint: str | None,
-) -> MessageReceived:
-    return MessageReceived(
-        run_id=run_id,
-        node_id=node_id,
-        segment=segment,
-        stage=stage,
-        address=address,
-        key=message.key,
-        received_at=message.received_at,
-        sender=message.sender_address,
-        sender_domain=message.sender_domain,
-        subject=message.subject,
-        touchpoint=touchpoint,
-        message_id=message.message_id,
-        date_header=message.date_header,
-        relay_received=message.relay_received,
-        problems="; ".join(message.problems),
-    )
 
 
 def _owner(stage: Stage | None) -> str:

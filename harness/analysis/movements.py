@@ -7,12 +7,9 @@ and at least 100 ms, or its success rate by 5 points: smaller changes are the no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from harness.analysis.verdicts import Verdict
 from harness.map.journey_map import format_duration
-
-if TYPE_CHECKING:
-    from harness.analysis.gaps import Verdict
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Slow verdicts of a busy runner, held back (RUNNER_RULE in harness.record.runner_health).
+"""Slow verdicts of a busy runner, held back (RUNNER_RULE in harness.analysis.runner_rule).
 
 A busy runner adds its own time to every page a touchpoint serves, and from one visit nobody can
 tell how much. So the visits of busy runs do not count towards *slow*: a slow touchpoint is judged

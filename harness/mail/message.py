@@ -22,6 +22,8 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any, TypeVar, cast
 
+from harness.observation import MessageReceived
+
 LINK = re.compile(r"https?://[^\s<>\"')]+")
 # A confirmation link sits near the top; the rest of a 20 MB body would only slow every poll.
 MAX_BODY_CHARS = 1_000_000
@@ -284,3 +286,33 @@ def _html_text(source: str, problems: list[str]) -> str:
         text = " ".join(html.unescape(TAG.sub(" ", source)).split())
         return "\n".join([text, *HREF.findall(source)])
     return parser.text()
+
+
+def audit_record(
+    message: ReceivedEmail,
+    *,
+    run_id: str,
+    node_id: str,
+    segment: str,
+    stage: str,
+    address: str,
+    touchpoint: str | None,
+) -> MessageReceived:
+    """The event for one message the customer got, as the inbox audit reads it later."""
+    return MessageReceived(
+        run_id=run_id,
+        node_id=node_id,
+        segment=segment,
+        stage=stage,
+        address=address,
+        key=message.key,
+        received_at=message.received_at,
+        sender=message.sender_address,
+        sender_domain=message.sender_domain,
+        subject=message.subject,
+        touchpoint=touchpoint,
+        message_id=message.message_id,
+        date_header=message.date_header,
+        relay_received=message.relay_received,
+        problems="; ".join(message.problems),
+    )

@@ -12,12 +12,9 @@ import re
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from harness.map.journey_map import JourneyMap, Touchpoint
-from harness.record.dry_run import dry_run_aware
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 BY_NAME = "name"  # the parameter names a touchpoint of the map ("the pricing page")
 BY_URL = "url"  # the parameter is a path; the map touchpoint whose url it falls under, else off-map
@@ -55,52 +52,6 @@ class StepEntry:
 
 
 CATALOGUE: list[StepEntry] = []
-
-
-def touchpoint_step(
-    keyword: str,
-    phrase: str,
-    *,
-    kind: str,
-    binds: str | None = None,
-    binds_by: str = BY_NAME,
-    suffix: str = "",
-    timed: bool = False,
-    opens: bool = False,
-) -> Callable[[F], F]:
-    """Register a step with pytest-bdd and in the catalogue, saying which touchpoint it exercises.
-
-    `binds` names the phrase parameter that picks the touchpoint (with `suffix` appended: "pricing"
-    + "page"); steps without it act on the touchpoint the customer is already at. `timed` steps wait
-    for the touchpoint to answer (a page load, a reply to a form, an email): their durations make
-    the touchpoint's response time. `opens` steps open a page by themselves (a URL, not a click).
-    """
-    from pytest_bdd import given, parsers, step, then, when
-
-    decorators: dict[str, Callable[..., Any]] = {"given": given, "when": when, "then": then, "step": step}
-    if keyword not in decorators:
-        raise ValueError(f"keyword must be one of {sorted(decorators)}")
-
-    def register(func: F) -> F:
-        entry = StepEntry(
-            keyword=keyword,
-            phrase=phrase,
-            kind=kind,
-            func=func,
-            doc=(func.__doc__ or "").strip(),
-            binds=binds,
-            binds_by=binds_by,
-            suffix=suffix,
-            timed=timed,
-            opens=opens,
-        )
-        CATALOGUE.append(entry)
-        func.__shopper_step__ = entry  # type: ignore[attr-defined]
-        # The caller's module must own the step fixture, so register from its frame's point of view.
-        decorators[keyword](parsers.parse(phrase), stacklevel=2)(dry_run_aware(func, entry.kind, opens))
-        return func
-
-    return register
 
 
 def entry_for(func: Callable[..., Any]) -> StepEntry | None:

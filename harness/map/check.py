@@ -72,8 +72,8 @@ def _cover(scenario: ScenarioInfo, journey_map: JourneyMap, covered: dict[str, s
 def check_map(map_path: Path, features_dir: Path | None, *, covering: bool = True) -> MapCheck:
     """The map's and the features' errors; with `covering`, also which touchpoints they cover.
 
-    Coverage needs the step catalogue, so the step modules (pytest-bdd, Playwright) are imported:
-    `shopper run` leaves that to its pytest process, which loads them anyway.
+    Coverage needs the step catalogue filled: the caller loads the step library first
+    (`harness.steps.load_catalogue`); `shopper run` leaves that to its pytest process.
     """
     try:
         journey_map = load_map(map_path)
@@ -84,11 +84,6 @@ def check_map(map_path: Path, features_dir: Path | None, *, covering: bool = Tru
     result = MapCheck(journey_map=journey_map, features_dir=features_dir)
     if features_dir is None:
         return result
-    if covering:
-        from harness.steps import PLUGINS
-
-        for module in PLUGINS:
-            __import__(module)  # fills the step catalogue
     if not features_dir.exists():
         result.errors.append(HarnessError("features folder not found", file=features_dir))
         return result

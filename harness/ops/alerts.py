@@ -12,7 +12,7 @@ Per touchpoint and segment, each run's verdict moves a streak:
     untested, off-map                      nothing: this run did not exercise the touchpoint
     runner-busy                            nothing: the runner was too busy to measure it fairly
 
-A run whose runner was too busy to measure fairly (harness.record.runner_health) is the harness operator's
+A run whose runner was too busy to measure fairly (harness.analysis.runner_rule) is the harness operator's
 to fix, never a touchpoint owner's: it moves a streak of its own, "the runner", owned by the
 operator, that alerts (after the same number of runs) and recovers like a touchpoint's.
 
@@ -44,7 +44,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.analysis.gaps import Observed, Verdict
+from harness.analysis.runner_rule import OPERATOR, OPERATOR_ACTION
+from harness.analysis.verdicts import Observed, Verdict
 from harness.errors import StoreError
 from harness.map.journey_map import Expectation
 from harness.ops.alert_config import (
@@ -52,7 +53,6 @@ from harness.ops.alert_config import (
     AlertConfig,
     EmailAlerts,
 )
-from harness.record.runner_health import OPERATOR, OPERATOR_ACTION
 from harness.store.sqlite import store_path as file_of
 
 log = logging.getLogger("shopper.alerts")

@@ -23,7 +23,7 @@ from wsgiref.simple_server import WSGIServer
 import pandas as pd
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
 
-from harness.analysis.gaps import STATUSES, Verdict
+from harness.analysis.verdicts import STATUSES, Verdict
 from harness.analysis.visits import group_visits
 from harness.errors import HarnessError
 from harness.map.journey_map import JourneyMap

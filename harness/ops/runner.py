@@ -13,8 +13,9 @@ from pathlib import Path
 
 from harness.map.features import check_features_dir
 from harness.observation import new_run_id
-from harness.ops.watchdog import MARKER_VARIABLE, PARENT_VARIABLE, kill_run
+from harness.ops.watchdog import kill_run
 from harness.record.dry_run import Findings
+from harness.record.run_process import MARKER_VARIABLE, PARENT_VARIABLE
 from harness.record.store_guard import HALT_FILE
 from harness.steps import PLUGINS
 from harness.store.sqlite import open_store, store_path

@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 import pandas as pd
 import schedule
 
-from harness.analysis.gaps import GapAnalysis, Verdict, analyse
+from harness.analysis.gaps import GapAnalysis, analyse
+from harness.analysis.verdicts import Verdict
 from harness.errors import HarnessError
 from harness.map.journey_map import JourneyMap, format_duration, load_map
 from harness.observation import Run, utc_now
@@ -120,7 +121,9 @@ def _reason(exc: BaseException) -> str:
 class ScheduleLoop:
     def __init__(self, config: ScheduleConfig, *, clock: Clock = utc_now) -> None:
         from harness.map.check import check_map
+        from harness.steps import load_catalogue
 
+        load_catalogue()  # the coverage reads the step catalogue
         checked = check_map(config.map, config.features)
         if checked.errors:
             raise checked.errors[0]
@@ -366,7 +369,7 @@ class ScheduleLoop:
                 self._step("metrics", self.metrics.record_run, run, observations, verdicts)
 
     def _poll_mail(self) -> None:
-        from harness.mail.pending import poll
+        from harness.ops.mail_poll import poll
 
         store = open_store(self.config.store)
         try:
@@ -394,7 +397,7 @@ class ScheduleLoop:
 
     def _analyse(self, run_id: str) -> tuple[Run, pd.DataFrame, GapAnalysis]:
         """The run, its observations, and their analysis alone, against the map as it is now."""
-        from harness.record.runner_health import runner_health
+        from harness.analysis.runner_rule import runner_health
 
         journey_map = load_map(self.config.map)  # it may have been refreshed since the start
         store = open_store(self.config.store)

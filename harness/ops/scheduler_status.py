@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from harness.analysis.runner_rule import OPERATOR_ACTION, runner_health
 from harness.errors import HarnessError
 from harness.map.journey_map import load_map
 from harness.ops.alerts import open_alerts
 from harness.ops.schedule_file import ScheduleConfig, load_schedule
-from harness.record.runner_health import OPERATOR_ACTION, runner_health
 from harness.store.sqlite import _process_alive, open_store, store_path
 
 
@@ -92,7 +92,7 @@ RUNNER_RUNS = 10  # how far back `shopper status` looks at the runner
 
 
 def _runner(store: str) -> list[str]:
-    """Whether the runner was too busy to measure fairly lately (harness.record.runner_health)."""
+    """Whether the runner was too busy to measure fairly lately (harness.analysis.runner_rule)."""
     if not store_path(store).exists():
         return []
     opened = open_store(store)

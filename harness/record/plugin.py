@@ -19,12 +19,12 @@ import pytest
 from harness.errors import HarnessError
 from harness.mail.pending import EmailPending
 from harness.map import features
-from harness.ops.watchdog import die_with_parent
 from harness.record import scenario_run
 from harness.record.browser import check_browsers_installed
 from harness.record.context import DEFAULT_ADDRESS, DEFAULT_DOMAIN
 from harness.record.cucumber import report_retries
 from harness.record.recorder import Recorder, ScenarioRecord
+from harness.record.run_process import die_with_parent
 from harness.record.scenario_run import Recording, RunOptions
 from harness.record.settle import QUIET_S
 from harness.record.store_guard import STORE_FAILED, GuardedStore
@@ -57,7 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--no-runner-check",
         action="store_true",
         help="do not time the runner before each scenario; no slow verdict of the run is then held back"
-        " as runner-busy (see harness/record/runner_health.py)",
+        " as runner-busy (see harness/analysis/runner_rule.py)",
     )
     group.addoption("--customer-domain", default=DEFAULT_DOMAIN, help="mail domain of synthetic customers")
     group.addoption(

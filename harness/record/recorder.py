@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from harness.analysis.inbox_audit import audit_record
+from harness.mail.message import audit_record
 from harness.mail.pending import EmailPending, wanted_to_dict
 from harness.map.catalogue import Binding
 from harness.map.journey_map import JourneyMap, Touchpoint

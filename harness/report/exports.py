@@ -18,17 +18,17 @@ import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from harness.analysis.actions import PRIORITY_RULE, Action, by_team
-from harness.analysis.gaps import STATUSES, GapAnalysis, Verdict, finite
+from harness.analysis.gaps import GapAnalysis
+from harness.analysis.verdicts import STATUSES, Verdict, finite
 from harness.errors import HarnessError, StoreError
 from harness.map.journey_map import format_duration
-from harness.store.sqlite import OBSERVATION_COLUMNS, store_path
-
-if TYPE_CHECKING:
-    from harness.report.gap_report import Window
+from harness.report.window import Window
+from harness.store.columns import OBSERVATION_COLUMNS
+from harness.store.sqlite import store_path
 
 ACTION_COLUMNS = [
     "priority",

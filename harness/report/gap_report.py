@@ -10,18 +10,21 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.analysis.actions import PRIORITY_RULE
 from harness.analysis.emotion import EMOTION_RULE
-from harness.analysis.gaps import GapAnalysis, Verdict, finite
+from harness.analysis.gaps import GapAnalysis
 from harness.analysis.inbox_audit import INBOX_RULE
+from harness.analysis.runner_rule import RUNNER_RULE
+from harness.analysis.verdicts import Verdict, finite
 from harness.map.journey_map import Expectation
 from harness.observation import Run
-from harness.record.runner_health import RUNNER_RULE
+from harness.report import exports
 from harness.report.html import render_html
+from harness.report.window import Window
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,21 +43,6 @@ OBSERVATIONS_NAME = "observations.csv"
 # its meaning or type changes, so other tools can refuse what they cannot read; a new field does
 # not bump it (readers ignore what they do not know), though the schema must still describe it.
 SCHEMA_VERSION = 1
-
-
-@dataclass
-class Window:
-    runs: list[Run]  # oldest first
-    previous: list[Run] = field(default_factory=list)  # the window before, of the same length at most
-
-    @property
-    def start(self) -> dt.datetime | None:
-        return min((run.started_at for run in self.runs), default=None)
-
-    @property
-    def end(self) -> dt.datetime | None:
-        ends = [run.finished_at or run.started_at for run in self.runs]
-        return max(ends, default=None)
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -204,8 +192,6 @@ def write_report(
     `changes` are the expectations that changed since the map recorded with the window's runs;
     `store_url` lets the observations go out as CSV, streamed from the store.
     """
-    from harness.report import exports
-
     out_dir.mkdir(parents=True, exist_ok=True)
     generated_at = dt.datetime.now(dt.UTC)
     document = report_json(analysis, window)
@@ -280,10 +266,10 @@ def build_report(
     trends and regressions compare with.
     """
     from harness.analysis.gaps import analyse
+    from harness.analysis.runner_rule import runner_health
     from harness.errors import HarnessError
     from harness.map.diff import diff_maps, recorded_map
     from harness.map.journey_map import load_map
-    from harness.record.runner_health import runner_health
     from harness.store.sqlite import open_store
 
     if last < 1:

@@ -13,21 +13,20 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.analysis.actions import PRIORITY_RULE, by_team
 from harness.analysis.emotion import EMOTION_RULE, StageEmotion
-from harness.analysis.gaps import STATUSES, GapAnalysis, Verdict
+from harness.analysis.gaps import GapAnalysis
 from harness.analysis.inbox_audit import INBOX_RULE
+from harness.analysis.runner_rule import RUNNER_RULE
+from harness.analysis.verdicts import STATUSES, Verdict
 from harness.map.journey_map import Stage, Touchpoint, format_duration
-from harness.record.runner_health import RUNNER_RULE
 from harness.report import charts
-
-if TYPE_CHECKING:
-    from harness.report.gap_report import Window
+from harness.report.window import Window
 
 # Screenshots are embedded in the page; beyond this a report stops being a file one can mail around.
 MAX_EMBEDDED_IMAGE_BYTES = 2 * 1024 * 1024

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.store.sqlite import OBSERVATION_COLUMNS
+from harness.store.columns import OBSERVATION_COLUMNS
 
 # What the gap analysis needs of every observation; DETAIL_COLUMNS only of failed and errored ones.
 LEAN_COLUMNS = [

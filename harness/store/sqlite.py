@@ -31,6 +31,7 @@ from harness.observation import (
 )
 from harness.store import mail as mail_store
 from harness.store import runner as runner_store
+from harness.store.columns import OBSERVATION_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,28 +86,6 @@ CREATE INDEX IF NOT EXISTS observations_run ON observations(run_id);
 CREATE INDEX IF NOT EXISTS observations_failed ON observations(id) WHERE outcome IN ('failed', 'error');
 """
 
-OBSERVATION_COLUMNS = [
-    "run_id",
-    "seq",
-    "feature",
-    "scenario",
-    "node_id",
-    "segment",
-    "stage",
-    "touchpoint",
-    "step",
-    "started_at",
-    "duration_ms",
-    "outcome",
-    "error",
-    "attempt",
-    "evidence",
-    "timed",
-    "trace",
-    "page_url",
-    "page_title",
-    "wall_ms",
-]
 
 
 # Columns later versions added: a store written by an older harness gains them when opened.

@@ -20,8 +20,11 @@ SITES = Path(__file__).resolve().parent
 # faults.FAULTS_VARIABLE, without importing the apps' dependencies here.
 FAULTS_VARIABLE = "SITE_FAULTS"
 LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
-# A cold start imports Django or Flask and migrates a database on a shared, loaded machine.
-START_TIMEOUT_S = 180.0
+# The wait for a start ends at the sentinel (the app listens) or at the app's end (it failed, its
+# output says why): this bound is only for an app that hangs. A cold start imports Django or Flask
+# and migrates a database; on a loaded two-core runner (beside CPU burners and other jobs) Wagtail's
+# migrations alone took over three minutes.
+START_TIMEOUT_S = 900.0
 
 
 class SiteProcess:
