@@ -6,7 +6,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,6 +54,40 @@ def stored_observations(store: Path) -> pd.DataFrame:
         return opened.observations([run.run_id for run in opened.runs()])
     finally:
         opened.close()
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A test site's request handler that keeps the test's output free of its access log."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def send_html(
+    handler: BaseHTTPRequestHandler, html: str, status: int = 200, headers: dict[str, str] | None = None
+) -> None:
+    """Answer with an HTML page; a browser that gave up waiting (a killed run) is not an error."""
+    data = html.encode()
+    try:
+        handler.send_response(status)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(data)
+    except OSError:
+        pass
+
+
+def html_site(render: Callable[[str], str]) -> type[BaseHTTPRequestHandler]:
+    """A site that answers every GET with the page `render(path)` gives."""
+
+    class Site(QuietHandler):
+        def do_GET(self) -> None:
+            send_html(self, render(self.path))
+
+    return Site
 
 
 @contextmanager

@@ -13,12 +13,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 
 import pytest
-from journeys import serve, write_features
+from journeys import QuietHandler, send_html, serve, write_features
 
 from harness.cli import EXAMPLES, build_parser, main
 from harness.record.browser import launch_options
@@ -49,20 +47,13 @@ Feature: The home page
 """
 
 
-class Site(BaseHTTPRequestHandler):
+class Site(QuietHandler):
     offer = False  # the fix: the page gains its offer
 
     def do_GET(self) -> None:
-        body = f"<!doctype html><title>Home</title><h1>Hello</h1>{'<p>Offer</p>' if Site.offer else ''}"
-        data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        send_html(
+            self, f"<!doctype html><title>Home</title><h1>Hello</h1>{'<p>Offer</p>' if Site.offer else ''}"
+        )
 
 
 @pytest.fixture

@@ -8,14 +8,11 @@ on its first visit and ready on every later one: a scenario that fails once, the
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
-from journeys import write_features
+from journeys import QuietHandler, send_html, serve, write_features
 
 from harness.cli import main
 
@@ -47,35 +44,21 @@ Feature: The status page
 CONFTEST = 'pytest_plugins = ["harness.record.plugin", "harness.steps.web"]\n'
 
 
-class WarmingSite(BaseHTTPRequestHandler):
+class WarmingSite(QuietHandler):
     visits: list[str]  # set per server
 
     def do_GET(self) -> None:
         self.visits.append(self.path)
         warming = self.path == "/status" and self.visits.count("/status") == 1
-        body = f"<!doctype html><title>Status</title><h1>{'Warming up' if warming else 'Ready'}</h1>"
-        data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        send_html(
+            self, f"<!doctype html><title>Status</title><h1>{'Warming up' if warming else 'Ready'}</h1>"
+        )
 
 
 @pytest.fixture
 def site() -> Iterator[str]:
-    handler = type("Site", (WarmingSite,), {"visits": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(type("Site", (WarmingSite,), {"visits": []})) as url:
+        yield url
 
 
 def attempts(path: Path) -> dict[str, list[str]]:

@@ -9,11 +9,10 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from journeys import DEMO_MAP, ROOT, serve, stored_observations, write_features
+from journeys import DEMO_MAP, ROOT, html_site, serve, stored_observations, write_features
 
 # Every test here runs the installed `shopper` or pytest, which drive Chromium.
 pytestmark = pytest.mark.browser
@@ -28,17 +27,7 @@ FEATURE = (
 )
 
 
-class Home(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"<!doctype html><title>Home</title><h1>Welcome</h1>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+Home = html_site(lambda path: "<!doctype html><title>Home</title><h1>Welcome</h1>")
 
 
 class Venv:
@@ -155,7 +144,14 @@ def test_without_a_map_the_installed_plugin_registers_nothing(venv: Venv, tmp_pa
     # Another suite in the same venv: the harness's fixtures and steps stay out of it.
     without = venv.run("pytest", "--fixtures", "-v", "-p", "no:cacheprovider", "features/", cwd=folder)
     with_map = venv.run(
-        "pytest", "--fixtures", "-v", "-p", "no:cacheprovider", "features/", "--journey-map", "map.yaml",
+        "pytest",
+        "--fixtures",
+        "-v",
+        "-p",
+        "no:cacheprovider",
+        "features/",
+        "--journey-map",
+        "map.yaml",
         cwd=folder,
     )
     ours = ("fixtures defined from harness.record.fixtures", "pytestbdd_stepdef_*_I open the {name} page")

@@ -14,12 +14,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
-from journeys import serve, shopper_run, write_features
+from journeys import html_site, serve, shopper_run, write_features
 from markupsafe import escape
 from playwright.sync_api import sync_playwright
 
@@ -273,7 +272,14 @@ def burners(count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
 
 def _sampled(run_id: str, sample: RunnerSample) -> RunnerSampled:
     return RunnerSampled(
-        run_id, "n", 1, T0, sample.control_ms, sample.run_queue, sample.load_per_core, sample.steal,
+        run_id,
+        "n",
+        1,
+        T0,
+        sample.control_ms,
+        sample.run_queue,
+        sample.load_per_core,
+        sample.steal,
         sample.sleep_lag_ms,
     )
 
@@ -307,25 +313,14 @@ def test_the_control_page_with_burners_beside_it_marks_the_run_busy() -> None:
         assert sample.problem == "" and min(sample.control_ms) > 0
     # Every core had a burner on it: at least one runnable task per core besides the harness.
     assert all(sample.run_queue is not None and sample.run_queue >= 1.0 for sample in loaded)
-    samples = [
-        _sampled("burning", s)
-        for s in loaded
-    ]
+    samples = [_sampled("burning", s) for s in loaded]
     health = judge_runner("burning", samples)
     assert health.busy and "other runnable task(s) per core" in health.reason
 
 
-class Acme(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"<!doctype html><title>Home</title><link rel=icon href='data:,'><h1>Welcome</h1>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+Acme = html_site(
+    lambda path: "<!doctype html><title>Home</title><link rel=icon href='data:,'><h1>Welcome</h1>"
+)
 
 
 HOME_FEATURE = """\

@@ -12,11 +12,10 @@ import base64
 import os
 import subprocess
 import sys
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import quote
 
-from journeys import ROOT, serve, write_features
+from journeys import ROOT, html_site, serve, write_features
 from PIL import Image
 from playwright.sync_api import sync_playwright
 from test_mail_secrets import leaks, needles, trace_entries
@@ -64,17 +63,7 @@ Feature: My account
 """
 
 
-class EchoingSite(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = PAGE.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+EchoingSite = html_site(lambda path: PAGE)
 
 
 def boxes(base_url: str) -> dict[str, tuple[int, int, int, int]]:
