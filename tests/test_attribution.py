@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from journeys import send_html
 
 from harness.analysis.gaps import analyse
 from harness.errors import MapError
@@ -68,7 +69,7 @@ stages:
         url: /confirm/{key}/
 """
 
-CONFTEST = '''\
+CONFTEST = """\
 from pytest_bdd import then
 
 pytest_plugins = ["harness.record.plugin", "harness.steps.web", "harness.steps.forms", "harness.steps.signup"]
@@ -77,7 +78,7 @@ pytest_plugins = ["harness.record.plugin", "harness.steps.web", "harness.steps.f
 @then("the page lacks a plan")
 def lacks_a_plan(page):
     raise AssertionError("no plan on the page")
-'''
+"""
 TEST_JOURNEY = 'from pytest_bdd import scenarios\n\nscenarios(".")\n'
 LINK_HIDDEN_MS = 2500  # the pricing link appears this long after the home page loads
 
@@ -160,17 +161,7 @@ def site() -> Iterator[Site]:
         def _reply(self) -> None:
             path, _, query = self.path.partition("?")
             status, body, headers = site.answer(self.command, path, query)
-            data = body.encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass  # the browser gave up waiting
+            send_html(self, body, status, headers)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

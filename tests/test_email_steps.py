@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 
 import pandas as pd
 import pytest
-from journeys import ROOT, longest_wall_ms, serve, shopper_run, stored_observations, write_features
+from journeys import ROOT, longest_wall_ms, send_html, serve, shopper_run, stored_observations, write_features
 
 from harness.demo.mailsink import MailSink
 from harness.store.sqlite import open_store
@@ -115,12 +115,7 @@ def handler_for(site: Site) -> type[BaseHTTPRequestHandler]:
                 self._answer(*_page("Not found", "<h1>Not found</h1>", 404))
 
         def _answer(self, status: int, html: str) -> None:
-            body = html.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_html(self, html, status)
 
     return SignIn
 

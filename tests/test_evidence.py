@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, quote, quote_plus, unquote, unquote_plus, url
 
 import pandas as pd
 import pytest
+from journeys import send_html
 
 from harness.store.sqlite import open_store
 
@@ -106,15 +107,7 @@ def site() -> Iterator[Site]:
             parts = urlsplit(self.path)
             status, title, body = site.answer(parts.path, parts.query)
             head = f"<head><title>{html.escape(title)}</title></head>"
-            data = f"<!doctype html><html>{head}<body>{body}</body></html>".encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass
+            send_html(self, f"<!doctype html><html>{head}<body>{body}</body></html>", status)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

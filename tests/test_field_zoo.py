@@ -235,4 +235,3 @@ def test_attribute_names_are_read_as_words(attribute: str, said: str) -> None:
 def test_i_check_is_in_the_catalogue() -> None:
     found = find_entry('I check "I agree to the terms"')
     assert found is not None and found[0].kind == "form" and found[1] == {"label": "I agree to the terms"}
-

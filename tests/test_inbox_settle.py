@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-from journeys import serve, write_features
+from journeys import send_html, serve, write_features
 
 from harness.demo.mailsink import MailSink
 from harness.mail.mailbox import MaildirMailbox
@@ -104,12 +104,7 @@ def handler_for(mails: Mails) -> type[BaseHTTPRequestHandler]:
             self._answer(SENT)
 
         def _answer(self, html: str) -> None:
-            body = html.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_html(self, html)
 
     return Signup
 

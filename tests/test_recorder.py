@@ -26,6 +26,7 @@ from urllib.parse import parse_qs
 
 import pandas as pd
 import pytest
+from journeys import send_html
 
 from harness.cli import main
 from harness.store.sqlite import open_store
@@ -158,15 +159,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
 
         def _reply(self, body: bytes) -> None:
             status, html = site.answer(self.command, self.path.split("?", 1)[0], body)
-            data = PAGE.format(body=html).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass  # the browser went away (a killed run)
+            send_html(self, PAGE.format(body=html), status)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
