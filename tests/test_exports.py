@@ -30,11 +30,11 @@ from harness.report.exports import (
     ACTION_COLUMNS,
     actions_csv,
     actions_markdown,
-    junit_xml,
     markdown_summary,
     md_escape,
-    write_observations_csv,
 )
+from harness.report.junit import junit_xml
+from harness.report.observations_csv import write_observations_csv
 from harness.report.window import Window
 from harness.store.columns import OBSERVATION_COLUMNS
 from harness.store.sqlite import open_store
