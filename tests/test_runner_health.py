@@ -34,7 +34,8 @@ from harness.record.browser import launch_options
 from harness.record.runner_health import RunnerProbe, RunnerSample, cores
 from harness.report.gap_report import build_report
 from harness.store import mail as mail_store
-from harness.store.sqlite import SCHEMA, open_store
+from harness.store.schema import SCHEMA
+from harness.store.sqlite import open_store
 
 MAP = """\
 journey: Runner check
