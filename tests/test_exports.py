@@ -24,7 +24,7 @@ from harness.analysis.first_value import FirstValue
 from harness.analysis.gaps import GapAnalysis, analyse
 from harness.analysis.movements import Movement
 from harness.errors import HarnessError
-from harness.map.journey_map import load_map_text
+from harness.map.loading import load_map_text
 from harness.observation import Observation, Run, RunFinished, RunStarted, StepObserved
 from harness.report.exports import (
     ACTION_COLUMNS,

@@ -26,7 +26,7 @@ from playwright.sync_api import sync_playwright
 from harness.analysis.gaps import analyse
 from harness.analysis.runner_rule import OPERATOR, OPERATOR_ACTION, RUNNER_RULE, judge_runner, runner_health
 from harness.cli import main
-from harness.map.journey_map import load_map
+from harness.map.loading import load_map
 from harness.observation import Observation, Run, RunnerSampled, RunStarted, StepObserved
 from harness.ops.alert_config import AlertConfig
 from harness.ops.alerts import RUNNER, Alerter

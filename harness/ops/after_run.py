@@ -17,7 +17,7 @@ import pandas as pd
 
 from harness.analysis.gaps import GapAnalysis, analyse
 from harness.analysis.verdicts import Verdict
-from harness.map.journey_map import load_map
+from harness.map.loading import load_map
 from harness.observation import Run
 from harness.ops.alert_config import AlertConfig
 from harness.ops.alerts import Alerter

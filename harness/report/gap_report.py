@@ -269,7 +269,7 @@ def build_report(
     from harness.analysis.runner_rule import runner_health
     from harness.errors import HarnessError
     from harness.map.diff import diff_maps, recorded_map
-    from harness.map.journey_map import load_map
+    from harness.map.loading import load_map
     from harness.store.sqlite import open_store
 
     if last < 1:
