@@ -29,7 +29,8 @@ from harness.cli import main
 from harness.map.loading import load_map
 from harness.observation import Observation, Run, RunnerSampled, RunStarted, StepObserved
 from harness.ops.alert_config import AlertConfig
-from harness.ops.alerts import RUNNER, Alerter
+from harness.ops.alert_delivery import RUNNER
+from harness.ops.alerts import Alerter
 from harness.record.browser import launch_options
 from harness.record.runner_health import RunnerProbe, RunnerSample, cores
 from harness.report.gap_report import build_report

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from harness.record.recorder import without_credentials
 
-_LOGS = logging.getLogger("shopper")  # the parent: alerts (harness.ops.alerts) log their deliveries there too
+# The parent: alert delivery (harness.ops.alert_delivery) logs there too.
+_LOGS = logging.getLogger("shopper")
 
 
 class _UTCFormatter(logging.Formatter):
