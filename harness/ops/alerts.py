@@ -187,6 +187,31 @@ class Alerter:
             if alerting:
                 kind, alerting = "recovery", False
             streak = 0
+        self._save(key, streak, alerting, verdict, run_id, now)
+        if not kind:
+            return None
+        return AlertEvent(
+            kind=kind,
+            journey=self.journey,
+            map_version=self.map_version,
+            touchpoint_id=verdict.touchpoint_id,
+            touchpoint_name=verdict.name,
+            stage_id=verdict.stage_id,
+            segment=verdict.segment,
+            owner=verdict.owner,
+            status=verdict.status,
+            gap=verdict.gap,
+            consecutive=streak if kind == "alert" else ended,
+            run_id=run_id,
+            moment_of_truth=verdict.moment_of_truth,
+            report_url=report,
+            at=now,
+        )
+
+    def _save(
+        self, key: tuple[str, str, str], streak: int, alerting: bool, verdict: Verdict, run_id: str, now: str
+    ) -> None:
+        """The streak as this run left it; an alert still open keeps the time it was raised."""
         self._db.execute(
             "INSERT INTO alert_state (journey, touchpoint, segment, streak, alerting, last_status,"
             " last_run_id, alerted_at, updated_at, map_version, name, stage, owner, gap)"
@@ -212,25 +237,6 @@ class Alerter:
                 verdict.owner,
                 verdict.gap,
             ),
-        )
-        if not kind:
-            return None
-        return AlertEvent(
-            kind=kind,
-            journey=self.journey,
-            map_version=self.map_version,
-            touchpoint_id=verdict.touchpoint_id,
-            touchpoint_name=verdict.name,
-            stage_id=verdict.stage_id,
-            segment=verdict.segment,
-            owner=verdict.owner,
-            status=verdict.status,
-            gap=verdict.gap,
-            consecutive=streak if kind == "alert" else ended,
-            run_id=run_id,
-            moment_of_truth=verdict.moment_of_truth,
-            report_url=report,
-            at=now,
         )
 
     def open_alerts(self) -> list[OpenAlert]:
