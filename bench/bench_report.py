@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from harness.analysis.gaps import analyse
-from harness.map.journey_map import load_map_text
-from harness.report.exports import write_observations_csv
+from harness.map.loading import load_map_text
 from harness.report.gap_report import read_window, write_report
+from harness.report.observations_csv import write_observations_csv
 from harness.report.window import Window
 from harness.store.columns import OBSERVATION_COLUMNS
 from harness.store.sqlite import open_store

@@ -29,9 +29,10 @@ from harness.analysis.gaps import analyse
 from harness.analysis.verdicts import Verdict
 from harness.demo.mailsink import MailSink, _LoopbackController
 from harness.errors import HarnessError
-from harness.map.journey_map import load_map_text
+from harness.map.loading import load_map_text
 from harness.ops.alert_config import AlertConfig, EmailAlerts, Webhook, alert_config
-from harness.ops.alerts import Alerter, AlertEvent, open_alerts
+from harness.ops.alert_delivery import AlertEvent
+from harness.ops.alerts import Alerter, open_alerts
 from harness.store.columns import OBSERVATION_COLUMNS
 from harness.store.sqlite import open_store
 

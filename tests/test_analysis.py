@@ -16,7 +16,8 @@ import pytest
 
 from harness.analysis.gaps import GapAnalysis, analyse
 from harness.analysis.visits import quantiles
-from harness.map.journey_map import JourneyMap, load_map_text
+from harness.map.journey_map import JourneyMap
+from harness.map.loading import load_map_text
 from harness.observation import Observation, Run, RunStarted, StepObserved
 from harness.report.gap_report import report_json
 from harness.report.window import Window

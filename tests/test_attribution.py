@@ -21,7 +21,8 @@ from journeys import send_html
 
 from harness.analysis.gaps import analyse
 from harness.errors import MapError
-from harness.map.journey_map import load_map, load_map_text, url_match
+from harness.map.journey_map import url_match
+from harness.map.loading import load_map, load_map_text
 from harness.store.sqlite import open_store
 
 pytest_plugins = ["pytester"]

@@ -20,7 +20,8 @@ from harness.map.catalogue import (
     find_entry,
     static_binding,
 )
-from harness.map.journey_map import JourneyMap, load_map_text
+from harness.map.journey_map import JourneyMap
+from harness.map.loading import load_map_text
 
 MAP = """\
 journey: Acme self-serve trial

@@ -24,17 +24,17 @@ from harness.analysis.first_value import FirstValue
 from harness.analysis.gaps import GapAnalysis, analyse
 from harness.analysis.movements import Movement
 from harness.errors import HarnessError
-from harness.map.journey_map import load_map_text
+from harness.map.loading import load_map_text
 from harness.observation import Observation, Run, RunFinished, RunStarted, StepObserved
 from harness.report.exports import (
     ACTION_COLUMNS,
     actions_csv,
     actions_markdown,
-    junit_xml,
     markdown_summary,
     md_escape,
-    write_observations_csv,
 )
+from harness.report.junit import junit_xml
+from harness.report.observations_csv import write_observations_csv
 from harness.report.window import Window
 from harness.store.columns import OBSERVATION_COLUMNS
 from harness.store.sqlite import open_store

@@ -9,7 +9,8 @@ import pytest
 
 from harness.errors import FeatureError
 from harness.map.features import Tag, check_feature, check_scenario, find_features, parse_feature, scenario_at
-from harness.map.journey_map import JourneyMap, load_map_text
+from harness.map.journey_map import JourneyMap
+from harness.map.loading import load_map_text
 
 MAP = """\
 journey: Acme self-serve trial

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import HarnessError, MapError
-from harness.map.journey_map import load_map_text
+from harness.map.loading import load_map_text
 from harness.map.user_yaml import MAX_BYTES, MAX_DEPTH
 from harness.ops.schedule_file import KEYS as SCHEDULE_KEYS
 from harness.ops.schedule_file import load_schedule

@@ -12,7 +12,7 @@ from journeys import DEMO_MAP, ROOT, shopper_run
 from harness.analysis.inbox_audit import inbox_audit
 from harness.cli import main
 from harness.demo import load_faults_text, start_acme
-from harness.map.journey_map import load_map
+from harness.map.loading import load_map
 from harness.observation import MessageReceived
 from harness.store.sqlite import open_store
 

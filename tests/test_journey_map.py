@@ -8,14 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import MapError, MapErrors
-from harness.map.journey_map import (
-    Expectation,
-    JourneyMap,
-    format_duration,
-    load_map,
-    load_map_text,
-    parse_duration,
-)
+from harness.map.journey_map import Expectation, JourneyMap, format_duration, parse_duration
+from harness.map.loading import load_map, load_map_text
 
 # The docs/design.md example, grown a little so lookups by name and url have something to find.
 EXAMPLE = """\

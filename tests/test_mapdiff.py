@@ -9,7 +9,8 @@ import pytest
 
 from harness.cli import main
 from harness.map.diff import MapChange, diff_maps, expectation_changes, recorded_map
-from harness.map.journey_map import JourneyMap, load_map_text
+from harness.map.journey_map import JourneyMap
+from harness.map.loading import load_map_text
 from harness.observation import Run, RunStarted
 from harness.record.recorder import map_digest
 from harness.store.sqlite import open_store

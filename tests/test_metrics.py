@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from harness.analysis.gaps import analyse
 from harness.analysis.verdicts import Verdict
-from harness.map.journey_map import load_map_text
+from harness.map.loading import load_map_text
 from harness.observation import Run
 from harness.ops.metrics import Metrics, MetricsError
 from harness.store.columns import OBSERVATION_COLUMNS

@@ -27,7 +27,7 @@ from journeys import stored_observations
 from sites.running import SiteProcess
 
 from harness.demo.mailsink import MailSink
-from harness.map.journey_map import load_map
+from harness.map.loading import load_map
 
 SITES = Path(__file__).resolve().parent / "sites"
 FLASK_SECURITY = SITES / "flask_security"

@@ -23,7 +23,7 @@ from harness.analysis.gaps import GapAnalysis, analyse
 from harness.analysis.movements import Movement
 from harness.analysis.verdicts import TrendPoint
 from harness.map.diff import MapChange
-from harness.map.journey_map import load_map_text
+from harness.map.loading import load_map_text
 from harness.observation import Run
 from harness.record.browser import launch_options
 from harness.report import charts

@@ -25,15 +25,17 @@ from playwright.sync_api import sync_playwright
 from harness.analysis.gaps import analyse
 from harness.analysis.runner_rule import OPERATOR, OPERATOR_ACTION, RUNNER_RULE, judge_runner, runner_health
 from harness.cli import main
-from harness.map.journey_map import load_map
+from harness.map.loading import load_map
 from harness.observation import Observation, Run, RunnerSampled, RunStarted, StepObserved
 from harness.ops.alert_config import AlertConfig
-from harness.ops.alerts import RUNNER, Alerter
+from harness.ops.alert_delivery import RUNNER
+from harness.ops.alerts import Alerter
 from harness.record.browser import launch_options
 from harness.record.runner_health import RunnerProbe, RunnerSample, cores
 from harness.report.gap_report import build_report
 from harness.store import mail as mail_store
-from harness.store.sqlite import SCHEMA, open_store
+from harness.store.schema import SCHEMA
+from harness.store.sqlite import open_store
 
 MAP = """\
 journey: Runner check

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from test_attribution import MAP
 
-from harness.map.journey_map import load_map_text
+from harness.map.loading import load_map_text
 from harness.observation import Event, Observation, StepObserved
 from harness.record.context import Customer, Shopper
 from harness.record.recorder import Recorder, ScenarioRecord

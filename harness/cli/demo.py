@@ -38,7 +38,7 @@ def add_demo(commands: Commands) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from harness.demo import DEFAULT_FAULTS, JOURNEY, JOURNEY_MAP, load_faults, start_acme
-    from harness.map.journey_map import load_map
+    from harness.map.loading import load_map
     from harness.ops.runner import RunRequest, run_scenarios
     from harness.report.gap_report import build_report
 

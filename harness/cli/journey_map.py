@@ -66,7 +66,7 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 def _map_diff(old_path: Path, new_path: Path) -> int:
     from harness.map.diff import diff_maps
-    from harness.map.journey_map import load_map
+    from harness.map.loading import load_map
 
     old, new = load_map(old_path), load_map(new_path)
     print(f"{old_path} (version {old.version or '—'}) → {new_path} (version {new.version or '—'})")

@@ -17,7 +17,8 @@ from harness.map.features import (
     find_features,
     parse_feature,
 )
-from harness.map.journey_map import JourneyMap, load_map
+from harness.map.journey_map import JourneyMap
+from harness.map.loading import load_map
 
 
 @dataclass

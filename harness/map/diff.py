@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from harness.errors import MapError
-from harness.map.journey_map import JourneyMap, Stage, Touchpoint, format_duration, load_map_text
+from harness.map.journey_map import JourneyMap, Stage, Touchpoint, format_duration
+from harness.map.loading import load_map_text
 from harness.observation import Run
 
 ABSENT = "—"

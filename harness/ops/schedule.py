@@ -13,37 +13,31 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import shutil
 import signal
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
 
-import pandas as pd
 import schedule
 
-from harness.analysis.gaps import GapAnalysis, analyse
-from harness.analysis.verdicts import Verdict
 from harness.errors import HarnessError
-from harness.map.journey_map import JourneyMap, format_duration, load_map
-from harness.observation import Run, utc_now
+from harness.map.journey_map import JourneyMap, format_duration
+from harness.observation import utc_now
+from harness.ops.after_run import alert_run, analyse_run, poll_pending, prune_runs, publish_report
 from harness.ops.alert_config import AlertConfig, alert_config
-from harness.ops.alerts import Alerter
 from harness.ops.metrics import Metrics, MetricsServer
 from harness.ops.runner import PYTEST_FAILED, PYTEST_NO_TESTS, PYTEST_OK, RunRequest, RunResult, run_scenarios
 from harness.ops.schedule_file import Every, Rule, ScheduleConfig, ScheduleError, load_schedule, next_due
+from harness.ops.schedule_log import Unsecret, configure_logging
 from harness.ops.scheduler_status import instant, status_path, write_status
 from harness.record.recorder import without_credentials
 from harness.store.sqlite import open_store, run_exists
 
 log = logging.getLogger("shopper.schedule")
-_LOGS = logging.getLogger("shopper")  # the parent: alerts (harness.ops.alerts) log their deliveries there too
 TICK_S = 0.2  # how often the main thread looks at the clock and at signals
 Clock = Callable[[], dt.datetime]  # the current instant, aware, in UTC
 EXIT_INTERRUPTED = 130  # the CLI's convention for Ctrl-C
@@ -73,37 +67,6 @@ class ZonedJob(schedule.Job):
         if self.last_run is not None:  # `do()` calls this too, before the first run
             self.due = next_due(self.rule, self.clock(), self.anchor)
         self.next_run = self.due.astimezone().replace(tzinfo=None)  # schedule's own field: naive local
-
-
-class _UTCFormatter(logging.Formatter):
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
-
-
-def configure_logging() -> None:
-    if not any(getattr(handler, "shopper", False) for handler in _LOGS.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_UTCFormatter("%(asctime)s %(message)s"))
-        handler.shopper = True  # type: ignore[attr-defined]
-        _LOGS.addHandler(handler)
-    _LOGS.setLevel(logging.INFO)
-
-
-class _Unsecret(logging.Filter):
-    """The target's credentials never reach a log line, whatever message (pytest's words) carries them."""
-
-    def __init__(self, target: str) -> None:
-        super().__init__()
-        userinfo = urlsplit(target).netloc.rpartition("@")[0]
-        self.secrets = [(target, without_credentials(target)), (f"{userinfo}@", "")] if userinfo else []
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            for secret, shown in self.secrets:
-                message = message.replace(secret, shown)
-            record.msg, record.args = message, None
-        return True
 
 
 def verdict(result: RunResult, timeout_s: float) -> str:
@@ -170,7 +133,7 @@ class ScheduleLoop:
 
     def run(self, *, once: bool = False) -> int:
         configure_logging()
-        unsecret = _Unsecret(self.config.target)
+        unsecret = Unsecret(self.config.target)
         log.addFilter(unsecret)
         previous = {
             signum: signal.signal(signum, self._on_signal) for signum in (signal.SIGTERM, signal.SIGINT)
@@ -285,7 +248,8 @@ class ScheduleLoop:
         started = self.clock()
         runs: list[dict[str, Any]] = []
         try:
-            self._step("retention", self._retention)  # first, so the reports of this cycle show no pruned run
+            # First, so the reports of this cycle show no pruned run.
+            self._step("retention", prune_runs, self.config, self.clock())
             for segment in self.segments:
                 if self.stopping.is_set():
                     break
@@ -351,98 +315,22 @@ class ScheduleLoop:
         # Replies promised for later (pending expectations, of this run or earlier ones) first, so
         # the report of this cycle already counts the ones that came or are overdue. (Alerts judge
         # this run alone: a reply of an earlier run that turns failing shows in the report only.)
-        self._step("pending expectations", self._poll_mail)
+        self._step("pending expectations", poll_pending, self.config.store)
         if not run_exists(self.config.store, run_id):
             log.info("nothing to report: run %s recorded nothing", run_id)
             return
         if self.config.report is not None:
-            self._step("report", self._report, run_id)
+            self._step("report", publish_report, self.config, run_id)
         analysed = None
         if self.alerts is not None or self.metrics is not None:
-            analysed = self._step("analysis", self._analyse, run_id)
+            analysed = self._step("analysis", analyse_run, self.config, run_id, len(self.segments) + 1)
         if analysed is not None:
             run, observations, analysis = analysed
             if self.alerts is not None:
-                self._step("alerts", self._alert, run, analysis.verdicts)
+                self._step("alerts", alert_run, self.alerts, self.config.store, run, analysis.verdicts)
             if self.metrics is not None:
                 verdicts = analysis.verdicts + analysis.off_map
                 self._step("metrics", self.metrics.record_run, run, observations, verdicts)
-
-    def _poll_mail(self) -> None:
-        from harness.ops.mail_poll import poll
-
-        store = open_store(self.config.store)
-        try:
-            polled = poll(store, report=lambda result: log.info("pending expectation: %s", result.describe()))
-        finally:
-            store.close()
-        for problem in polled.problems:
-            log.info("pending expectations: %s", problem)
-
-    def _report(self, run_id: str) -> None:
-        from harness.report.gap_report import build_report
-
-        assert self.config.report is not None
-        stable = self.config.report
-        archive = stable / "archive" / run_id
-        build_report(
-            store_url=self.config.store, map_path=self.config.map, out_dir=archive, last=self.config.last
-        )
-        for built in archive.iterdir():
-            if built.is_file():  # each file replaced whole, so a reader never sees half a report
-                partial = stable / f".{built.name}.partial"
-                shutil.copyfile(built, partial)
-                os.replace(partial, stable / built.name)
-        log.info("report written %s (archive %s)", stable / "gap-report.html", archive)
-
-    def _analyse(self, run_id: str) -> tuple[Run, pd.DataFrame, GapAnalysis]:
-        """The run, its observations, and their analysis alone, against the map as it is now."""
-        from harness.analysis.runner_rule import runner_health
-
-        journey_map = load_map(self.config.map)  # it may have been refreshed since the start
-        store = open_store(self.config.store)
-        try:
-            run = next(run for run in store.runs(last=len(self.segments) + 1) if run.run_id == run_id)
-            observations = store.analysis_frame([run_id])
-            runner = runner_health(store.runner_samples([run_id]), [run_id])
-        finally:
-            store.close()
-        return run, observations, analyse(journey_map, observations, runner=runner)
-
-    def _alert(self, run: Run, verdicts: list[Verdict]) -> None:
-        assert self.alerts is not None
-        # Opened here, in the worker thread, as SQLite connections want; the streaks live in the store.
-        with Alerter(
-            self.alerts, self.config.store, journey_name=run.journey, map_version=run.map_version
-        ) as alerter:
-            alerter.deliver(alerter.observe(run.run_id, verdicts))  # it logs every delivery, sent or not
-
-    def _retention(self) -> None:
-        if self.config.retention_s is None:
-            return
-        cutoff = self.clock() - dt.timedelta(seconds=self.config.retention_s)
-        store = open_store(self.config.store)
-        try:
-            pruned = store.prune(cutoff)
-        finally:
-            store.close()
-        archive = self.config.report / "archive" if self.config.report is not None else None
-        if archive is not None and archive.is_dir():
-            for folder in archive.iterdir():
-                if folder.name in pruned or _run_started(folder.name) < cutoff:
-                    shutil.rmtree(folder, ignore_errors=True)
-        if pruned:
-            log.info(
-                "retention: pruned %d run(s) started before %s", len(pruned), f"{cutoff:%Y-%m-%d %H:%M} UTC"
-            )
-
-
-def _run_started(run_id: str) -> dt.datetime:
-    """When a run started, read from its id (observation.new_run_id); the future for any other name."""
-    try:
-        return dt.datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
-    except ValueError:
-        return dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 def run_schedule(path: Path, *, once: bool = False) -> int:

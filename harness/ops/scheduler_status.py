@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from harness.analysis.runner_rule import OPERATOR_ACTION, runner_health
 from harness.errors import HarnessError
-from harness.map.journey_map import load_map
+from harness.map.loading import load_map
 from harness.ops.alerts import open_alerts
 from harness.ops.schedule_file import ScheduleConfig, load_schedule
 from harness.store.sqlite import _process_alive, open_store, store_path

@@ -19,7 +19,8 @@ from harness.mail.mailbox import Mailbox, lasting_url, open_mailbox
 from harness.mail.pending import EmailPending
 from harness.map import features
 from harness.map.catalogue import bind, entry_for, static_binding
-from harness.map.journey_map import load_map, parse_duration
+from harness.map.journey_map import parse_duration
+from harness.map.loading import load_map
 from harness.observation import Handler, new_run_id
 from harness.record.context import Shopper, customer_address, make_customer, redact
 from harness.record.dry_run import DryRun, Findings

@@ -1,5 +1,5 @@
-"""The gap report's other formats: the action plan as CSV and Markdown, a Markdown summary for a chat
-channel or a pull request, JUnit XML for CI, and the window's raw observations as CSV.
+"""The gap report's other formats: the action plan as CSV and Markdown, and a Markdown summary for a
+chat channel or a pull request (JUnit XML is `junit.py`, the raw observations `observations_csv.py`).
 
 Error texts, step texts, page titles and off-map touchpoint ids (URL paths) come from the target
 site, so a hostile or broken site controls them. Each format neutralises them in its own way:
@@ -12,23 +12,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import math
 import re
-import sqlite3
-import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from harness.analysis.actions import PRIORITY_RULE, Action, by_team
 from harness.analysis.gaps import GapAnalysis
-from harness.analysis.verdicts import STATUSES, Verdict, finite
-from harness.errors import HarnessError, StoreError
+from harness.analysis.verdicts import STATUSES
 from harness.map.journey_map import format_duration
 from harness.report.window import Window
-from harness.store.columns import OBSERVATION_COLUMNS
-from harness.store.sqlite import store_path
 
 ACTION_COLUMNS = [
     "priority",
@@ -45,11 +37,10 @@ ACTION_COLUMNS = [
 ]
 TEXT_LIMIT = 200  # characters of a site's text a chat message shows; the HTML report has the rest
 TOP_ACTIONS = 10
-CHUNK_ROWS = 5000  # rows per fetchmany: bounded memory however big the store is
 MOMENT_OF_TRUTH = "★"
 
 # Spreadsheets run a cell starting with one of these as a formula (OWASP "CSV injection").
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Terminal colour codes: Playwright puts them in its error texts; they are noise outside a terminal.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
@@ -63,7 +54,7 @@ _XML_FORBIDDEN = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010f
 
 def csv_safe(value: Any) -> Any:
     """A text value a spreadsheet will show as text, never run as a formula; other values unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
@@ -158,9 +149,6 @@ def _utc(moment: dt.datetime | None) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def _percent(value: float | None) -> str:
-    return "—" if value is None or math.isnan(value) else f"{value:.0%}"
-
 
 def _status_counts(analysis: GapAnalysis) -> str:
     counts = analysis.status_counts()
@@ -237,184 +225,3 @@ def markdown_summary(analysis: GapAnalysis, window: Window, html_name: str = "ga
         lines += _off_map_lines(analysis)
     return "\n".join(lines) + "\n"
 
-
-# --- JUnit XML for CI --------------------------------------------------------------------------------
-
-
-def _seconds(ms: float | None) -> str:
-    ms = finite(ms)
-    return "0" if ms is None else f"{ms / 1000:.3f}"
-
-
-def _details(verdict: Verdict) -> str:
-    """The failure body a CI reader sees: where it failed, what the site said, and the figures."""
-    observed = verdict.observed
-    expected = verdict.expected
-    lines = []
-    if verdict.step:
-        lines.append(f"step: {verdict.step}")
-    if verdict.error:
-        lines.append(f"error: {verdict.error}")
-    if verdict.page_url or verdict.page_title:
-        lines.append(f"page: {verdict.page_url} {verdict.page_title}".rstrip())
-    if verdict.evidence:
-        lines.append(f"evidence: {verdict.evidence}")
-    if verdict.trace:
-        lines.append(f"trace: {verdict.trace}")
-    lines.append(
-        f"observed: {observed.n} visit(s) in {observed.runs} run(s),"
-        f" success {_percent(observed.success_rate)},"
-        f" first try {_percent(observed.first_attempt_success_rate)},"
-        f" p50 {format_duration(finite(observed.p50_ms))}, p95 {format_duration(finite(observed.p95_ms))}"
-    )
-    if verdict.status != "off-map":
-        lines.append(
-            f"expected: within {format_duration(expected.within_ms)},"
-            f" fail after {format_duration(expected.fail_after_ms)}, success {expected.success_rate:.0%}"
-        )
-    return xml_safe("\n".join(lines))
-
-
-def _testcase(suite: ET.Element, verdict: Verdict, classname: str, name: str) -> str:
-    case = ET.SubElement(
-        suite,
-        "testcase",
-        classname=xml_safe(classname),
-        name=xml_safe(f"{name} [{verdict.segment}]"),
-        time=_seconds(verdict.observed.p95_ms),
-    )
-    if verdict.status in ("failing", "slow", "flaky", "off-map"):
-        failure = ET.SubElement(case, "failure", type=verdict.status, message=xml_safe(verdict.gap))
-        failure.text = _details(verdict)
-        return "failure"
-    if verdict.status in ("untested", "pending", "runner-busy"):
-        skipped = ET.SubElement(case, "skipped", message=xml_safe(verdict.gap))
-        if verdict.harness_error:
-            skipped.text = xml_safe(verdict.harness_error)
-        return "skipped"
-    return "pass"
-
-
-def _suite(parent: ET.Element, name: str, timestamp: str | None) -> ET.Element:
-    suite = ET.SubElement(parent, "testsuite", name=xml_safe(name))
-    if timestamp:
-        suite.set("timestamp", timestamp)
-    return suite
-
-
-def _count(element: ET.Element, outcomes: list[str]) -> None:
-    tests, failures, skipped = len(outcomes), outcomes.count("failure"), outcomes.count("skipped")
-    for key, value in (("tests", tests), ("failures", failures), ("errors", 0), ("skipped", skipped)):
-        element.set(key, str(value))
-
-
-def junit_xml(analysis: GapAnalysis, window: Window) -> str:
-    """Touchpoint verdicts as JUnit XML: one suite per stage, one test per touchpoint and segment.
-
-    failing, slow and flaky are failures, untested and runner-busy are skipped, met passes; off-map
-    touchpoints are failures in a suite of their own, as the exit status counts them as gaps.
-    """
-    journey_map = analysis.journey_map
-    journey = journey_map.journey
-    root = ET.Element("testsuites", name=xml_safe(f"{journey} (map {journey_map.version})"))
-    start = window.start
-    timestamp = _utc_iso(start) if start is not None else None
-    everything: list[str] = []
-    for stage in journey_map.stages:
-        suite = _suite(root, stage.name, timestamp)
-        outcomes = [
-            _testcase(suite, verdict, f"{journey}.{stage.id}", verdict.name)
-            for verdict in analysis.verdicts
-            if verdict.stage_id == stage.id
-        ]
-        _count(suite, outcomes)
-        everything += outcomes
-    if analysis.off_map:
-        suite = _suite(root, "off-map", timestamp)
-        outcomes = [
-            _testcase(suite, verdict, f"{journey}.{verdict.stage_id}", verdict.touchpoint_id)
-            for verdict in analysis.off_map
-        ]
-        _count(suite, outcomes)
-        everything += outcomes
-    _count(root, everything)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def _utc_iso(moment: dt.datetime) -> str:
-    # JUnit's schema wants a timestamp without a zone; it is UTC, like every time the store keeps.
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment.isoformat(timespec="seconds")
-
-
-# --- the window's raw observations -------------------------------------------------------------------
-
-
-def _open_read_only(store_url: str) -> sqlite3.Connection:
-    if store_url.startswith(("postgres://", "postgresql://")):
-        raise StoreError("exporting observations from PostgreSQL is not supported yet", file=store_url)
-    path = store_path(store_url)
-    if not path.is_file():
-        raise StoreError("no store here: run `shopper run` (or `shopper demo`) first", file=path)
-    try:
-        # mode=ro: an export must never create, migrate or write a store.
-        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot open the store: {exc}", file=path) from None
-
-
-def _select(db: sqlite3.Connection) -> tuple[str, list[int]]:
-    """The SELECT of every observation column, and which of them hold text."""
-    declared = {row[1]: str(row[2]).upper() for row in db.execute("PRAGMA table_info(observations)")}
-    if not declared:
-        raise sqlite3.DatabaseError("it has no observations table")
-    # A store written by an older harness lacks the columns added since; read-only, it is not migrated.
-    columns = [column if column in declared else f"'' AS {column}" for column in OBSERVATION_COLUMNS]
-    text = [i for i, column in enumerate(OBSERVATION_COLUMNS) if "TEXT" in declared.get(column, "TEXT")]
-    return ", ".join(columns), text
-
-
-def _safe_rows(rows: Sequence[tuple[Any, ...]], text: list[int]) -> Iterable[list[Any]]:
-    for row in rows:
-        values = list(row)
-        for i in text:
-            value = values[i]
-            if value and value.startswith(_FORMULA_STARTS):
-                values[i] = "'" + value
-        yield values
-
-
-def write_observations_csv(store_url: str, run_ids: list[str], path: Path) -> int:
-    """Write every stored observation of the runs to a CSV file; return the number of rows.
-
-    Streams from SQLite in chunks, so memory stays flat for a store of millions of rows. Runs come
-    in the order given, each run's observations in the order they were recorded. The file appears
-    only once complete.
-    """
-    db = _open_read_only(store_url)
-    partial = path.with_name(path.name + ".partial")
-    rows = 0
-    try:
-        columns, text = _select(db)
-        db.execute("BEGIN")  # one snapshot: a run still recording cannot tear the export
-        with partial.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(OBSERVATION_COLUMNS)
-            for run_id in dict.fromkeys(run_ids):
-                cursor = db.execute(
-                    f"SELECT {columns} FROM observations WHERE run_id = ? ORDER BY id", (run_id,)
-                )
-                while chunk := cursor.fetchmany(CHUNK_ROWS):
-                    writer.writerows(_safe_rows(chunk, text))
-                    rows += len(chunk)
-        partial.replace(path)
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot read observations: {exc}", file=store_path(store_url)) from None
-    except OSError as exc:
-        raise HarnessError(f"cannot write the observations: {exc.strerror or exc}", file=path) from None
-    finally:
-        db.close()
-        partial.unlink(missing_ok=True)  # left behind only by a failed export
-    return rows

@@ -22,7 +22,7 @@ from harness.analysis.runner_rule import RUNNER_RULE
 from harness.analysis.verdicts import Verdict, finite
 from harness.map.journey_map import Expectation
 from harness.observation import Run
-from harness.report import exports
+from harness.report import exports, junit, observations_csv
 from harness.report.html import render_html
 from harness.report.window import Window
 
@@ -217,9 +217,9 @@ def write_report(
     )
     (out_dir / ACTIONS_CSV_NAME).write_text(exports.actions_csv(analysis), encoding="utf-8", newline="")
     (out_dir / ACTIONS_MD_NAME).write_text(exports.actions_markdown(analysis), encoding="utf-8")
-    (out_dir / JUNIT_NAME).write_text(exports.junit_xml(analysis, window), encoding="utf-8")
+    (out_dir / JUNIT_NAME).write_text(junit.junit_xml(analysis, window), encoding="utf-8")
     if store_url is not None:
-        exports.write_observations_csv(
+        observations_csv.write_observations_csv(
             store_url, [run.run_id for run in window.runs], out_dir / OBSERVATIONS_NAME
         )
         written["observations_csv"] = OBSERVATIONS_NAME
@@ -269,7 +269,7 @@ def build_report(
     from harness.analysis.runner_rule import runner_health
     from harness.errors import HarnessError
     from harness.map.diff import diff_maps, recorded_map
-    from harness.map.journey_map import load_map
+    from harness.map.loading import load_map
     from harness.store.sqlite import open_store
 
     if last < 1:
