@@ -41,6 +41,7 @@ from harness.analysis.runner_verdicts import fair_figures, hold_back
 from harness.analysis.verdicts import STATUSES, Observed, TrendPoint, Verdict, judge
 from harness.analysis.visits import (
     Figures,
+    FloatArray,
     IntArray,
     Visits,
     figures,
@@ -162,6 +163,121 @@ class _Judged:
     emotions: list[StageEmotion]
 
 
+@dataclass
+class _Window:
+    """The window's figures per group (touchpoint × segment code), as each verdict reads them."""
+
+    journey_map: JourneyMap
+    width: int  # segment codes per touchpoint code: group = touchpoint * width + segment
+    touchpoint_code: dict[str, int]
+    segment_code: dict[str, int]
+    fig: Figures
+    fair: Figures | None  # the figures without the busy runner's runs; None when no run was busy
+    pending: IntArray
+    errors: IntArray
+    last_error: IntArray  # row of the group's latest step in error, or -1
+    texts: dict[int, dict[str, str]]
+    trends: list[list[TrendPoint]] | None
+    played: set[str]
+    blocked: dict[tuple[str, str], tuple[str, str]]
+
+
+def _expectation_grid(
+    journey_map: JourneyMap, visits: Visits, width: int, groups: int
+) -> tuple[FloatArray, FloatArray]:
+    """`within` and `fail_after` per touchpoint × segment (NaN: no target, or off the map)."""
+    within, fail_after = np.full(groups, np.nan), np.full(groups, np.nan)
+    for t, touchpoint_id in enumerate(visits.touchpoints):
+        touchpoint = journey_map.touchpoint(touchpoint_id)
+        for s, segment in enumerate(visits.segments):
+            expectation = touchpoint.expectation(segment) if touchpoint else Expectation()
+            if expectation.within_ms is not None:
+                within[t * width + s] = expectation.within_ms
+            if expectation.fail_after_ms is not None:
+                fail_after[t * width + s] = expectation.fail_after_ms
+    return within, fail_after
+
+
+def _status(window: _Window, g: int, expectation: Expectation, observed: Observed) -> tuple[str, str, float]:
+    """Status, gap and size; a slow verdict that only busy runs made slow is held back."""
+    status, gap, size = judge(observed, expectation)
+    if status == "slow" and window.fair is not None and g >= 0:
+        fairly = _observed(window.fair, g)
+        status, gap, size = hold_back((status, gap, size), judge(fairly, expectation)[0], fairly.runs)
+    return status, gap, size
+
+
+def _blocked_wording(journey_map: JourneyMap, blocker: str, blocked_how: str) -> tuple[str, str]:
+    """The blocking touchpoint's name, and the gap of an untested one it stopped the scenarios at."""
+    found = journey_map.touchpoint(blocker)
+    name = found.name if found else blocker
+    gap = (
+        f"blocked by {name}: the scenarios that reach it stopped at that failure first"
+        if blocked_how == "failed"
+        else f"blocked by the scenario to fix at {name}: the harness could not run past it"
+    )
+    return name, gap
+
+
+def _verdict(
+    window: _Window, touchpoint: Touchpoint | None, touchpoint_id: str, stage_id: str, segment: str
+) -> Verdict:
+    t, s = window.touchpoint_code.get(touchpoint_id), window.segment_code.get(segment)
+    g = t * window.width + s if t is not None and s is not None else -1
+    expectation = touchpoint.expectation(segment) if touchpoint else Expectation()
+    observed = _observed(window.fig, g) if g >= 0 else Observed()
+    observed.pending = int(window.pending[g]) if g >= 0 else 0
+    status, gap, size = _status(window, g, expectation, observed)
+    harness_error = window.texts.get(int(window.last_error[g]), {}).get("error", "") if g >= 0 else ""
+    if harness_error and status == "untested":
+        gap = f"{int(window.errors[g])} visit(s) measured nothing: the scenario could not run"
+    untried = status == "untested" and not harness_error
+    blocker, blocked_how = window.blocked.get((touchpoint_id, segment), ("", "")) if untried else ("", "")
+    if blocker:
+        blocker, gap = _blocked_wording(window.journey_map, blocker, blocked_how)
+    row = int(window.fig.last_failure[g]) if g >= 0 else -1
+    result = Verdict(
+        stage_id=stage_id,
+        touchpoint_id=touchpoint_id,
+        name=touchpoint.name if touchpoint else touchpoint_id,
+        channel=touchpoint.channel if touchpoint else "",
+        owner=touchpoint.owner if touchpoint else "Unassigned",
+        moment_of_truth=touchpoint.moment_of_truth if touchpoint else False,
+        segment=segment,
+        status=status if touchpoint else "off-map",
+        expected=expectation,
+        observed=observed,
+        gap=gap if touchpoint else "the journey map has no such touchpoint",
+        gap_size=size,
+        harness_error=harness_error,
+        trend=window.trends[g] if window.trends is not None and g >= 0 else [],
+        blocked_by=blocker,
+        blocked_by_harness=blocked_how == "error",
+    )
+    for column, value in window.texts.get(row, {}).items():
+        setattr(result, column, value)
+    if touchpoint and segment not in window.played:
+        result.segment_played = False
+        result.gap = f"no run in the window played the {segment} segment"
+    return result
+
+
+def _off_map_verdicts(window: _Window, visits: Visits) -> list[Verdict]:
+    """A verdict for each touchpoint × segment visited at a touchpoint the map does not have."""
+    off_map = []
+    stage_names = [str(s) for s in visits.stages]
+    for t, touchpoint_id in enumerate(visits.touchpoints):
+        if window.journey_map.touchpoint(touchpoint_id) is not None:
+            continue
+        for s, segment in enumerate(visits.segments):
+            g = t * window.width + s
+            if window.fig.n[g] or window.errors[g] or window.pending[g]:
+                where = visits.stage[(visits.touchpoint == t) & (visits.segment == s)]
+                stage_id = stage_names[int(where[0])] if len(where) and where[0] >= 0 else ""
+                off_map.append(_verdict(window, None, touchpoint_id, stage_id, segment))
+    return off_map
+
+
 def _judge_window(
     journey_map: JourneyMap,
     segments: list[str],
@@ -175,101 +291,38 @@ def _judge_window(
     width = max(len(visits.segments), 1)
     groups = max(len(visits.touchpoints), 1) * width
     group = visits.touchpoint * width + visits.segment
-    within, fail_after = np.full(groups, np.nan), np.full(groups, np.nan)
-    for t, touchpoint_id in enumerate(visits.touchpoints):
-        touchpoint = journey_map.touchpoint(touchpoint_id)
-        for s, segment in enumerate(visits.segments):
-            expectation = touchpoint.expectation(segment) if touchpoint else Expectation()
-            if expectation.within_ms is not None:
-                within[t * width + s] = expectation.within_ms
-            if expectation.fail_after_ms is not None:
-                fail_after[t * width + s] = expectation.fail_after_ms
+    within, fail_after = _expectation_grid(journey_map, visits, width, groups)
     errored = visits.errored
     waiting = visits.pending & ~visits.failed & ~errored
-    pending_count = np.bincount(group[waiting], minlength=groups)
     clean, clean_group = visits.select(~errored & ~waiting), group[~errored & ~waiting]
     fig = figures(clean, clean_group, groups, within, fail_after)
-    fair = fair_figures(clean, clean_group, groups, within, fail_after, busy)
-    error_count = np.bincount(group[errored], minlength=groups)
     last_error = np.full(groups, -1, dtype=np.int64)
     np.maximum.at(last_error, group[errored], visits.failure_row[errored])
-    trends = _trends(clean, clean_group, groups, _run_rank(visits.run_ids, run_order)) if details else None
-    played = set(visits.segments) | set(observations["segment"].astype(str).unique())
-    texts = _details(observations, np.concatenate([fig.last_failure, last_error]))
-    tp_code = {tp: number for number, tp in enumerate(visits.touchpoints)}
-    segment_code = {segment: number for number, segment in enumerate(visits.segments)}
-    blocked = blocked_by(observations)
-
-    def verdict(touchpoint: Touchpoint | None, touchpoint_id: str, stage_id: str, segment: str) -> Verdict:
-        t, s = tp_code.get(touchpoint_id), segment_code.get(segment)
-        g = t * width + s if t is not None and s is not None else -1
-        expectation = touchpoint.expectation(segment) if touchpoint else Expectation()
-        observed = _observed(fig, g) if g >= 0 else Observed()
-        observed.pending = int(pending_count[g]) if g >= 0 else 0
-        status, gap, size = judge(observed, expectation)
-        if status == "slow" and fair is not None and g >= 0:
-            fairly = _observed(fair, g)
-            status, gap, size = hold_back((status, gap, size), judge(fairly, expectation)[0], fairly.runs)
-        harness_error = texts.get(int(last_error[g]), {}).get("error", "") if g >= 0 else ""
-        if harness_error and status == "untested":
-            gap = f"{int(error_count[g])} visit(s) measured nothing: the scenario could not run"
-        untried = status == "untested" and not harness_error
-        blocker, blocked_how = blocked.get((touchpoint_id, segment), ("", "")) if untried else ("", "")
-        if blocker:
-            found = journey_map.touchpoint(blocker)
-            blocker = found.name if found else blocker
-            gap = (
-                f"blocked by {blocker}: the scenarios that reach it stopped at that failure first"
-                if blocked_how == "failed"
-                else f"blocked by the scenario to fix at {blocker}: the harness could not run past it"
-            )
-        row = int(fig.last_failure[g]) if g >= 0 else -1
-        result = Verdict(
-            stage_id=stage_id,
-            touchpoint_id=touchpoint_id,
-            name=touchpoint.name if touchpoint else touchpoint_id,
-            channel=touchpoint.channel if touchpoint else "",
-            owner=touchpoint.owner if touchpoint else "Unassigned",
-            moment_of_truth=touchpoint.moment_of_truth if touchpoint else False,
-            segment=segment,
-            status=status if touchpoint else "off-map",
-            expected=expectation,
-            observed=observed,
-            gap=gap if touchpoint else "the journey map has no such touchpoint",
-            gap_size=size,
-            harness_error=harness_error,
-            trend=trends[g] if trends is not None and g >= 0 else [],
-            blocked_by=blocker,
-            blocked_by_harness=blocked_how == "error",
-        )
-        for column, value in texts.get(row, {}).items():
-            setattr(result, column, value)
-        if touchpoint and segment not in played:
-            result.segment_played = False
-            result.gap = f"no run in the window played the {segment} segment"
-        return result
-
+    window = _Window(
+        journey_map=journey_map,
+        width=width,
+        touchpoint_code={tp: number for number, tp in enumerate(visits.touchpoints)},
+        segment_code={segment: number for number, segment in enumerate(visits.segments)},
+        fig=fig,
+        fair=fair_figures(clean, clean_group, groups, within, fail_after, busy),
+        pending=np.bincount(group[waiting], minlength=groups),
+        errors=np.bincount(group[errored], minlength=groups),
+        last_error=last_error,
+        texts=_details(observations, np.concatenate([fig.last_failure, last_error])),
+        trends=_trends(clean, clean_group, groups, _run_rank(visits.run_ids, run_order)) if details else None,
+        played=set(visits.segments) | set(observations["segment"].astype(str).unique()),
+        blocked=blocked_by(observations),
+    )
     verdicts = [
-        verdict(touchpoint, touchpoint.id, stage.id, segment)
+        _verdict(window, touchpoint, touchpoint.id, stage.id, segment)
         for stage in journey_map.stages
         for touchpoint in stage.touchpoints
         for segment in segments
     ]
-    off_map = []
-    stage_names = [str(s) for s in visits.stages]
-    for t, touchpoint_id in enumerate(visits.touchpoints):
-        if journey_map.touchpoint(touchpoint_id) is not None:
-            continue
-        for s, segment in enumerate(visits.segments):
-            g = t * width + s
-            if fig.n[g] or error_count[g] or pending_count[g]:
-                where = visits.stage[(visits.touchpoint == t) & (visits.segment == s)]
-                stage_id = stage_names[int(where[0])] if len(where) and where[0] >= 0 else ""
-                off_map.append(verdict(None, touchpoint_id, stage_id, segment))
     emotions: list[StageEmotion] = []
     if details:
         emotions = emotions_of(journey_map, segments, clean, clean_group, within, fail_after)
-    return _Judged(verdicts=verdicts, off_map=off_map, emotions=emotions)
+    return _Judged(verdicts=verdicts, off_map=_off_map_verdicts(window, visits), emotions=emotions)
 
 
 def _segments(journey_map: JourneyMap, observations: pd.DataFrame) -> list[str]:
