@@ -89,6 +89,42 @@ class Visits:
         )
 
 
+def _no_visits(run_ids: list[str], touchpoints: list[str], segments: list[str], stages: list[str]) -> Visits:
+    """The visits of a window where no step was bound to a touchpoint."""
+    empty = np.zeros(0, dtype=np.int64)
+    return Visits(
+        run_ids,
+        touchpoints,
+        segments,
+        stages,
+        empty,
+        empty,
+        empty,
+        empty,
+        empty,
+        empty,
+        np.zeros(0),
+        np.zeros(0, dtype=bool),
+        np.zeros(0, dtype=bool),
+        empty,
+        0,
+        np.zeros(0, dtype=bool),
+    )
+
+
+def _visit_rows(
+    run: IntArray, node: IntArray, attempt: IntArray, seq: IntArray, touchpoint: IntArray
+) -> tuple[IntArray, IntArray]:
+    """The bound steps' rows in visit order, and where in them each visit starts."""
+    rows = np.flatnonzero(touchpoint >= 0)  # a step bound to no touchpoint is no visit
+    rows = rows[np.lexsort((seq[rows], attempt[rows], node[rows], run[rows]))]
+    keys = (run[rows], node[rows], attempt[rows], touchpoint[rows])
+    starts = np.ones(len(rows), dtype=bool)
+    if len(rows) > 1:
+        starts[1:] = np.any([key[1:] != key[:-1] for key in keys], axis=0)
+    return rows, np.flatnonzero(starts)
+
+
 def group_visits(observations: pd.DataFrame) -> Visits:
     """Group step observations into visits: consecutive steps of one attempt at one touchpoint."""
     run, run_ids = codes(observations["run_id"])
@@ -106,33 +142,9 @@ def group_visits(observations: pd.DataFrame) -> Visits:
     duration = observations["duration_ms"].to_numpy(dtype=np.float64)
     timed = observations["timed"].to_numpy(dtype=bool)
 
-    rows = np.flatnonzero(touchpoint >= 0)  # a step bound to no touchpoint is no visit
-    rows = rows[np.lexsort((seq[rows], attempt[rows], node[rows], run[rows]))]
-    keys = (run[rows], node[rows], attempt[rows], touchpoint[rows])
-    starts = np.ones(len(rows), dtype=bool)
-    if len(rows) > 1:
-        starts[1:] = np.any([key[1:] != key[:-1] for key in keys], axis=0)
-    first = np.flatnonzero(starts)
+    rows, first = _visit_rows(run, node, attempt, seq, touchpoint)
     if len(rows) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return Visits(
-            run_ids,
-            touchpoints,
-            segments,
-            stages,
-            empty,
-            empty,
-            empty,
-            empty,
-            empty,
-            empty,
-            np.zeros(0),
-            np.zeros(0, dtype=bool),
-            np.zeros(0, dtype=bool),
-            empty,
-            0,
-            np.zeros(0, dtype=bool),
-        )
+        return _no_visits(run_ids, touchpoints, segments, stages)
     d, t = duration[rows], timed[rows]
     total = np.add.reduceat(d, first)
     timed_total = np.add.reduceat(d * t, first)
