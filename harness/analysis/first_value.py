@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from harness.analysis.visits import FAILED, codes, quantiles
+from harness.analysis.visits import FAILED, BoolArray, IntArray, codes, quantiles
 from harness.map.journey_map import JourneyMap
 
 MILESTONE = "first-value"
@@ -66,14 +66,28 @@ def journey_times(journey_map: JourneyMap, observations: pd.DataFrame, milestone
     keep = (attempt == final_attempt[scenario]) & (stage >= 0) & (stage <= milestone_stage)
     if not keep.any():
         return pd.DataFrame(columns=["run_id", "segment", "reached", "journey_ms"])
+    segment_code = np.full(len(run_ids), -1, dtype=np.int64)
+    segment_code[run[keep]] = segment[keep]
+    scenarios, reaching = _scenario_times(observations, keep, scenario, stage, run, count, milestone_id)
+    return _quickest_journeys(scenarios, reaching, segment_code, segment_names, run_ids)
+
+
+def _scenario_times(
+    observations: pd.DataFrame,
+    keep: BoolArray,
+    scenario: IntArray,
+    stage: IntArray,
+    run: IntArray,
+    count: int,
+    milestone_id: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per kept scenario run: run, first stage, time, whether it broke; and those reaching the milestone."""
     sc, st = scenario[keep], stage[keep]
     seq = observations["seq"].to_numpy(dtype=np.int64)[keep]
     duration = observations["duration_ms"].to_numpy(dtype=np.float64)[keep]
     executed = (observations["outcome"] != "skipped").to_numpy(dtype=bool)[keep]
     broken = observations["outcome"].isin(FAILED).to_numpy(dtype=bool)[keep]
     at = (observations["touchpoint"] == milestone_id).to_numpy(dtype=bool)[keep]
-    segment_code = np.full(len(run_ids), -1, dtype=np.int64)
-    segment_code[run[keep]] = segment[keep]
 
     run_of = np.full(count, -1, dtype=np.int64)
     run_of[sc] = run[keep]
@@ -92,7 +106,17 @@ def journey_times(journey_map: JourneyMap, observations: pd.DataFrame, milestone
     scenarios = pd.DataFrame(
         {"run": run_of, "start": start, "total": total, "broken": failed, "to_milestone": to_milestone}
     )[present]
-    reaching = scenarios[(cutoff[present] >= 0) & ~missed[present]]
+    return scenarios, scenarios[(cutoff[present] >= 0) & ~missed[present]]
+
+
+def _quickest_journeys(
+    scenarios: pd.DataFrame,
+    reaching: pd.DataFrame,
+    segment_code: IntArray,
+    segment_names: list[str],
+    run_ids: list[str],
+) -> pd.DataFrame:
+    """Per run: the quickest scenario to the milestone plus the quickest way through each stage before it."""
     best = reaching.sort_values("to_milestone").drop_duplicates("run").set_index("run")
     lead_ins = (
         scenarios[~scenarios["broken"]].groupby(["run", "start"])["total"].min().reset_index()
