@@ -20,7 +20,7 @@ from harness.analysis.gaps import GapAnalysis
 from harness.analysis.inbox_audit import INBOX_RULE
 from harness.analysis.runner_rule import RUNNER_RULE
 from harness.analysis.verdicts import Verdict, finite
-from harness.map.journey_map import Expectation
+from harness.map.journey_map import Expectation, JourneyMap, Stage, Touchpoint
 from harness.observation import Run
 from harness.report import exports, junit, observations_csv
 from harness.report.html import render_html
@@ -95,72 +95,89 @@ def worst(statuses: list[str]) -> str:
     return next((status for status in order if status in statuses), "untested")
 
 
+def _map_json(journey_map: JourneyMap) -> dict[str, Any]:
+    return {
+        "journey": journey_map.journey,
+        "version": journey_map.version,
+        "path": str(journey_map.path),
+    }
+
+
+def _window_json(window: Window) -> dict[str, Any]:
+    return {
+        "runs": len(window.runs),
+        "from": _iso(window.start),
+        "to": _iso(window.end),
+        "run_ids": [run.run_id for run in window.runs],
+    }
+
+
+def _run_json(run: Run) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "state": run.state,
+        "segment": run.segment,
+        "target": run.target,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "map_version": run.map_version,
+    }
+
+
+def _summary_json(analysis: GapAnalysis) -> dict[str, Any]:
+    return {
+        "status_counts": analysis.status_counts(),
+        "all_met": analysis.all_met,
+        "unbound_steps": analysis.unbound_steps,
+    }
+
+
+def _touchpoint_json(analysis: GapAnalysis, touchpoint: Touchpoint) -> dict[str, Any]:
+    per_segment = {
+        segment: _verdict_json(verdict)
+        for segment in analysis.segments
+        if (verdict := analysis.verdict(touchpoint.id, segment)) is not None
+    }
+    return {
+        "id": touchpoint.id,
+        "name": touchpoint.name,
+        "channel": touchpoint.channel,
+        "owner": touchpoint.owner,
+        "moment_of_truth": touchpoint.moment_of_truth,
+        "status": worst([item["status"] for item in per_segment.values()]),
+        "segments": per_segment,
+    }
+
+
+def _stage_json(analysis: GapAnalysis, stage: Stage) -> dict[str, Any]:
+    return {
+        "id": stage.id,
+        "name": stage.name,
+        "customer_goal": stage.customer_goal,
+        "touchpoints": [_touchpoint_json(analysis, touchpoint) for touchpoint in stage.touchpoints],
+    }
+
+
+def _off_map_json(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "touchpoint": verdict.touchpoint_id,
+        "stage": verdict.stage_id,
+        "segment": verdict.segment,
+        **_verdict_json(verdict),
+    }
+
+
 def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
-    journey_map = analysis.journey_map
-    stages = []
-    for stage in journey_map.stages:
-        touchpoints = []
-        for touchpoint in stage.touchpoints:
-            per_segment = {
-                segment: _verdict_json(verdict)
-                for segment in analysis.segments
-                if (verdict := analysis.verdict(touchpoint.id, segment)) is not None
-            }
-            touchpoints.append(
-                {
-                    "id": touchpoint.id,
-                    "name": touchpoint.name,
-                    "channel": touchpoint.channel,
-                    "owner": touchpoint.owner,
-                    "moment_of_truth": touchpoint.moment_of_truth,
-                    "status": worst([item["status"] for item in per_segment.values()]),
-                    "segments": per_segment,
-                }
-            )
-        stages.append(
-            {
-                "id": stage.id,
-                "name": stage.name,
-                "customer_goal": stage.customer_goal,
-                "touchpoints": touchpoints,
-            }
-        )
+    """The JSON document (docs/report.schema.json); its key order is part of what readers see."""
     return {
         "schema_version": SCHEMA_VERSION,
-        "map": {
-            "journey": journey_map.journey,
-            "version": journey_map.version,
-            "path": str(journey_map.path),
-        },
-        "window": {
-            "runs": len(window.runs),
-            "from": _iso(window.start),
-            "to": _iso(window.end),
-            "run_ids": [run.run_id for run in window.runs],
-        },
-        "runs": [
-            {
-                "run_id": run.run_id,
-                "state": run.state,
-                "segment": run.segment,
-                "target": run.target,
-                "started_at": _iso(run.started_at),
-                "finished_at": _iso(run.finished_at),
-                "map_version": run.map_version,
-            }
-            for run in window.runs
-        ],
+        "map": _map_json(analysis.journey_map),
+        "window": _window_json(window),
+        "runs": [_run_json(run) for run in window.runs],
         "segments": analysis.segments,
-        "summary": {
-            "status_counts": analysis.status_counts(),
-            "all_met": analysis.all_met,
-            "unbound_steps": analysis.unbound_steps,
-        },
-        "stages": stages,
-        "off_map": [
-            {"touchpoint": v.touchpoint_id, "stage": v.stage_id, "segment": v.segment, **_verdict_json(v)}
-            for v in analysis.off_map
-        ],
+        "summary": _summary_json(analysis),
+        "stages": [_stage_json(analysis, stage) for stage in analysis.journey_map.stages],
+        "off_map": [_off_map_json(verdict) for verdict in analysis.off_map],
         "actions": [dataclasses.asdict(action) for action in analysis.actions],
         "priority_rule": PRIORITY_RULE,
         "emotions": [dataclasses.asdict(emotion) for emotion in analysis.emotions],
