@@ -190,6 +190,24 @@ class _Reader:
         return self.base / Path(self.text(node, key)).expanduser()  # relative to the schedule file
 
     def config(self, root: Node | None) -> ScheduleConfig:
+        nodes = self.nodes(root)
+        when = self.when(root, nodes)
+        zone = self.zone(nodes["timezone"]) if "timezone" in nodes else "UTC"
+        config = ScheduleConfig(
+            path=self.path,
+            target=self.target(nodes["target"]),
+            map=self.path_of(nodes["map"], "map"),
+            features=self.path_of(nodes["features"], "features"),
+            store=self.store(nodes.get("store")),
+            rule=self.rule(when, nodes[when], zone),
+            timezone=zone,
+        )
+        self.run_options(config, nodes)
+        self.watch_options(config, nodes)
+        return config
+
+    def nodes(self, root: Node | None) -> dict[str, Node]:
+        """The file's keys and their value nodes, each key known, given once, the required ones there."""
         if not isinstance(root, MappingNode):
             raise self.fail(root, "a schedule file is a mapping of keys, starting with `target: URL`.")
         nodes: dict[str, Node] = {}
@@ -207,22 +225,20 @@ class _Reader:
         for key in _REQUIRED:
             if key not in nodes:
                 raise self.fail(root, f'"{key}" is missing: a schedule needs target, map and features.')
+        return nodes
+
+    def when(self, root: Node | None, nodes: dict[str, Node]) -> str:
+        """The one key of every, hourly_at and daily_at that the file gives."""
         when = [key for key in _WHEN if key in nodes]
         if len(when) != 1:
             raise self.fail(
                 nodes[when[1]] if when else root,
                 'say when to run with one of every: 5m, hourly_at: ":15" or daily_at: "09:00".',
             )
-        zone = self.zone(nodes["timezone"]) if "timezone" in nodes else "UTC"
-        config = ScheduleConfig(
-            path=self.path,
-            target=self.target(nodes["target"]),
-            map=self.path_of(nodes["map"], "map"),
-            features=self.path_of(nodes["features"], "features"),
-            store=self.store(nodes.get("store")),
-            rule=self.rule(when[0], nodes[when[0]], zone),
-            timezone=zone,
-        )
+        return when[0]
+
+    def run_options(self, config: ScheduleConfig, nodes: dict[str, Node]) -> None:
+        """How each run goes: its segments, timeout and retries, and the report and store kept after."""
         if "segments" in nodes:
             config.segment_lines = self.segments(nodes["segments"])
             config.segments = list(config.segment_lines)
@@ -238,25 +254,30 @@ class _Reader:
             config.last = self.whole(nodes["last"], "last", 1)
         if "retention" in nodes:
             config.retention_s = self.positive(nodes["retention"], "retention")
+
+    def watch_options(self, config: ScheduleConfig, nodes: dict[str, Node]) -> None:
+        """The customer's mailbox and address, the metrics endpoint and the alerts."""
         if "mailbox" in nodes:
             config.mailbox = self.text(nodes["mailbox"], "mailbox")
         if "max_wait" in nodes:
             self.duration_s(nodes["max_wait"], "max_wait")
             config.max_wait = self.text(nodes["max_wait"], "max_wait")
         if "customer_address" in nodes:
-            template = self.text(nodes["customer_address"], "customer_address")
-            try:
-                customer_address(template, "run", 1)
-            except HarnessError as exc:
-                raise self.fail(nodes["customer_address"], str(exc)) from None
-            config.customer_address = template
+            config.customer_address = self.address_template(nodes["customer_address"])
         if "metrics_port" in nodes:
             config.metrics_port = self.whole(nodes["metrics_port"], "metrics_port", 1, 65535)
         if "metrics_addr" in nodes:
             config.metrics_addr = self.text(nodes["metrics_addr"], "metrics_addr")
         if "alerts" in nodes:
             config.alerts, config.alerts_block = self.alerts(nodes["alerts"])
-        return config
+
+    def address_template(self, node: Node) -> str:
+        template = self.text(node, "customer_address")
+        try:
+            customer_address(template, "run", 1)
+        except HarnessError as exc:
+            raise self.fail(node, str(exc)) from None
+        return template
 
     def target(self, node: Node) -> str:
         url = self.text(node, "target")

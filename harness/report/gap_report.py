@@ -20,8 +20,8 @@ from harness.analysis.gaps import GapAnalysis
 from harness.analysis.inbox_audit import INBOX_RULE
 from harness.analysis.runner_rule import RUNNER_RULE
 from harness.analysis.verdicts import Verdict, finite
-from harness.map.journey_map import Expectation
-from harness.observation import Run
+from harness.map.journey_map import Expectation, JourneyMap, Stage, Touchpoint
+from harness.observation import MessageReceived, Run
 from harness.report import exports, junit, observations_csv
 from harness.report.html import render_html
 from harness.report.window import Window
@@ -29,6 +29,7 @@ from harness.report.window import Window
 if TYPE_CHECKING:
     import pandas as pd
 
+    from harness.analysis.runner_rule import RunnerHealth
     from harness.map.diff import MapChange
     from harness.store.sqlite import Store
 
@@ -95,72 +96,89 @@ def worst(statuses: list[str]) -> str:
     return next((status for status in order if status in statuses), "untested")
 
 
+def _map_json(journey_map: JourneyMap) -> dict[str, Any]:
+    return {
+        "journey": journey_map.journey,
+        "version": journey_map.version,
+        "path": str(journey_map.path),
+    }
+
+
+def _window_json(window: Window) -> dict[str, Any]:
+    return {
+        "runs": len(window.runs),
+        "from": _iso(window.start),
+        "to": _iso(window.end),
+        "run_ids": [run.run_id for run in window.runs],
+    }
+
+
+def _run_json(run: Run) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "state": run.state,
+        "segment": run.segment,
+        "target": run.target,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "map_version": run.map_version,
+    }
+
+
+def _summary_json(analysis: GapAnalysis) -> dict[str, Any]:
+    return {
+        "status_counts": analysis.status_counts(),
+        "all_met": analysis.all_met,
+        "unbound_steps": analysis.unbound_steps,
+    }
+
+
+def _touchpoint_json(analysis: GapAnalysis, touchpoint: Touchpoint) -> dict[str, Any]:
+    per_segment = {
+        segment: _verdict_json(verdict)
+        for segment in analysis.segments
+        if (verdict := analysis.verdict(touchpoint.id, segment)) is not None
+    }
+    return {
+        "id": touchpoint.id,
+        "name": touchpoint.name,
+        "channel": touchpoint.channel,
+        "owner": touchpoint.owner,
+        "moment_of_truth": touchpoint.moment_of_truth,
+        "status": worst([item["status"] for item in per_segment.values()]),
+        "segments": per_segment,
+    }
+
+
+def _stage_json(analysis: GapAnalysis, stage: Stage) -> dict[str, Any]:
+    return {
+        "id": stage.id,
+        "name": stage.name,
+        "customer_goal": stage.customer_goal,
+        "touchpoints": [_touchpoint_json(analysis, touchpoint) for touchpoint in stage.touchpoints],
+    }
+
+
+def _off_map_json(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "touchpoint": verdict.touchpoint_id,
+        "stage": verdict.stage_id,
+        "segment": verdict.segment,
+        **_verdict_json(verdict),
+    }
+
+
 def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
-    journey_map = analysis.journey_map
-    stages = []
-    for stage in journey_map.stages:
-        touchpoints = []
-        for touchpoint in stage.touchpoints:
-            per_segment = {
-                segment: _verdict_json(verdict)
-                for segment in analysis.segments
-                if (verdict := analysis.verdict(touchpoint.id, segment)) is not None
-            }
-            touchpoints.append(
-                {
-                    "id": touchpoint.id,
-                    "name": touchpoint.name,
-                    "channel": touchpoint.channel,
-                    "owner": touchpoint.owner,
-                    "moment_of_truth": touchpoint.moment_of_truth,
-                    "status": worst([item["status"] for item in per_segment.values()]),
-                    "segments": per_segment,
-                }
-            )
-        stages.append(
-            {
-                "id": stage.id,
-                "name": stage.name,
-                "customer_goal": stage.customer_goal,
-                "touchpoints": touchpoints,
-            }
-        )
+    """The JSON document (docs/report.schema.json); its key order is part of what readers see."""
     return {
         "schema_version": SCHEMA_VERSION,
-        "map": {
-            "journey": journey_map.journey,
-            "version": journey_map.version,
-            "path": str(journey_map.path),
-        },
-        "window": {
-            "runs": len(window.runs),
-            "from": _iso(window.start),
-            "to": _iso(window.end),
-            "run_ids": [run.run_id for run in window.runs],
-        },
-        "runs": [
-            {
-                "run_id": run.run_id,
-                "state": run.state,
-                "segment": run.segment,
-                "target": run.target,
-                "started_at": _iso(run.started_at),
-                "finished_at": _iso(run.finished_at),
-                "map_version": run.map_version,
-            }
-            for run in window.runs
-        ],
+        "map": _map_json(analysis.journey_map),
+        "window": _window_json(window),
+        "runs": [_run_json(run) for run in window.runs],
         "segments": analysis.segments,
-        "summary": {
-            "status_counts": analysis.status_counts(),
-            "all_met": analysis.all_met,
-            "unbound_steps": analysis.unbound_steps,
-        },
-        "stages": stages,
-        "off_map": [
-            {"touchpoint": v.touchpoint_id, "stage": v.stage_id, "segment": v.segment, **_verdict_json(v)}
-            for v in analysis.off_map
-        ],
+        "summary": _summary_json(analysis),
+        "stages": [_stage_json(analysis, stage) for stage in analysis.journey_map.stages],
+        "off_map": [_off_map_json(verdict) for verdict in analysis.off_map],
         "actions": [dataclasses.asdict(action) for action in analysis.actions],
         "priority_rule": PRIORITY_RULE,
         "emotions": [dataclasses.asdict(emotion) for emotion in analysis.emotions],
@@ -257,25 +275,27 @@ def read_window(
     return frame[~earlier], frame[earlier]
 
 
-def build_report(
-    *, store_url: str, map_path: Path | None, out_dir: Path, last: int, observations_csv: bool = False
-) -> BuiltReport:
-    """Store → gap analysis → report, evaluated against whichever map is given (default: the last run's).
+@dataclass
+class _StoreWindow:
+    """What the report reads from the store, read while it is open and then closed."""
 
-    The window is the last `last` runs; the `last` runs before them are the previous window that
-    trends and regressions compare with.
-    """
-    from harness.analysis.gaps import analyse
+    runs: list[Run]
+    previous_runs: list[Run]
+    journey_map: JourneyMap
+    recorded: JourneyMap | None
+    observations: pd.DataFrame
+    previous: pd.DataFrame | None
+    messages: list[MessageReceived]
+    runner: list[RunnerHealth]
+
+
+def _read_store(store_url: str, map_path: Path | None, last: int) -> _StoreWindow:
     from harness.analysis.runner_rule import runner_health
     from harness.errors import HarnessError
-    from harness.map.diff import diff_maps, recorded_map
+    from harness.map.diff import recorded_map
     from harness.map.loading import load_map
     from harness.store.sqlite import open_store
 
-    if last < 1:
-        raise HarnessError("--last must be at least 1")
-    if not Path(store_url).exists() and "://" not in store_url:
-        raise HarnessError("no store here yet: run `shopper run` (or `shopper demo`) first", file=store_url)
     store = open_store(store_url)
     try:
         both = store.runs(last=2 * last)
@@ -294,24 +314,12 @@ def build_report(
         runner = runner_health(store.runner_samples(run_ids), run_ids)
     finally:
         store.close()
-    analysis = analyse(
-        journey_map,
-        observations,
-        previous=previous,
-        run_order=[run.run_id for run in runs],
-        messages=messages,
-        runner=runner,
-    )
-    changes = diff_maps(recorded, journey_map) if recorded is not None else []
-    window = Window(runs=runs, previous=previous_runs)
-    html_path, json_path = write_report(
-        analysis,
-        window,
-        out_dir,
-        changes=changes,
-        recorded_version=recorded.version if recorded is not None else None,
-        store_url=store_url if observations_csv else None,
-    )
+    return _StoreWindow(runs, previous_runs, journey_map, recorded, observations, previous, messages, runner)
+
+
+def _summary_line(analysis: GapAnalysis, read: _StoreWindow, changes: Sequence[MapChange]) -> str:
+    """The report's summary for the terminal: counts, map changes, a busy runner, what got worse."""
+    runs, recorded = read.runs, read.recorded
     counts = ", ".join(f"{count} {status}" for status, count in analysis.status_counts().items() if count)
     aborted = sum(1 for run in runs if run.state == "aborted")
     summary = (
@@ -330,6 +338,46 @@ def build_report(
         )
     worse = [m for m in analysis.movements if m.direction == "worse"]
     if worse:
-        summary += f"\n{len(worse)} got worse since the previous {len(previous_runs)} run(s):"
+        summary += f"\n{len(worse)} got worse since the previous {len(read.previous_runs)} run(s):"
         summary += "".join(f"\n  {m.name} ({m.segment}): {m.reason}" for m in worse)
+    return summary
+
+
+def build_report(
+    *, store_url: str, map_path: Path | None, out_dir: Path, last: int, observations_csv: bool = False
+) -> BuiltReport:
+    """Store → gap analysis → report, evaluated against whichever map is given (default: the last run's).
+
+    The window is the last `last` runs; the `last` runs before them are the previous window that
+    trends and regressions compare with.
+    """
+    from harness.analysis.gaps import analyse
+    from harness.errors import HarnessError
+    from harness.map.diff import diff_maps
+
+    if last < 1:
+        raise HarnessError("--last must be at least 1")
+    if not Path(store_url).exists() and "://" not in store_url:
+        raise HarnessError("no store here yet: run `shopper run` (or `shopper demo`) first", file=store_url)
+    read = _read_store(store_url, map_path, last)
+    analysis = analyse(
+        read.journey_map,
+        read.observations,
+        previous=read.previous,
+        run_order=[run.run_id for run in read.runs],
+        messages=read.messages,
+        runner=read.runner,
+    )
+    recorded = read.recorded
+    changes = diff_maps(recorded, read.journey_map) if recorded is not None else []
+    window = Window(runs=read.runs, previous=read.previous_runs)
+    html_path, json_path = write_report(
+        analysis,
+        window,
+        out_dir,
+        changes=changes,
+        recorded_version=recorded.version if recorded is not None else None,
+        store_url=store_url if observations_csv else None,
+    )
+    summary = _summary_line(analysis, read, changes)
     return BuiltReport(html_path=html_path, json_path=json_path, all_met=analysis.all_met, summary=summary)
