@@ -95,6 +95,7 @@ def fill_store(path: Path, n: int, stages: int, touchpoints: int, segments: int,
                 "",
                 "",
                 "",
+                None,  # wall_ms: the bench's rows say nothing of the harness's own time
             )
         )
     marks = ", ".join("?" for _ in OBSERVATION_COLUMNS)
