@@ -60,6 +60,15 @@ class StoreError(HarnessError):
     """The store cannot be opened or written."""
 
 
+class NoStoreError(StoreError):
+    """Nothing was recorded where the store is looked for: one sentence for every command that reads it."""
+
+    def __init__(self, file: str | Path) -> None:
+        super().__init__(
+            "no store here: run `shopper run` (or `shopper demo`) first, or name it with --store", file=file
+        )
+
+
 class BrowserError(HarnessError):
     """No usable Chromium was found or it could not start."""
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError
+from harness.store.sqlite import DEFAULT_STORE
 
 EXIT_OK, EXIT_GAPS, EXIT_USAGE = 0, 1, 2
 DEFAULT_FEATURES = Path("scenarios")
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 
 def store_default() -> str:
-    return os.environ.get("SHOPPER_STORE", "shopper.db")
+    return os.environ.get("SHOPPER_STORE", DEFAULT_STORE)
 
 
 def map_default() -> Path:

@@ -17,7 +17,7 @@ from harness.cli._args import (
     port,
     store_default,
 )
-from harness.errors import HarnessError
+from harness.errors import HarnessError, NoStoreError
 
 if TYPE_CHECKING:
     from harness.cli._args import Commands
@@ -69,7 +69,7 @@ def cmd_mail(args: argparse.Namespace) -> int:
         raise UsageError(f'--wait "{args.wait}" is not a duration, e.g. 30s') from None
     store_url = args.store or store_default()
     if not Path(store_url).exists() and "://" not in store_url:
-        raise HarnessError("no store here: run `shopper run` first, or name it with --store", file=store_url)
+        raise NoStoreError(store_url)
     store = open_store(store_url)
 
     def said(result: PollResult) -> None:

@@ -29,6 +29,7 @@ from harness.map.journey_map import format_duration, parse_duration
 from harness.map.user_yaml import compose
 from harness.ops.alert_config import AlertConfig, alert_config
 from harness.record.context import customer_address
+from harness.store.sqlite import DEFAULT_STORE
 
 KEYS = (
     "target",
@@ -288,7 +289,7 @@ class _Reader:
 
     def store(self, node: Node | None) -> str:
         if node is None:
-            return str(self.base / "shopper.db")
+            return str(self.base / DEFAULT_STORE)
         text = self.text(node, "store")
         return text if "://" in text else str(self.base / Path(text).expanduser())
 

@@ -352,13 +352,13 @@ def build_report(
     trends and regressions compare with.
     """
     from harness.analysis.gaps import analyse
-    from harness.errors import HarnessError
+    from harness.errors import HarnessError, NoStoreError
     from harness.map.diff import diff_maps
 
     if last < 1:
         raise HarnessError("--last must be at least 1")
     if not Path(store_url).exists() and "://" not in store_url:
-        raise HarnessError("no store here yet: run `shopper run` (or `shopper demo`) first", file=store_url)
+        raise NoStoreError(store_url)
     read = _read_store(store_url, map_path, last)
     analysis = analyse(
         read.journey_map,

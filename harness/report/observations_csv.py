@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError, StoreError
+from harness.errors import HarnessError, NoStoreError, StoreError
 from harness.report.exports import FORMULA_STARTS
 from harness.store.columns import OBSERVATION_COLUMNS
 from harness.store.sqlite import store_path
@@ -25,7 +25,7 @@ def _open_read_only(store_url: str) -> sqlite3.Connection:
         raise StoreError("exporting observations from PostgreSQL is not supported yet", file=store_url)
     path = store_path(store_url)
     if not path.is_file():
-        raise StoreError("no store here: run `shopper run` (or `shopper demo`) first", file=path)
+        raise NoStoreError(path)
     try:
         # mode=ro: an export must never create, migrate or write a store.
         return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
