@@ -21,9 +21,12 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from journeys import QuietHandler, send_html, serve, shopper_run, stored_observations, write_features
+from PIL import Image
+from test_report_schema import errors_of
 
 from harness.analysis.gaps import analyse
 from harness.map.loading import load_map
+from harness.record.context import MASK_COLOR
 from harness.report.gap_report import write_report
 from harness.report.window import Window
 from harness.store.sqlite import open_store
@@ -150,6 +153,11 @@ def test_the_page_visit_keeps_its_requests_and_a_slow_screenshot(recorded: Path)
     shot = Path(visit.page.screenshot)
     assert shot.is_file() and shot.name.endswith("-slow.png")
     assert shot.is_relative_to(recorded / "evidence")
+    # The page shows the password: the slow page's screenshot masks it as the evidence at failure does.
+    mask = tuple(int(MASK_COLOR[i : i + 2], 16) for i in (1, 3, 5))
+    with Image.open(shot) as image:
+        colors = image.convert("RGB").getcolors(maxcolors=image.width * image.height) or []
+        assert sum(count for count, color in colors if color == mask) > 100
     # The screenshot was taken after the customer's wait: the step's wall time is the page's.
     obs = stored_observations(recorded / "obs.db")
     assert PASSWORD not in (recorded / "obs.db").read_bytes().decode("utf-8", "replace")
@@ -174,6 +182,12 @@ def test_a_slow_touchpoint_shows_its_screenshot_and_the_request_that_held_it_up(
     (marked,) = re.findall(r'class="slowest"><td class="request"[^>]*><code>([^<]*)</code>', section)
     assert marked.endswith("/hero.png")  # the request that held the page up is the one marked
     assert PASSWORD not in text
+    (slowest,) = document["slowest_visits"]  # the JSON report holds the same evidence
+    assert slowest["touchpoint_id"] == "plans-page" and slowest["screenshot"].endswith("-slow.png")
+    assert any(
+        r["name"].endswith("/hero.png") and r["duration_ms"] >= DELAY_S * 1000 for r in slowest["requests"]
+    )
+    assert errors_of(document) == []  # and follows docs/report.schema.json
 
 
 def test_a_partly_measured_stage_is_marked(report: tuple[Path, dict[str, Any]]) -> None:

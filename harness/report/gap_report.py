@@ -24,6 +24,7 @@ from harness.map.journey_map import Expectation, JourneyMap, Stage, Touchpoint
 from harness.observation import MessageReceived, Run
 from harness.report import exports, junit, observations_csv
 from harness.report.html import render_html
+from harness.report.slow_evidence import slowest_json
 from harness.report.window import Window
 
 if TYPE_CHECKING:
@@ -224,6 +225,8 @@ def write_report(
     document["map"]["changes"] = [
         {**dataclasses.asdict(change), "sentence": change.sentence} for change in changes
     ]
+    slow = {(v.touchpoint_id, v.segment) for v in analysis.verdicts if v.status == "slow"}
+    document["slowest_visits"] = slowest_json(slow_visits, slow)
     document["map"]["changed_expectations"] = [
         item for item in document["map"]["changes"] if item["what"] == "expectation"
     ]

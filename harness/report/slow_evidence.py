@@ -9,8 +9,10 @@ every name (they come from the target site).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from harness.store.pages import SlowestVisit
 
@@ -71,3 +73,21 @@ def slow_evidence(
         rows, span = waterfall(visit)
         found[(visit.touchpoint, visit.segment)] = SlowEvidence(visit, image, note, rows, span)
     return found
+
+
+def slowest_json(visits: Sequence[SlowestVisit], slow: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The JSON report's `slowest_visits`: those of the (touchpoint, segment) pairs judged slow."""
+    return [
+        {
+            "touchpoint_id": visit.touchpoint,
+            "segment": visit.segment,
+            "run_id": visit.run_id,
+            "seq": visit.seq,
+            "duration_ms": visit.duration_ms,
+            "url": visit.page.url,
+            "screenshot": visit.page.screenshot,
+            "requests": [dataclasses.asdict(request) for request in visit.page.requests],
+        }
+        for visit in visits
+        if (visit.touchpoint, visit.segment) in slow
+    ]
