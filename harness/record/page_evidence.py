@@ -1,9 +1,9 @@
-"""What a timed page visit leaves to show a slow gap: the page's requests, and a screenshot when slow.
+"""What a slow page visit leaves to show its gap: the page's requests, and a screenshot.
 
 Taken after the step's clock stopped (scenario_run.step_passed), from the browser's own Resource
-and Navigation Timing: one script call per page the customer waited for, so it costs the run
-little and the touchpoint nothing. The screenshot is kept only for a visit over its `within`
-(the report shows a slow touchpoint's slowest visit), masked like the evidence at failure.
+and Navigation Timing, and only for a visit over its `within` (the report shows a slow
+touchpoint's slowest visit): a met visit costs the run nothing, and the touchpoint never pays.
+The screenshot is masked like the evidence at failure.
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ def page_evidence(shopper: Shopper, screenshot: Path | None) -> PageEvidence | N
     part = shopper.last_part()
     if part is None or shopper.page is None:
         return None
+    within = part.touchpoint.expectation(shopper.segment).within_ms if part.touchpoint else None
+    if within is None or part.duration_ms <= within:
+        # Only a visit over its promise can be a slow touchpoint's slowest: a met one costs the run nothing.
+        return None
     try:
         found = shopper.page.locator(":root").evaluate(PAGE_REQUESTS, timeout=shopper.wait_ms())
     except Exception:  # evidence must never cost the run what it measured
@@ -53,9 +57,8 @@ def page_evidence(shopper: Shopper, screenshot: Path | None) -> PageEvidence | N
     if len(requests) > MAX_REQUESTS:
         requests = sorted(requests, key=lambda r: r.duration_ms, reverse=True)[:MAX_REQUESTS]
         requests.sort(key=lambda r: r.start_ms)
-    within = part.touchpoint.expectation(shopper.segment).within_ms if part.touchpoint else None
     kept = ""
-    if screenshot is not None and within is not None and part.duration_ms > within:
+    if screenshot is not None:
         kept = str(screenshot) if shopper.screenshot(screenshot) else ""
     url = redact(page_location(shopper.page_url()), hidden)
     return PageEvidence(url=url, requests=requests, screenshot=kept)
