@@ -47,6 +47,30 @@ class Run:
 
 
 @dataclass
+class PageRequest:
+    """One request of a page the customer waited for, from the browser's Resource/Navigation Timing.
+
+    Moments are milliseconds from the page's navigation start; `name` has no query, fragment or
+    credentials and no secret (a waterfall row in the report).
+    """
+
+    name: str
+    start_ms: float
+    duration_ms: float
+    bytes: int | None  # transferred (0: from the cache, or a cross-origin size the browser hides)
+    kind: str  # the browser's initiatorType: navigation, img, script, css, fetch, ...
+
+
+@dataclass
+class PageEvidence:
+    """What a timed page visit leaves to show a slow gap: its requests, and a screenshot when it was slow."""
+
+    url: str  # the page's location, as a record shows it (no query, no secret)
+    requests: list[PageRequest] = field(default_factory=list)
+    screenshot: str = ""  # taken when the visit took longer than its `within`, secrets masked
+
+
+@dataclass
 class Observation:
     """One timed step attempt, bound to the stage and touchpoint it exercised."""
 
@@ -75,6 +99,14 @@ class Observation:
     # several): actionability checks and the harness's work included. duration_ms is the
     # browser's timing of the answer where there is one; None in stores from before it was kept.
     wall_ms: float | None = None
+    # What failed, where it matters to the customer's mood: "content" when a text check missed on a
+    # page that loaded (see CONTENT_MISS); "" otherwise.
+    failure: str = ""
+    page: PageEvidence | None = None  # a timed page visit's requests (and screenshot when slow)
+
+
+# A failed text check on a page that loaded (`I should see "..."`): the site answered, its words did not.
+CONTENT_MISS = "content"
 
 
 @dataclass

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from harness.errors import HarnessError
 from harness.map.catalogue import BY_URL
-from harness.record.context import Shopper, StepFailure
+from harness.record.context import ContentMissing, Shopper, StepFailure
 from harness.record.dry_run import AWAY, OPENED_BY_URL, DryRun, held_back
 from harness.steps import locate, page_scan
 from harness.steps.browsing import after_action, browse, fail_on_http_error, open_url
@@ -110,8 +110,11 @@ def should_see(shopper: Shopper, page: Any, text: str) -> None:
     if _approximate(shopper.dry_run):
         return
     browse(shopper, page)
-    fail_on_http_error(shopper)
-    expect(page.get_by_text(text).first).to_be_visible(timeout=shopper.wait_ms())
+    fail_on_http_error(shopper)  # a broken page is the page's failure, not a missing text
+    try:
+        expect(page.get_by_text(text).first).to_be_visible(timeout=shopper.wait_ms())
+    except AssertionError as exc:
+        raise ContentMissing(str(exc)) from None
 
 
 @touchpoint_step("then", 'I should not see "{text}"', kind="web page")
@@ -120,4 +123,7 @@ def should_not_see(shopper: Shopper, page: Any, text: str) -> None:
     if _approximate(shopper.dry_run):
         return
     browse(shopper, page)
-    expect(page.get_by_text(text)).to_have_count(0, timeout=shopper.wait_ms())
+    try:
+        expect(page.get_by_text(text)).to_have_count(0, timeout=shopper.wait_ms())
+    except AssertionError as exc:
+        raise ContentMissing(str(exc)) from None

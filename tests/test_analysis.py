@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.analysis.emotion import StageEmotion
 from harness.analysis.gaps import GapAnalysis, analyse
 from harness.analysis.visits import quantiles
 from harness.map.journey_map import JourneyMap
 from harness.map.loading import load_map_text
-from harness.observation import Observation, Run, RunStarted, StepObserved
+from harness.observation import CONTENT_MISS, Observation, Run, RunStarted, StepObserved
 from harness.report.gap_report import report_json
 from harness.report.window import Window
 from harness.store.sqlite import open_store
@@ -72,6 +73,7 @@ class Journeys:
         timed: bool = True,
         segment: str = "self-serve",
         error: str = "",
+        failure: str = "",
     ) -> None:
         self.seq += 1
         store = open_store(self.path)
@@ -93,6 +95,7 @@ class Journeys:
                     seq=self.seq,
                     error=error or ("it broke" if outcome in ("failed", "error") else ""),
                     timed=timed,
+                    failure=failure,
                 )
             )
         )
@@ -147,6 +150,41 @@ def test_experienced_emotion_follows_the_stated_rule(journeys: Journeys, journey
     assert (signup.experienced, signup.expected) == (2.0, 0.0)
     assert emotions[("discover", "enterprise")].experienced is None
     assert emotions[("discover", "enterprise")].visits == 0
+
+
+def test_a_content_miss_scores_milder_than_a_broken_page(journeys: Journeys, journey_map: JourneyMap) -> None:
+    run = journeys.run("r1", 0)
+    # The home page loaded (400 ms, +2 had it said what it should) but lacked a text: a content miss.
+    journeys.step(run, "a", "home", 400)
+    journeys.step(run, "a", "home", 1000, "failed", timed=False, failure=CONTENT_MISS)
+    # The sign-up form answered HTTP 500: a broken page.
+    journeys.step(run, "b", "signup-form", 300, "failed", stage="signup")
+    emotions = {(e.stage_id, e.segment): e for e in journeys.analyse(journey_map).emotions}
+    discover, signup = emotions[("discover", "self-serve")], emotions[("signup", "self-serve")]
+    assert (discover.experienced, signup.experienced) == (-1.0, -2.0)
+    # A content miss past fail_after is a broken page all the same: the customer waited too long.
+    journeys.step(journeys.run("r2", 1), "c", "home", 6000, "failed", failure=CONTENT_MISS)
+    assert emotions_after(journeys, journey_map)[("discover", "self-serve")].experienced == -1.5
+
+
+def emotions_after(journeys: Journeys, journey_map: JourneyMap) -> dict[tuple[str, str], StageEmotion]:
+    return {(e.stage_id, e.segment): e for e in journeys.analyse(journey_map).emotions}
+
+
+def test_a_stage_scored_from_some_of_its_touchpoints_is_partly_measured(
+    journeys: Journeys, journey_map: JourneyMap
+) -> None:
+    run = journeys.run("r1", 0)
+    journeys.step(run, "a", "home", 400)
+    journeys.step(run, "a", "/elsewhere", 400)  # an off-map page is no touchpoint of the stage
+    journeys.step(run, "b", "signup-form", 900, stage="signup")
+    journeys.step(run, "b", "welcome-email", 9000, stage="signup")
+    emotions = emotions_after(journeys, journey_map)
+    discover, signup = emotions[("discover", "self-serve")], emotions[("signup", "self-serve")]
+    assert (discover.measured, discover.touchpoints, discover.partly_measured) == (1, 2, True)
+    assert (signup.measured, signup.touchpoints, signup.partly_measured) == (2, 2, False)
+    unvisited = emotions[("discover", "enterprise")]  # no visit: not scored, so not partly measured
+    assert (unvisited.measured, unvisited.partly_measured) == (0, False)
 
 
 def test_trend_has_a_point_per_run_that_visited_oldest_first(

@@ -155,3 +155,89 @@ def test_no_payload_runs_and_every_one_reads_as_text(
     assert URL_PAYLOAD in unquote(shown)
     titles = [tp["segments"]["self-serve"]["page_title"] for tp in embedded["stages"][0]["touchpoints"]]
     assert titles == PAYLOADS  # the embedded JSON kept its content and its script element
+
+
+def _slow_store(root: Path) -> Path:
+    """A store holding one slow page visit whose requests are named by the payloads.
+
+    A browser percent-encodes markup in the URLs it requests, so a real site cannot get raw markup
+    into Resource Timing names; the store is written directly here (a real SQLite store, the real
+    report and browser) so that the waterfall's escaping is shown even for names that could.
+    """
+    import datetime as dt
+
+    from harness.observation import (
+        Observation,
+        PageEvidence,
+        PageRequest,
+        Run,
+        RunFinished,
+        RunStarted,
+        StepObserved,
+    )
+    from harness.store.sqlite import open_store
+
+    journey_map = root / "map.yaml"
+    journey_map.write_text(
+        "journey: Hostile\nversion: v1\nsegments: [self-serve]\nstages:\n  - id: visit\n    touchpoints:\n"
+        "      - {id: slow-page, channel: web, owner: Web, url: /slow,"
+        " expect: {within: 1s, fail_after: 9s}}\n"
+    )
+    started = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    requests = [
+        PageRequest(f"http://site.test/{p}", 10.0 * n, 100.0, 10, "img") for n, p in enumerate(PAYLOADS)
+    ]
+    page = PageEvidence(url=f"http://site.test/slow/{URL_PAYLOAD}", requests=requests)
+    store = open_store(root / "obs.db")
+    store.handle(RunStarted(Run("r1", started, state="running", map_path=str(journey_map))))
+    store.handle(
+        StepObserved(
+            Observation(
+                run_id="r1",
+                feature="f",
+                scenario="s",
+                node_id="n",
+                segment="self-serve",
+                stage="visit",
+                touchpoint="slow-page",
+                step="Given I open the slow page",
+                started_at=started,
+                duration_ms=3000.0,
+                outcome="passed",
+                seq=1,
+                page=page,
+            )
+        )
+    )
+    store.handle(RunFinished("r1", "finished"))
+    store.close()
+    return root / "obs.db"
+
+
+@pytest.mark.parametrize("policy", ["with CSP", "without CSP"])
+def test_request_names_in_the_waterfall_read_as_text(tmp_path: Path, policy: str) -> None:
+    store = _slow_store(tmp_path)
+    assert main(["report", "--store", str(store), "--out", str(tmp_path / "out")]) == 1  # a slow gap
+    page_file = tmp_path / "out" / "gap-report.html"
+    text = page_file.read_text()
+    if policy == "without CSP":
+        page_file.write_text(text.replace('http-equiv="Content-Security-Policy"', 'name="removed"'))
+    dialogs: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**launch_options({}, playwright.chromium.executable_path))
+        page = browser.new_page()
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(page_file.as_uri())
+        page.wait_for_timeout(300)
+        page.evaluate(
+            "() => document.querySelectorAll('*').forEach(e => e.dispatchEvent(new MouseEvent('mouseover')))"
+        )
+        ran = page.evaluate("() => window.__xss ?? null")
+        handlers = page.evaluate(
+            "() => document.querySelectorAll('[onmouseover], [onerror], [onload]').length"
+        )
+        shown = page.locator(".waterfall").inner_text()
+        browser.close()
+    assert ran is None and dialogs == [] and handlers == 0
+    for payload in PAYLOADS:
+        assert f"http://site.test/{payload}" in shown, payload

@@ -17,7 +17,15 @@ import pandas as pd
 import pytest
 
 from harness.errors import StoreError
-from harness.observation import Observation, Run, RunFinished, RunStarted, StepObserved
+from harness.observation import (
+    Observation,
+    PageEvidence,
+    PageRequest,
+    Run,
+    RunFinished,
+    RunStarted,
+    StepObserved,
+)
 from harness.store.columns import OBSERVATION_COLUMNS
 from harness.store.sqlite import SQLiteStore, open_store
 
@@ -335,8 +343,46 @@ def test_a_store_from_an_older_harness_gains_the_new_columns(tmp_path: Path) -> 
         ).values.tolist() == [["home-page", "failed", "HTTP 500", "", ""]]
         store.handle(StepObserved(make_obs("old", 2, T0, trace="t.zip", page_url="http://acme.test/x")))
         assert store.observations(["old"])["trace"].tolist() == ["", "t.zip"]
+        # No content miss was told apart then, and no page kept its requests.
+        assert store.observations(["old"])["failure"].tolist() == ["", ""]
+        assert store.slowest_visits(["old"]) == []
     finally:
         store.close()
+
+
+def _page(duration: float, screenshot: str = "") -> PageEvidence:
+    return PageEvidence(
+        url="http://acme.test/pricing",
+        requests=[
+            PageRequest("http://acme.test/pricing", 0.0, 40.0, 900, "navigation"),
+            PageRequest("http://acme.test/hero.png", 45.0, duration, None, "img"),
+        ],
+        screenshot=screenshot,
+    )
+
+
+def test_each_touchpoint_keeps_its_slowest_page_visit_until_its_run_is_pruned(store: SQLiteStore) -> None:
+    for run_id in ("r1", "r2"):
+        store.handle(RunStarted(make_run(run_id)))
+    store.handle(StepObserved(make_obs("r1", 1, T0, duration_ms=300.0, page=_page(250.0))))
+    store.handle(StepObserved(make_obs("r2", 2, T0, duration_ms=900.0, page=_page(850.0, "slow.png"))))
+    store.handle(StepObserved(make_obs("r2", 3, T0, duration_ms=5000.0, outcome="failed", page=_page(1.0))))
+    store.handle(StepObserved(make_obs("r2", 4, T0, duration_ms=9000.0)))  # no page evidence kept
+    store.handle(StepObserved(make_obs("r2", 5, T0, failure="content", outcome="failed")))
+    (slowest,) = store.slowest_visits(["r1", "r2"])
+    assert (slowest.touchpoint, slowest.segment, slowest.run_id, slowest.seq) == (
+        "home-page",
+        "self-serve",
+        "r2",
+        2,
+    )
+    assert slowest.duration_ms == 900.0 and slowest.page == _page(850.0, "slow.png")
+    assert store.observations(["r2"])["failure"].tolist() == ["", "", "", "content"]
+    assert store.slowest_visits(["r1"])[0].seq == 1  # only the window's runs
+    for run_id in ("r1", "r2"):
+        store.handle(RunFinished(run_id, "finished"))
+    store.prune(dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+    assert store._db.execute("SELECT COUNT(*) FROM page_evidence").fetchone()[0] == 0
 
 
 def test_the_map_text_is_stored_once_and_read_back(store: SQLiteStore) -> None:

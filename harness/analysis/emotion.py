@@ -11,10 +11,14 @@ from harness.map.journey_map import JourneyMap, Stage
 
 EMOTION_RULE = (
     "each visit the customer made scores +2 when answered within half the `within` target, +1 within it,"
-    " 0 up to twice the target, -1 beyond that, -2 when it failed or took longer than fail_after;"
+    " 0 up to twice the target, -1 beyond that, -2 when its page broke (it failed to load, answered an"
+    " HTTP error, or took longer than fail_after); a page that loaded but lacked a text the customer"
+    " looked for (a content check that failed) scores -1, milder than a broken page;"
     " a visit to a touchpoint without a `within` target scores +1 when it succeeded;"
-    " a stage's experienced emotion is the mean over its visits"
+    " a stage's experienced emotion is the mean over its visits, marked partly measured when only"
+    " some of its touchpoints were visited"
 )
+CONTENT_MISS_SCORE = -1.0  # the site answered; its words let the customer down, not the page
 
 
 @dataclass
@@ -27,17 +31,26 @@ class StageEmotion:
     expected: float | None  # mean of the stage's touchpoint emotions in the map; None if the map has none
     experienced: float | None  # None when no visit in the window
     visits: int
+    measured: int = 0  # the stage's touchpoints with a visit in the window
+    touchpoints: int = 0  # the stage's touchpoints in the map
+
+    @property
+    def partly_measured(self) -> bool:
+        """Scored from some of the stage's touchpoints only: the others were not visited."""
+        return self.experienced is not None and self.measured < self.touchpoints
 
 
 def visit_emotions(visits: Visits, group: IntArray, within: FloatArray, fail_after: FloatArray) -> FloatArray:
     """Each visit's score by EMOTION_RULE."""
     target, limit, duration = within[group], fail_after[group], visits.duration_ms
+    content = visits.content_miss
     with np.errstate(invalid="ignore"):
-        broken = visits.failed | (duration > limit)
+        broken = (visits.failed & ~content) | (duration > limit)
         timed = np.select(
             [duration <= target / 2, duration <= target, duration <= target * 2], [2.0, 1.0, 0.0], -1.0
         )
-    return np.where(broken, -2.0, np.where(np.isnan(target), 1.0, timed))
+    scored = np.where(content, CONTENT_MISS_SCORE, np.where(np.isnan(target), 1.0, timed))
+    return np.where(broken, -2.0, scored)
 
 
 def _stage_of_visits(journey_map: JourneyMap, visits: Visits) -> IntArray:
@@ -71,6 +84,7 @@ def _emotions(
     count = np.bincount(key, minlength=cells)
     total = np.bincount(key, weights=scores[known], minlength=cells)
     code = {segment: number for number, segment in enumerate(visits.segments)}
+    measured = _measured(journey_map, visits)
     emotions = []
     for segment in segments:
         for number, stage in enumerate(journey_map.stages):
@@ -84,9 +98,26 @@ def _emotions(
                     expected=_expected_emotion(stage, segment),
                     experienced=round(float(total[cell]) / visits_here, 2) if visits_here else None,
                     visits=visits_here,
+                    measured=len(measured.get((stage.id, segment), ())),
+                    touchpoints=len(stage.touchpoints),
                 )
             )
     return emotions
+
+
+def _measured(journey_map: JourneyMap, visits: Visits) -> dict[tuple[str, str], set[str]]:
+    """Per (stage, segment), the stage's own touchpoints that were visited (off-map pages are not one)."""
+    found: dict[tuple[str, str], set[str]] = {}
+    pairs = (
+        np.unique(np.stack([visits.touchpoint, visits.segment]), axis=1) if len(visits) else np.zeros((2, 0))
+    )
+    for touchpoint_code, segment_code in pairs.T.tolist():
+        touchpoint = journey_map.touchpoint(visits.touchpoints[int(touchpoint_code)])
+        if touchpoint is not None:
+            found.setdefault((touchpoint.stage_id, visits.segments[int(segment_code)]), set()).add(
+                touchpoint.id
+            )
+    return found
 
 
 def emotions_of(

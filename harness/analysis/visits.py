@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from harness.observation import CONTENT_MISS
+
 FAILED = ("failed", "error")
 
 IntArray = npt.NDArray[np.int64]
@@ -58,6 +60,8 @@ class Visits:
     nodes: int
     # The visit's email is still awaited (see harness.mail.pending): neither a success nor a failure yet.
     pending: BoolArray
+    # It failed at a text check on a page that loaded (observation.CONTENT_MISS), not at the page.
+    content_miss: BoolArray
 
     def __len__(self) -> int:
         return len(self.run)
@@ -77,6 +81,7 @@ class Visits:
                 "errored",
                 "failure_row",
                 "pending",
+                "content_miss",
             )
         }
         return Visits(
@@ -108,6 +113,7 @@ def _no_visits(run_ids: list[str], touchpoints: list[str], segments: list[str], 
         np.zeros(0, dtype=bool),
         empty,
         0,
+        np.zeros(0, dtype=bool),
         np.zeros(0, dtype=bool),
     )
 
@@ -141,6 +147,9 @@ def group_visits(observations: pd.DataFrame) -> Visits:
     executed = (outcome != "skipped").to_numpy(dtype=bool)
     duration = observations["duration_ms"].to_numpy(dtype=np.float64)
     timed = observations["timed"].to_numpy(dtype=bool)
+    content = np.zeros(len(outcome), dtype=bool)
+    if "failure" in observations.columns:  # a frame from before content misses were told apart has none
+        content = (observations["failure"] == CONTENT_MISS).to_numpy(dtype=bool) & failed
 
     rows, first = _visit_rows(run, node, attempt, seq, touchpoint)
     if len(rows) == 0:
@@ -150,6 +159,7 @@ def group_visits(observations: pd.DataFrame) -> Visits:
     timed_total = np.add.reduceat(d * t, first)
     any_timed = np.logical_or.reduceat(t, first)
     failing_row = np.where(failed[rows], rows, -1)
+    failure_row = np.maximum.reduceat(failing_row, first)
     start_rows = rows[first]
     keep = np.logical_or.reduceat(executed[rows], first)
     return Visits(
@@ -167,9 +177,10 @@ def group_visits(observations: pd.DataFrame) -> Visits:
         failed=np.logical_or.reduceat(failed[rows], first)[keep],
         errored=np.logical_or.reduceat(errored[rows], first)[keep],
         # The failing step of a visit (the last one, if several) is its evidence.
-        failure_row=np.maximum.reduceat(failing_row, first)[keep],
+        failure_row=failure_row[keep],
         nodes=int(node.max()) + 1 if len(node) else 0,
         pending=np.logical_or.reduceat(waiting[rows], first)[keep],
+        content_miss=np.where(failure_row >= 0, content[failure_row], False)[keep],
     )
 
 

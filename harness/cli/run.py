@@ -64,7 +64,10 @@ def add_run(commands: Commands) -> None:
         "--customer-domain", help="mail domain of the synthetic customers' addresses (default example.test)"
     )
     run.add_argument(
-        "--evidence-dir", type=Path, help="where screenshots and traces at failure go (default: by the store)"
+        "--evidence-dir",
+        type=Path,
+        help="where screenshots and traces at failure, and slow pages' screenshots, go"
+        " (default: by the store)",
     )
     run.add_argument("--quiet", action="store_true")
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest (e.g. --headed)")

@@ -45,6 +45,10 @@ class StepFailure(AssertionError):
     """The touchpoint did not give the customer what it should: a failed observation."""
 
 
+class ContentMissing(StepFailure):
+    """The page loaded but did not say what the customer looked for (observation.CONTENT_MISS)."""
+
+
 @dataclass
 class Customer:
     name: str
@@ -150,6 +154,10 @@ class Shopper:
     def answered_in(self, duration_ms: float) -> None:
         """The step's own measure of the touchpoint's answer, taken instead of the step's duration."""
         self._measures.answered_ms = duration_ms
+
+    def last_part(self) -> TimedPart | None:
+        """The last answer the running step waited for (the page it led to, for a page visit)."""
+        return self._measures.parts[-1] if self._measures.parts else None
 
     def take_measures(self) -> StepMeasures:
         """What the step that just ended measured; the next step starts with none."""

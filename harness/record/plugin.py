@@ -46,7 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--run-id", help="run id to record under (default: a new one)")
     group.addoption("--mailbox", help="the synthetic customer's inbox, e.g. maildir:PATH")
     group.addoption(
-        "--evidence-dir", help="where screenshots and traces at failure go (default: beside the store)"
+        "--evidence-dir",
+        help="where screenshots and traces at failure, and slow pages' screenshots, go"
+        " (default: beside the store)",
     )
     group.addoption(
         "--no-trace",

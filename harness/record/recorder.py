@@ -25,6 +25,7 @@ from harness.observation import (
     Event,
     Handler,
     Observation,
+    PageEvidence,
     PendingExpectation,
     Run,
     RunFinished,
@@ -272,6 +273,8 @@ class Recorder:
         page_title: str = "",
         triggers: bool = True,
         emit: bool = True,
+        failure: str = "",
+        page: PageEvidence | None = None,
     ) -> Observation:
         """Emit the step's observations (one per part it timed, see step_parts.TimedPart). `triggers`: a
         passed timed step starts the clock of the emails it may cause (a form sent does; reading an
@@ -307,6 +310,8 @@ class Recorder:
             )
             observation.timed = timed
             observation.wall_ms = round(piece.wall_ms, 3)
+            if final:
+                observation.failure, observation.page = failure, page
             observations.append(observation)
         record.step_clock = record.step_started_at = record.step_stopped = None
         if outcome in ("failed", "error"):

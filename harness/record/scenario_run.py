@@ -21,9 +21,10 @@ from harness.map import features
 from harness.map.catalogue import bind, entry_for, static_binding
 from harness.map.journey_map import parse_duration
 from harness.map.loading import load_map
-from harness.observation import Handler, new_run_id
-from harness.record.context import Shopper, customer_address, make_customer, redact
+from harness.observation import CONTENT_MISS, Handler, new_run_id
+from harness.record.context import ContentMissing, Shopper, customer_address, make_customer, redact
 from harness.record.dry_run import DryRun, Findings
+from harness.record.page_evidence import page_evidence
 from harness.record.recorder import Recorder, ScenarioRecord, classify, error_text
 from harness.record.settle import settle_inbox
 from harness.record.store_guard import GuardedStore
@@ -204,13 +205,22 @@ def step_passed(
         return
     if recording.findings is not None:
         recording.findings.step_ended(record.shopper.dry_run, record.feature, step)
-    recording.recorder.step_ended(
+    recorder = recording.recorder
+    page = None
+    if record.shopper.last_part() is not None and recording.findings is None:
+        # The customer's wait is over: reading the page's requests (and a slow page's screenshot)
+        # is the harness's time, not the touchpoint's.
+        recorder.stop_step(record)
+        shot = recorder.evidence_path(record, step.line_number)
+        page = page_evidence(record.shopper, shot.with_name(f"{shot.stem}-slow.png") if shot else None)
+    recorder.step_ended(
         record,
         line=step.line_number,
         text=f"{step.keyword} {step.name}",
         outcome="passed",
         timed=_timed(step_func),
         triggers=_triggers(step_func),
+        page=page,
     )
 
 
@@ -266,6 +276,7 @@ def step_broke(
         trace=str(trace) if trace else "",
         page_url=shopper.page_url(),
         page_title=shopper.page_title(),
+        failure=CONTENT_MISS if isinstance(exception, ContentMissing) else "",
     )
 
 

@@ -24,6 +24,7 @@ from harness.map.journey_map import Expectation, JourneyMap, Stage, Touchpoint
 from harness.observation import MessageReceived, Run
 from harness.report import exports, junit, observations_csv
 from harness.report.html import render_html
+from harness.report.slow_evidence import slowest_json
 from harness.report.window import Window
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from harness.analysis.runner_rule import RunnerHealth
     from harness.map.diff import MapChange
+    from harness.store.pages import SlowestVisit
     from harness.store.sqlite import Store
 
 HTML_NAME = "gap-report.html"
@@ -181,7 +183,10 @@ def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
         "off_map": [_off_map_json(verdict) for verdict in analysis.off_map],
         "actions": [dataclasses.asdict(action) for action in analysis.actions],
         "priority_rule": PRIORITY_RULE,
-        "emotions": [dataclasses.asdict(emotion) for emotion in analysis.emotions],
+        "emotions": [
+            {**dataclasses.asdict(emotion), "partly_measured": emotion.partly_measured}
+            for emotion in analysis.emotions
+        ],
         "emotion_rule": EMOTION_RULE,
         "previous_window": {
             "runs": len(window.previous),
@@ -204,11 +209,13 @@ def write_report(
     changes: Sequence[MapChange] = (),
     recorded_version: str | None = None,
     store_url: str | None = None,
+    slow_visits: Sequence[SlowestVisit] = (),
 ) -> tuple[Path, Path]:
     """Every format into out_dir: the HTML page, its JSON, the exports beside it.
 
     `changes` are the expectations that changed since the map recorded with the window's runs;
-    `store_url` lets the observations go out as CSV, streamed from the store.
+    `store_url` lets the observations go out as CSV, streamed from the store; `slow_visits` are each
+    touchpoint's slowest page visit, shown as a slow touchpoint's evidence.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     generated_at = dt.datetime.now(dt.UTC)
@@ -218,6 +225,8 @@ def write_report(
     document["map"]["changes"] = [
         {**dataclasses.asdict(change), "sentence": change.sentence} for change in changes
     ]
+    slow = {(v.touchpoint_id, v.segment) for v in analysis.verdicts if v.status == "slow"}
+    document["slowest_visits"] = slowest_json(slow_visits, slow)
     document["map"]["changed_expectations"] = [
         item for item in document["map"]["changes"] if item["what"] == "expectation"
     ]
@@ -251,6 +260,7 @@ def write_report(
         changes=list(changes),
         recorded_version=recorded_version,
         exports=written,
+        slow_visits=slow_visits,
     )
     html_path.write_text(html, encoding="utf-8")
     return html_path, json_path
@@ -287,6 +297,7 @@ class _StoreWindow:
     previous: pd.DataFrame | None
     messages: list[MessageReceived]
     runner: list[RunnerHealth]
+    slowest: list[SlowestVisit]
 
 
 def _read_store(store_url: str, map_path: Path | None, last: int) -> _StoreWindow:
@@ -312,9 +323,12 @@ def _read_store(store_url: str, map_path: Path | None, last: int) -> _StoreWindo
         messages = store.messages([run.run_id for run in runs])
         run_ids = [run.run_id for run in runs]
         runner = runner_health(store.runner_samples(run_ids), run_ids)
+        slowest = store.slowest_visits(run_ids)
     finally:
         store.close()
-    return _StoreWindow(runs, previous_runs, journey_map, recorded, observations, previous, messages, runner)
+    return _StoreWindow(
+        runs, previous_runs, journey_map, recorded, observations, previous, messages, runner, slowest
+    )
 
 
 def _summary_line(analysis: GapAnalysis, read: _StoreWindow, changes: Sequence[MapChange]) -> str:
@@ -378,6 +392,7 @@ def build_report(
         changes=changes,
         recorded_version=recorded.version if recorded is not None else None,
         store_url=store_url if observations_csv else None,
+        slow_visits=read.slowest,
     )
     summary = _summary_line(analysis, read, changes)
     return BuiltReport(html_path=html_path, json_path=json_path, all_met=analysis.all_met, summary=summary)

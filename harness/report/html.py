@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -26,7 +26,9 @@ from harness.analysis.runner_rule import RUNNER_RULE
 from harness.analysis.verdicts import STATUSES, Verdict
 from harness.map.journey_map import Stage, Touchpoint, format_duration
 from harness.report import charts
+from harness.report.slow_evidence import slow_evidence
 from harness.report.window import Window
+from harness.store.pages import SlowestVisit
 
 # Screenshots are embedded in the page; beyond this a report stops being a file one can mail around.
 MAX_EMBEDDED_IMAGE_BYTES = 2 * 1024 * 1024
@@ -108,6 +110,7 @@ class _Evidence:
     image_note: str
     trace_href: str
     trace_command: str
+    trace_path: str = ""  # relative to the report: what a copied report folder still finds
 
 
 def _evidence(analysis: GapAnalysis, out_dir: Path) -> list[_Evidence]:
@@ -118,6 +121,7 @@ def _evidence(analysis: GapAnalysis, out_dir: Path) -> list[_Evidence]:
     entries = []
     for number, verdict in enumerate(verdicts, start=1):
         image, note = _embedded_image(verdict.evidence)
+        relative = unquote(_href(verdict.trace, out_dir)) if verdict.trace else ""
         entries.append(
             _Evidence(
                 anchor=f"evidence-{number}",
@@ -125,7 +129,9 @@ def _evidence(analysis: GapAnalysis, out_dir: Path) -> list[_Evidence]:
                 image=image,
                 image_note=note,
                 trace_href=_href(verdict.trace, out_dir) if verdict.trace else "",
-                trace_command=f"playwright show-trace {verdict.trace}" if verdict.trace else "",
+                # Run from the report's folder: the command keeps working when the folder is copied.
+                trace_command=f"playwright show-trace {relative}" if verdict.trace else "",
+                trace_path=relative,
             )
         )
     return entries
@@ -243,8 +249,12 @@ def render_html(
     changes: Sequence[Any] = (),
     recorded_version: str | None = None,
     exports: dict[str, str] | None = None,
+    slow_visits: Sequence[SlowestVisit] = (),
 ) -> str:
-    """The report page for out_dir: trace links relative to it, screenshots and `document` embedded."""
+    """The report page for out_dir: trace links relative to it, screenshots and `document` embedded.
+
+    `slow_visits`: each touchpoint's slowest page visit (its screenshot and requests), shown for slow ones.
+    """
     template = _environment().get_template("report.html.j2")
     journey_map = analysis.journey_map
     evidence = _evidence(analysis, out_dir)
@@ -277,4 +287,5 @@ def render_html(
         trend_chart=_trend_chart,
         bar_chart=_bar_chart,
         document_json=_script_json(document),
+        slow_visits=slow_evidence(slow_visits, _embedded_image),
     )

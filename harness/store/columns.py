@@ -27,4 +27,5 @@ OBSERVATION_COLUMNS = [
     "page_url",
     "page_title",
     "wall_ms",
+    "failure",
 ]

@@ -39,6 +39,7 @@ DETAIL_COLUMNS = [
     "trace",
     "page_url",
     "page_title",
+    "failure",
 ]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from harness.errors import StoreError
 from harness.store import mail as mail_store
+from harness.store import pages as page_store
 from harness.store import runner as runner_store
 
 SCHEMA = """
@@ -53,7 +54,8 @@ CREATE TABLE IF NOT EXISTS observations (
     trace TEXT NOT NULL DEFAULT '',
     page_url TEXT NOT NULL DEFAULT '',
     page_title TEXT NOT NULL DEFAULT '',
-    wall_ms REAL
+    wall_ms REAL,
+    failure TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS observations_run ON observations(run_id);
 CREATE INDEX IF NOT EXISTS observations_failed ON observations(id) WHERE outcome IN ('failed', 'error');
@@ -66,10 +68,11 @@ ADDED_COLUMNS = [
     ("observations", "page_url", "TEXT NOT NULL DEFAULT ''"),
     ("observations", "page_title", "TEXT NOT NULL DEFAULT ''"),
     ("observations", "wall_ms", "REAL"),  # NULL: recorded before the harness kept its wall time
+    ("observations", "failure", "TEXT NOT NULL DEFAULT ''"),  # '': no content miss told apart then
 ]
 
 # Any of these makes a file ours (the alert state may be written before the first run).
-OUR_TABLES = {"runs", "observations", "maps", "messages", "pending", "alert_state"}
+OUR_TABLES = {"runs", "observations", "maps", "messages", "pending", "alert_state", "page_evidence"}
 
 
 def check_ours(db: sqlite3.Connection, path: Path) -> None:
@@ -89,7 +92,7 @@ def check_ours(db: sqlite3.Connection, path: Path) -> None:
 
 def create(db: sqlite3.Connection) -> None:
     """Every table the store keeps, and the columns added since an older harness wrote the file."""
-    db.executescript(SCHEMA + mail_store.SCHEMA + runner_store.SCHEMA)
+    db.executescript(SCHEMA + mail_store.SCHEMA + runner_store.SCHEMA + page_store.SCHEMA)
     for table, column, declaration in ADDED_COLUMNS:
         present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
         if column not in present:

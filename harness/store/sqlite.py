@@ -30,6 +30,7 @@ from harness.observation import (
     to_iso,
 )
 from harness.store import mail as mail_store
+from harness.store import pages as page_store
 from harness.store import runner as runner_store
 from harness.store import schema
 from harness.store.columns import OBSERVATION_COLUMNS
@@ -51,6 +52,7 @@ class Store(Protocol):
     def observations(self, run_ids: list[str]) -> pd.DataFrame: ...
     def analysis_frame(self, run_ids: list[str]) -> pd.DataFrame: ...
     def messages(self, run_ids: list[str]) -> list[MessageReceived]: ...
+    def slowest_visits(self, run_ids: list[str]) -> list[page_store.SlowestVisit]: ...
     def open_pending(self) -> list[PendingExpectation]: ...
     def resolve(self, resolved: ExpectationResolved) -> bool: ...
     def close(self) -> None: ...
@@ -188,8 +190,10 @@ class SQLiteStore:
                 obs.page_url,
                 obs.page_title,
                 obs.wall_ms,
+                obs.failure,
             ),
         )
+        page_store.add_page(self._db, obs)
 
     def reconcile_aborted(self) -> list[str]:
         """Mark runs whose process on this host is gone as aborted; return their ids."""
@@ -281,6 +285,13 @@ class SQLiteStore:
         """The inbox audit of these runs, oldest message first."""
         return mail_store.messages(self._db, run_ids)
 
+    def slowest_visits(self, run_ids: list[str]) -> list[page_store.SlowestVisit]:
+        """Each touchpoint's slowest page visit with its requests and screenshot (the report's evidence)."""
+        try:
+            return page_store.slowest_visits(self._db, run_ids)
+        except sqlite3.OperationalError:  # a read-only store from before the table: no waterfalls
+            return []
+
     def close(self) -> None:
         self._db.close()
 
@@ -304,6 +315,7 @@ class SQLiteStore:
                 self._db.execute(f"DELETE FROM observations WHERE run_id IN ({marks})", chunk)
                 mail_store.prune(self._db, chunk)
                 runner_store.prune(self._db, chunk)
+                page_store.prune(self._db, chunk)
                 self._db.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", chunk)
             self._db.execute("DELETE FROM maps WHERE digest NOT IN (SELECT map_digest FROM runs)")
             self._db.execute("COMMIT")
