@@ -104,7 +104,9 @@ class Tallyho(QuietHandler):
         path = urllib.parse.urlsplit(self.path).path
         if path == "/logout":
             Tallyho.logged_out = True
-        if path in PAGES:
+        if path == "/blank":  # a page that shows nothing: no heading, no link, no form
+            send_html(self, "<!doctype html><title>Soon</title><p>Coming soon.</p>")
+        elif path in PAGES:
             send_html(self, page(*PAGES[path]))
         elif path == "/static/site.css":
             send_html(self, "body { font-family: sans-serif }", headers={"Content-Type": "text/css"})
@@ -276,4 +278,16 @@ def test_init_says_when_there_is_no_page_to_start_from(
     assert main(["init", site + "/nowhere", str(tmp_path / "journey")]) == 2
     said = capsys.readouterr().err.strip()
     assert said == f"shopper: {site}/nowhere answered HTTP 404, so there is no page to start from"
+    assert not (tmp_path / "journey").exists()
+
+
+def test_init_says_when_a_site_shows_nothing_to_test(
+    site: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", site + "/blank", str(tmp_path / "journey")]) == 2
+    said = capsys.readouterr().err.strip()
+    assert said == (
+        f"shopper: {site}/blank shows nothing init can test (no heading, link or form),"
+        " so there is nothing to draw"
+    )
     assert not (tmp_path / "journey").exists()

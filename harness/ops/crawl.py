@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from harness.errors import InitError
+from harness.errors import BrowserError, InitError
 from harness.record.browser import launch_options
 from harness.steps import details, locate
 from harness.steps.page_scan import Candidate, Scan, attribute_words, locator, readable, scan
@@ -79,11 +79,15 @@ def origin_of(url: str) -> tuple[str, str]:
 def crawl(url: str, *, max_pages: int, timeout_ms: int) -> Site:
     """Visit the site breadth first from `url`, same origin only, at most `max_pages` pages."""
     origin, start = origin_of(url)
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         options = launch_options({"headless": True}, playwright.chromium.executable_path)
-        browser = playwright.chromium.launch(**options)  # type: ignore[arg-type]
+        try:
+            browser = playwright.chromium.launch(**options)  # type: ignore[arg-type]
+        except PlaywrightError as exc:
+            raise BrowserError(f"Chromium could not start ({str(exc).splitlines()[0]})") from None
         try:
             page = browser.new_page()
             page.set_default_timeout(timeout_ms)
@@ -104,13 +108,34 @@ def _walk(page: Any, origin: str, start: str, max_pages: int, timeout_ms: int) -
         opened = _open(page, origin + path, timeout_ms, first=not site.pages)
         if opened is None or any(p.path == opened for p in site.pages):
             continue  # an error page, a redirect off the site or to a page already seen
-        found, hrefs = _read(page, opened, via)
+        read = _read_settled(page, opened, via, timeout_ms, first=not site.pages)
+        if read is None:
+            continue
+        found, hrefs = read
         site.pages.append(found)
         for href, words in hrefs:
             if href not in queued:
                 queued.add(href)
                 queue.append((href, words))
     return site
+
+
+def _read_settled(
+    page: Any, path: str, via: str, timeout_ms: int, *, first: bool
+) -> tuple[PageFound, list[tuple[str, str]]] | None:
+    """`_read`, once more if the page went on to another while it was read (a script's redirect)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    for attempt in (1, 2):
+        try:
+            return _read(page, urlsplit(page.url).path or path, via)
+        except PlaywrightError as exc:
+            if attempt == 2 and first:
+                reason = str(exc).splitlines()[0]
+                raise InitError(f"{page.url} kept changing while it was read ({reason})") from None
+            with contextlib.suppress(PlaywrightError):
+                page.wait_for_load_state("load", timeout=timeout_ms)
+    return None
 
 
 def _open(page: Any, url: str, timeout_ms: int, *, first: bool) -> str | None:

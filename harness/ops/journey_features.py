@@ -1,12 +1,14 @@
 """The features `shopper init` drafts: a feature per stage, a scenario per touchpoint, built-in steps only.
 
-A scenario reaches its page the way a customer does where the crawl saw a way (from the home
-page, by a link the locator finds alone), else opens it by its name in the map. A form is filled
+A scenario reaches its page the way a customer does where the crawl saw a way (from the page
+init started from, the home page, by a link the locator finds alone), else opens it by its name in
+the map. A form is filled
 with synthetic values by the names the crawl checked the steps find: the customer's own email,
 name and password where the form asks for them (the password never reaches a record), plain
 made-up words elsewhere. A signup form is sent with "I sign up with my details" (it fills a
 username, every password box, the terms); a login form is filled but not sent, because the new
-customer has no account yet; any other form is sent with its own button.
+customer has no account yet; any other form is sent with its own button (a contact form whose
+button has no name, with "I submit a support request about", which presses the form's own).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ VALUES = {
     "search": "help",
 }
 MINE = {"email": "email", "password": "password", "name": "name"}  # `with my …`: the synthetic customer's
+# What "I submit a support request about" fills itself: the email, a subject, the message, what is required.
+SUPPORT_FILLS = frozenset({"email", "subject", "message", "tick", "choice"})
 UNTYPED = frozenset({"range", "color"})  # a slider or a colour picker is not typed into
 SEND_LATER = "the synthetic customer has no account here yet: give it one first (the sign-up feature's steps)"
 NO_BUTTON = 'And I press "…"   # no name init tried finds this form\'s button alone: say what it reads'
@@ -56,13 +60,13 @@ def _feature(plan: Draft, stage: DraftStage) -> str:
 
 
 def _opening(plan: Draft, tp: DraftTouchpoint) -> list[str]:
-    """How the customer gets to the page: by the home page's link to it, else straight to it."""
+    """How the customer gets to the page: by the first page's link to it, else straight to it."""
     home = plan.home
     link = home.page.links.get(tp.page.path) if tp is not home else None
     if link and "{" not in home.url:
         return [
-            f"Scenario: I find the {_lower(tp.name)} from the home page",
-            "  Given I open the home page",
+            f"Scenario: I find the {_lower(tp.name)} from the {_page(home)} page",
+            f"  Given I open the {_page(home)} page",
             f'  When I click "{link}"',
             f"  Then I am on the {_page(tp)} page",
         ]
@@ -98,6 +102,10 @@ def _filling(form: FormFound) -> list[str]:
     if form.purpose == "login":
         press = f'And I press "{form.submit}"' if form.submit else "And I log in with my account"
         return [*_when(steps), f"  # {press}   # {SEND_LATER}"]
+    if form.submit is None and form.purpose == "message":
+        # Its button has no name a step could press it by; this step presses the form's own button.
+        asked = [_fill(f) for f in form.fields if f.role not in SUPPORT_FILLS]
+        return [*_when([*asked, f'I submit a support request about "{VALUES["subject"]}"']), f"  {SAYS}"]
     if form.submit is None:
         return [*_when(steps), f"  # {NO_BUTTON}"]
     return [*_when([*steps, f'I press "{form.submit}"']), f"  {SAYS}"]

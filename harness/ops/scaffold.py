@@ -1,12 +1,13 @@
 """`shopper init`: a first journey folder drawn from what a crawl found on a site (`harness.ops.crawl`).
 
 The stages are guessed from the pages' addresses and words (home, pricing, plans and features are
-where a customer discovers; signup, register, join where they sign up; login and sign in where
-they log in; contact, help and support where they get help); legal pages are left out and any other
-page is something to discover. A page of a signing-up, logging-in or help stage with a form of that
-kind is a form touchpoint, every other page a web touchpoint. Promises and owners are left for the
-user: the promises are a starting guess and say so, the owners read TODO. The features use only
-the built-in steps, with the names the crawl checked the steps find (`harness.ops.journey_features`).
+where a customer discovers; signup, register, join, confirm where they sign up; login, sign in and a
+forgotten password where they log in; contact, help and support where they get help); legal pages
+are left out and any other page is something to discover. A page of a signing-up, logging-in or
+help stage with a form of that kind is a form touchpoint, every other page a web touchpoint.
+Promises and owners are left for the user: the promises are a starting guess and say so, the
+owners read TODO. The features use only the built-in steps, with the names the crawl checked the
+steps find (`harness.ops.journey_features`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ COLLECTOR = '"""Collects every .feature file in this folder as pytest scenarios 
 COLLECTOR += 'from pytest_bdd import scenarios\n\nscenarios(".")\n'
 MAP_FILE = "journey-map.yaml"
 OWNER_TODO = "fill in the team that owns this touchpoint: the report hands it the gaps"
-WRITTEN = (MAP_FILE, "test_journey.py", "README.md")  # and one .feature per stage
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,15 @@ STAGES = (
         "sign-up",
         "Sign up",
         "Open an account",
-        ("signup", "sign up", "register", "registration", "join", "create account"),
+        ("signup", "sign up", "register", "registration", "join", "create account", "confirm", "verify"),
         "signup",
     ),
     StageGuess(
-        "log-in", "Log in", "Come back to my account", ("login", "log in", "signin", "sign in"), "login"
+        "log-in",
+        "Log in",
+        "Come back to my account",
+        ("login", "log in", "signin", "sign in", "forgot", "reset", "password"),
+        "login",
     ),
     StageGuess(
         "get-help",
@@ -99,18 +103,23 @@ def _words(text: str) -> str:
     return " " + " ".join(re.findall(r"[a-z0-9]+", spaced.lower())) + " "
 
 
-def _guess(page: PageFound) -> StageGuess | None:
-    """The stage a page is in: by its address first, then by its form, then by the words that led there."""
+def _by_path_or_form(page: PageFound) -> StageGuess | None:
+    """The stage its address says, else the one its form is for; None if neither says."""
     in_path = _words(page.path)
     for stage in STAGES:
         if any(f" {word} " in in_path for word in stage.words):
             return stage
-    if any(f" {word} " in in_path for word in LEFT_OUT):
-        return None
     purposes = {form.purpose for form in page.forms}
-    for stage in STAGES:
-        if stage.form and stage.form in purposes:
-            return stage
+    return next((stage for stage in STAGES if stage.form and stage.form in purposes), None)
+
+
+def _guess(page: PageFound) -> StageGuess | None:
+    """The stage of a page: by its address, then its form, then the words that led there; None: left out."""
+    found = _by_path_or_form(page)
+    if found is not None:
+        return found
+    if any(f" {word} " in _words(page.path) for word in LEFT_OUT):
+        return None
     said = _words(f"{page.via} {page.heading} {page.title}")
     for stage in STAGES:
         if any(f" {word} " in said for word in stage.words):
@@ -145,13 +154,21 @@ def draft(site: Site) -> Draft:
     """The stages and touchpoints of a first map, from the pages the crawl found."""
     if not site.pages:
         raise InitError(f"{site.origin} has no page init could read, so there is nothing to draw")
+    first = site.pages[0]
+    if len(site.pages) == 1 and not (first.heading or first.links or first.forms):
+        raise InitError(
+            f"{site.origin}{first.path} shows nothing init can test (no heading, link or form),"
+            " so there is nothing to draw"
+        )
     stages = {guess.id: DraftStage(guess) for guess in STAGES}
     taken_urls: set[str] = set()
     names: set[str] = set()
     left_out: list[str] = []
     home: DraftTouchpoint | None = None
     for index, page in enumerate(site.pages):
-        guess = STAGES[0] if index == 0 else _guess(page)
+        # The page init started from is the home page, unless its address or form says otherwise.
+        start = _by_path_or_form(page) if index == 0 and page.path != "/" else None
+        guess = (start or STAGES[0]) if index == 0 else _guess(page)
         url = map_url(page.path)
         key = "/".join(part for part in url.split("/") if part)
         if guess is None or key in taken_urls:
@@ -160,7 +177,7 @@ def draft(site: Site) -> Draft:
         taken_urls.add(key)
         form = _form_for(guess, page)
         channel = "form" if form is not None else "web"
-        base = _base_name(page, index == 0)
+        base = _base_name(page, index == 0 and start is None)
         name = _unique(f"{base} {channel if channel == 'form' else 'page'}", names)
         touchpoint = DraftTouchpoint(slugify(name), name, channel, url, page, form)
         stages[guess.id].touchpoints.append(touchpoint)
