@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_PAGES = 20
 DEFAULT_TIMEOUT = "30s"
+# After its load, a page gets up to this long of network quiet, so the forms its scripts draw are found.
+RENDER_WAIT = "3s"
 
 
 def duration(text: str) -> int:
@@ -31,10 +33,10 @@ def add_init(commands: Commands) -> None:
         "init",
         help="visit a site and write a first journey folder: a map, a feature per stage, what runs them",
         description=(
-            "Visit the site (same origin only, nothing submitted, no log-out links) and write a journey"
-            " folder that `shopper map check` and `shopper run` take as it is: a map with a stage per kind"
-            " of page found, owners TODO and promises that are a starting guess, and a feature per stage"
-            " with the fields and buttons found there."
+            "Visit the site (same origin only, nothing submitted, no log-out links) and write a journey\n"
+            "folder that `shopper map check` and `shopper run` take as it is: a map with a stage per kind\n"
+            "of page found, owners TODO and promises that are a starting guess, and a feature per stage\n"
+            "with the fields and buttons found there."
         ),
     )
     init.add_argument("url", metavar="URL", help="the page to start from (http:// or https://)")
@@ -56,7 +58,8 @@ def add_init(commands: Commands) -> None:
         "--timeout",
         type=duration,
         default=parse_duration(DEFAULT_TIMEOUT),
-        help=f"how long one page may take to load (default: {DEFAULT_TIMEOUT})",
+        help=f"how long one page may take to load (default: {DEFAULT_TIMEOUT}); then up to"
+        f" {RENDER_WAIT} more of network quiet, for what its scripts render",
     )
     init.add_argument(
         "--force",
@@ -73,7 +76,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     origin_of(args.url)  # a wrong address is said before anything else
     check_folder(args.folder, args.force)
     started = time.monotonic()
-    site = crawl(args.url, max_pages=args.max_pages, timeout_ms=args.timeout)
+    wait = parse_duration(RENDER_WAIT)
+    site = crawl(args.url, max_pages=args.max_pages, timeout_ms=args.timeout, render_wait_ms=wait)
     plan = draft(site)
     write_journey(plan, args.folder, feature_files(plan), dt.datetime.now(dt.UTC).date())
     touchpoints = sum(len(stage.touchpoints) for stage in plan.stages)

@@ -22,9 +22,6 @@ from harness.record.browser import launch_options
 from harness.steps import details, locate
 from harness.steps.page_scan import Candidate, Scan, attribute_words, locator, readable, scan
 
-# After its load event a page gets up to this long (never past the load timeout) of network quiet,
-# so that forms its scripts render are on it when it is scanned.
-RENDER_WAIT_MS = 3_000
 # Links a customer follows to leave or to change something: a crawl that follows them logs out or deletes.
 ENDS_SOMETHING = re.compile(
     r"(?i)log[-_ ]?out|sign[-_ ]?out|log[-_ ]?off|unsubscribe|delete|remove|destroy|cancel"
@@ -76,8 +73,12 @@ def origin_of(url: str) -> tuple[str, str]:
     return f"{parts.scheme}://{parts.netloc}", parts.path or "/"
 
 
-def crawl(url: str, *, max_pages: int, timeout_ms: int) -> Site:
-    """Visit the site breadth first from `url`, same origin only, at most `max_pages` pages."""
+def crawl(url: str, *, max_pages: int, timeout_ms: int, render_wait_ms: int) -> Site:
+    """Visit the site breadth first from `url`, same origin only, at most `max_pages` pages.
+
+    After its load event a page gets up to `render_wait_ms` (never past `timeout_ms`) of network
+    quiet, so that the forms its scripts render are on it when it is scanned.
+    """
     origin, start = origin_of(url)
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
@@ -91,24 +92,32 @@ def crawl(url: str, *, max_pages: int, timeout_ms: int) -> Site:
         try:
             page = browser.new_page()
             page.set_default_timeout(timeout_ms)
-            return _walk(page, origin, start, max_pages, timeout_ms)
+            limits = _Limits(max_pages, timeout_ms, min(render_wait_ms, timeout_ms))
+            return _walk(page, origin, start, limits)
         finally:
             browser.close()
 
 
-def _walk(page: Any, origin: str, start: str, max_pages: int, timeout_ms: int) -> Site:
+@dataclass(frozen=True)
+class _Limits:
+    max_pages: int
+    timeout_ms: int
+    render_wait_ms: int
+
+
+def _walk(page: Any, origin: str, start: str, limits: _Limits) -> Site:
     site = Site(origin=origin, pages=[])
     queue: deque[tuple[str, str]] = deque([(start, "")])
     queued = {start}
     while queue:
         path, via = queue.popleft()
-        if len(site.pages) >= max_pages:
+        if len(site.pages) >= limits.max_pages:
             site.left.append(path)
             continue
-        opened = _open(page, origin + path, timeout_ms, first=not site.pages)
+        opened = _open(page, origin + path, limits, first=not site.pages)
         if opened is None or any(p.path == opened for p in site.pages):
             continue  # an error page, a redirect off the site or to a page already seen
-        read = _read_settled(page, opened, via, timeout_ms, first=not site.pages)
+        read = _read_settled(page, opened, via, limits.timeout_ms, first=not site.pages)
         if read is None:
             continue
         found, hrefs = read
@@ -138,20 +147,20 @@ def _read_settled(
     return None
 
 
-def _open(page: Any, url: str, timeout_ms: int, *, first: bool) -> str | None:
+def _open(page: Any, url: str, limits: _Limits, *, first: bool) -> str | None:
     """The path the page landed on, or None for one not worth a touchpoint; the first must answer."""
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     try:
-        response = page.goto(url, wait_until="load", timeout=timeout_ms)
+        response = page.goto(url, wait_until="load", timeout=limits.timeout_ms)
     except PlaywrightError as exc:
         if first:
             reason = str(exc).splitlines()[0].removeprefix("Page.goto: ")
             raise InitError(f"{url} cannot be reached ({reason})") from None
         return None
     with contextlib.suppress(PlaywrightTimeoutError):  # a page that keeps polling is scanned as it is then
-        page.wait_for_load_state("networkidle", timeout=min(RENDER_WAIT_MS, timeout_ms))
+        page.wait_for_load_state("networkidle", timeout=limits.render_wait_ms)
     status = response.status if response is not None else 200
     elsewhere = _origin(page.url) != _origin(url)
     if first and status >= 400:
