@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,6 +97,9 @@ def page(title: str, body: str) -> str:
     return HEADER.format(title=title) + body + FOOTER
 
 
+SLOW_S = 3.0
+
+
 class Tallyho(QuietHandler):
     posts: list[tuple[str, dict[str, list[str]]]] = []  # noqa: RUF012 - what the site received, for the test
     logged_out = False
@@ -104,7 +108,10 @@ class Tallyho(QuietHandler):
         path = urllib.parse.urlsplit(self.path).path
         if path == "/logout":
             Tallyho.logged_out = True
-        if path == "/blank":  # a page that shows nothing: no heading, no link, no form
+        if path == "/slow":  # answers, but later than the --timeout the test gives
+            time.sleep(SLOW_S)
+            send_html(self, page("Slow", "<h1>At last</h1>"))
+        elif path == "/blank":  # a page that shows nothing: no heading, no link, no form
             send_html(self, "<!doctype html><title>Soon</title><p>Coming soon.</p>")
         elif path in PAGES:
             send_html(self, page(*PAGES[path]))
@@ -291,3 +298,53 @@ def test_init_says_when_a_site_shows_nothing_to_test(
         " so there is nothing to draw"
     )
     assert not (tmp_path / "journey").exists()
+
+
+def test_init_bounds_every_page_load_by_its_timeout(
+    site: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    assert main(["init", site + "/slow", str(tmp_path / "journey"), "--timeout", "1s"]) == 2
+    assert capsys.readouterr().err.strip() == f"shopper: {site}/slow did not load within 1s (--timeout)"
+    assert not (tmp_path / "journey").exists()
+    assert time.monotonic() - started >= 1.0  # it did wait for the page, as long as it was told
+
+
+JOIN = """<!doctype html><title>Join</title><h1>Join the beta</h1>
+<form method="post" action="/join"><input type="email" name="email" placeholder="you@work.com">
+<input type="password" name="password" placeholder="Choose a password"><button>Join</button></form>"""
+
+
+class Beta(QuietHandler):
+    """A site whose whole signup is an email and a password, the shape of a login form."""
+
+    joined: list[str] = []  # noqa: RUF012 - what the site received, for the test
+
+    def do_GET(self) -> None:
+        if urllib.parse.urlsplit(self.path).path == "/join":
+            send_html(self, JOIN)
+        else:
+            send_html(
+                self, '<!doctype html><title>Beta</title><h1>Beta</h1><a href="/join">Join the beta</a>'
+            )
+
+    def do_POST(self) -> None:
+        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        Beta.joined.append(form["email"][0])
+        send_html(self, "<!doctype html><h1>You are in</h1>")
+
+
+def test_a_signup_of_an_email_and_a_password_is_sent_as_a_signup(tmp_path: Path) -> None:
+    with serve(Beta) as base:
+        assert main(["init", base, str(tmp_path / "journey")]) == 0
+        feature = (tmp_path / "journey" / "sign_up.feature").read_text()
+        assert 'When I click "Join the beta"' in feature and "When I sign up with my details" in feature
+        journey_map = tmp_path / "journey" / "journey-map.yaml"
+        signup = load_map(journey_map).touchpoint("join-form")
+        assert signup is not None and signup.channel == "form" and signup.url == "/join"
+        args = ["--map", str(journey_map), "--features", str(tmp_path / "journey")]
+        ran = main(
+            ["run", "--base-url", base, *args, "--store", str(tmp_path / "s.db"), "--", "--no-runner-check"]
+        )
+        assert ran == 0
+    assert len(Beta.joined) == 1 and Beta.joined[0].startswith("shopper+")

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from harness.errors import BrowserError, InitError
+from harness.map.journey_map import format_duration
 from harness.record.browser import launch_options
 from harness.steps import details, locate
 from harness.steps.page_scan import Candidate, Scan, attribute_words, locator, readable, scan
@@ -154,6 +155,11 @@ def _open(page: Any, url: str, limits: _Limits, *, first: bool) -> str | None:
 
     try:
         response = page.goto(url, wait_until="load", timeout=limits.timeout_ms)
+    except PlaywrightTimeoutError:
+        if first:
+            took = format_duration(limits.timeout_ms)
+            raise InitError(f"{url} did not load within {took} (--timeout)") from None
+        return None
     except PlaywrightError as exc:
         if first:
             reason = str(exc).splitlines()[0].removeprefix("Page.goto: ")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.errors import InitError
@@ -132,6 +132,9 @@ def _form_for(stage: StageGuess, page: PageFound) -> FormFound | None:
     if not stage.form:
         return None
     kind = [form for form in page.forms if form.purpose == stage.form and form.fields]
+    if stage.form == "signup":
+        # An email and a password alone look like a login; on a signup page they are the signup.
+        kind += [replace(f, purpose="signup") for f in page.forms if f.purpose == "login" and f.fields]
     sendable = [form for form in page.forms if form.purpose == "other" and form.fields and form.submit]
     found = kind or (sendable if stage.form != "login" else [])
     return found[0] if found else None
