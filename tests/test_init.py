@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from journeys import QuietHandler, send_html, serve, stored_observations
 from harness.cli import main
 from harness.map.loading import load_map
 
-# Every test here but the bad addresses' starts the harness's Chromium (the crawl), in a subprocess too.
+# Most tests here start the harness's Chromium (the crawl, and the run), some in a subprocess.
 pytestmark = pytest.mark.browser
 
 SHOPPER = Path(sys.executable).with_name("shopper")
@@ -348,3 +349,36 @@ def test_a_signup_of_an_email_and_a_password_is_sent_as_a_signup(tmp_path: Path)
         )
         assert ran == 0
     assert len(Beta.joined) == 1 and Beta.joined[0].startswith("shopper+")
+
+
+def test_a_made_up_part_of_an_address_is_a_template_and_legal_pages_are_left_out(tmp_path: Path) -> None:
+    """The draft from what a crawl found (no browser needed): a second order page is the first's pattern."""
+    from harness.map.check import check_map
+    from harness.ops.crawl import PageFound, Site
+    from harness.ops.journey_features import feature_files
+    from harness.ops.scaffold import draft, write_journey
+    from harness.steps import load_catalogue
+
+    home = PageFound("/", "Shop", "Welcome to the shop", "", links={"/orders/123": "My order"})
+    pages = [
+        home,
+        PageFound("/privacy", "Privacy", "Privacy policy", "Privacy"),
+        PageFound("/orders/123", "Order", "Order 123", "My order"),
+        PageFound("/orders/456", "Order", "Order 456", "Another order"),
+        PageFound("/faq", "FAQ", "Questions", "FAQ"),
+    ]
+    plan = draft(Site("http://shop.example", pages))
+    assert [(tp.url, tp.channel) for stage in plan.stages for tp in stage.touchpoints] == [
+        ("/", "web"),
+        ("/orders/{id}", "web"),
+        ("/faq", "web"),
+    ]
+    assert plan.left_out == ["/privacy", "/orders/456"]
+    features = feature_files(plan)
+    assert 'When I click "My order"' in features["discover.feature"]
+    write_journey(plan, tmp_path, features, date(2026, 12, 1))
+    map_text = (tmp_path / "journey-map.yaml").read_text()
+    assert "# Found but not drawn (legal pages, a second page of one url): /privacy, /orders/456" in map_text
+    load_catalogue()
+    checked = check_map(tmp_path / "journey-map.yaml", tmp_path)
+    assert checked.errors == [] and checked.uncovered() == []

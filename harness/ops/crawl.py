@@ -225,7 +225,7 @@ def _same_site(href: str, origin: str) -> str | None:
 
 
 def _heading(page: Any) -> str:
-    """The first heading (else the title) that `I should see` finds visible, in at most eight words."""
+    """The first heading that `I should see` finds visible, in at most eight words; "" if none is."""
     texts = page.locator(":root").evaluate(
         "() => [...document.querySelectorAll('h1, h2')].map((h) => h.innerText || '')"
     )
