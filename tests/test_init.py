@@ -187,6 +187,9 @@ def test_init_writes_a_journey_that_checks_and_runs_with_every_touchpoint_tested
     assert 'I fill in "Email address" with my email' in contact
     assert 'I choose "Billing" in "Topic"' in contact and 'I press "Send message"' in contact
 
+    readme = (journey / "README.md").read_text()
+    assert f"shopper run --base-url {site} --map journey/journey-map.yaml --features journey" in readme
+
     checked = shopper("map", "check", "journey/journey-map.yaml", "--features", "journey", cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "5 of 5 touchpoints covered" in checked.stdout

@@ -256,7 +256,9 @@ def readme_text(plan: Draft, folder: Path) -> str:
         f"shopper map check {where}/{MAP_FILE} --features {where}\n"
         f"shopper run --base-url {origin} --map {where}/{MAP_FILE} --features {where}\n"
         "shopper report --out reports\n"
-        "```\n"
+        "```\n\n"
+        f"Plain pytest runs it too, with no conftest: `pytest {where} --journey-map {where}/{MAP_FILE}"
+        f" --base-url {origin}`.\n"
     )
 
 
