@@ -107,3 +107,7 @@ class NotOnPage(LocateError):
 
 class Ambiguous(LocateError):
     """Two things on the page match what the step names equally well; the message names both."""
+
+
+class InitError(HarnessError):
+    """`shopper init` cannot draft a journey: not a web address, no answer, nothing on it."""

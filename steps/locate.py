@@ -115,23 +115,34 @@ def answered(shopper: Shopper) -> str:
     return f"HTTP {shopper.last_status}" if shopper.last_status is not None else "no page opened yet"
 
 
+def fitting(found: Scan, kinds: Iterable[str] | None = None) -> list[Candidate]:
+    """The fields of `kinds` ("checkbox", "radio", "select"); by default those typed into."""
+    allowed = set(kinds) if kinds is not None else None
+    return [
+        c for c in found.fields if (c.type in allowed if allowed is not None else c.type not in NOT_TYPED)
+    ]
+
+
+def fields_called(found: Scan, label: str, *, kinds: Iterable[str] | None = None) -> list[Candidate]:
+    """The fields a step naming `label` takes, all of the best rank (one is found, more are Ambiguous).
+
+    `shopper init` asks it too, so the names it writes are the ones the steps find.
+    """
+    return best(fitting(found, kinds), _label_score(label))
+
+
 def find_field(shopper: Shopper, page: Any, label: str, *, kinds: Iterable[str] | None = None) -> Candidate:
     """The field a person would call `label` (label, then placeholder or aria-label, then name/id).
 
     `kinds` limits it to some types ("checkbox", "radio", "select"); by default a field typed into.
     """
-    allowed = set(kinds) if kinds is not None else None
-
-    def fits(candidate: Candidate) -> bool:
-        return candidate.type in allowed if allowed is not None else candidate.type not in NOT_TYPED
 
     def choose(found: Scan) -> Candidate:
-        fitting = [c for c in found.fields if fits(c)]
-        matches = best(fitting, _label_score(label))
+        matches = fields_called(found, label, kinds=kinds)
         if not matches:
             raise NotOnPage(
                 f'no field called "{label}" on {where(page)} ({answered(shopper)});'
-                f" the fields there: {found.names(fitting)}"
+                f" the fields there: {found.names(fitting(found, kinds))}"
             )
         return only(page, found, matches, "fields")
 
@@ -167,11 +178,16 @@ def same_place(matches: list[Candidate]) -> list[Candidate]:
     return matches
 
 
+def buttons_saying(found: Scan, text: str, *, prefer: str = "button") -> list[Candidate]:
+    """The buttons or links a step saying `text` takes, all of the best rank (a link twice is one)."""
+    return same_place(best(found.buttons, _button_score(text, prefer)))
+
+
 def target(shopper: Shopper, page: Any, text: str, *, prefer: str = "button") -> Candidate:
     """The button or link whose visible text (or value, or aria-label) is `text`: exact, then starting so."""
 
     def choose(found: Scan) -> Candidate:
-        matches = same_place(best(found.buttons, _button_score(text, prefer)))
+        matches = buttons_saying(found, text, prefer=prefer)
         if not matches:
             raise NotOnPage(
                 f'no button or link saying "{text}" on {where(page)} ({answered(shopper)});'

@@ -4,7 +4,7 @@ Exit status: 0 every expectation met (or the command did what it was asked), 1 g
 failures found, 2 usage or input error.
 
 Each command group's options and handler live in a module of their own (run, report,
-journey_map, mail, schedule, demo); _args holds what they share. This module wires them
+journey_map, mail, schedule, demo, init); _args holds what they share. This module wires them
 into one parser and turns whatever they raise into a sentence and an exit status.
 """
 
@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from harness.cli._args import EXIT_USAGE, Parser
 from harness.cli.demo import add_demo, cmd_demo
+from harness.cli.init import add_init, cmd_init
 from harness.cli.journey_map import add_map, add_steps, cmd_map, cmd_steps
 from harness.cli.mail import add_mail, cmd_mail
 from harness.cli.report import add_report, cmd_report
@@ -27,6 +28,10 @@ __all__ = ["EXAMPLES", "build_parser", "main"]
 
 EXAMPLES = {
     "demo": ["shopper demo", "shopper demo --faults my-faults.yaml --out reports/demo --open"],
+    "init": [
+        "shopper init https://staging.example.com/   # writes journey/",
+        "shopper init http://127.0.0.1:8000/ my-journey --max-pages 40 --timeout 1m",
+    ],
     "run": [
         "shopper run --base-url https://staging.example.com --map journey-map.yaml --features journey",
         "shopper run --base-url http://127.0.0.1:8000 --map map.yaml --retries 1 -- --headed",
@@ -46,6 +51,7 @@ EXAMPLES = {
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo,
+    "init": cmd_init,
     "run": cmd_run,
     "report": cmd_report,
     "map": cmd_map,
@@ -83,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
     # In the order `shopper --help` lists them.
-    for add in (add_demo, add_run, add_report, add_map, add_steps, add_schedule, add_mail, add_status):
+    adders = (add_demo, add_init, add_run, add_report, add_map, add_steps, add_schedule, add_mail, add_status)
+    for add in adders:
         add(commands)
     _with_examples(parser)
     return parser

@@ -114,7 +114,6 @@ def safe_target(url: str) -> str:
     return f"{parts.scheme}://{host}{port}/…"
 
 
-
 def deliver(
     config: AlertConfig, events: list[AlertEvent], sleep: Callable[[float], None] = time.sleep
 ) -> list[Delivery]:
@@ -131,6 +130,7 @@ def deliver(
             send = partial(_mail, email, event, config.timeout_s)
             deliveries.append(_attempt(config, sleep, event, "email", ", ".join(email.to), send))
     return deliveries
+
 
 def _attempt(
     config: AlertConfig,
@@ -169,6 +169,7 @@ def _attempt(
     )
     return Delivery(event, channel, target, ok=False, attempts=attempts, error=error)
 
+
 def _post(url: str, data: bytes, timeout_s: float) -> None:
     request = urllib.request.Request(
         url,
@@ -184,6 +185,7 @@ def _post(url: str, data: bytes, timeout_s: float) -> None:
         if 400 <= exc.code < 500 and exc.code != 429:
             raise _Permanent(f"the receiver answered HTTP {exc.code} {exc.reason}") from None
         raise
+
 
 def _mail(email: EmailAlerts, event: AlertEvent, timeout_s: float) -> None:
     message = EmailMessage()
