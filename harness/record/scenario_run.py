@@ -24,6 +24,7 @@ from harness.map.loading import load_map
 from harness.observation import Handler, new_run_id
 from harness.record.context import Shopper, customer_address, make_customer, redact
 from harness.record.dry_run import DryRun, Findings
+from harness.record.labels import DEFAULT_HEADER
 from harness.record.recorder import Recorder, ScenarioRecord, classify, error_text
 from harness.record.settle import settle_inbox
 from harness.record.store_guard import GuardedStore
@@ -57,6 +58,7 @@ class RunOptions:
     dry_run: bool
     dry_run_json: str
     base_url: str
+    label_header: str = DEFAULT_HEADER  # "": no header (the user agent is labelled still)
 
 
 @dataclass
@@ -255,12 +257,15 @@ def step_broke(
         evidence = None
     if trace is not None and not shopper.save_trace(trace):
         trace = None
+    outcome, error = classify(exception), error_text(exception)
+    if shopper.label_guard is not None:
+        outcome, error = shopper.label_guard.blame(outcome, error)
     recorder.step_ended(
         record,
         line=step.line_number,
         text=text,
-        outcome=classify(exception),
-        error=error_text(exception),
+        outcome=outcome,
+        error=error,
         evidence=str(evidence) if evidence else "",
         timed=_timed(step_func) if step_func is not None else True,
         trace=str(trace) if trace else "",
