@@ -74,6 +74,8 @@ Feature: Labelled traffic
     And I fill in "Message" with "Where is my order?"
     And I press "Send"
     Then I should see "Thanks"
+    When I call GET "/api/account"
+    Then the response status is 200
 """
 PRICES_FEATURE = """\
 Feature: Prices from another origin
@@ -114,6 +116,7 @@ def _site(heard: Heard, api: str) -> type[QuietHandler]:
                 "/prices": PRICES.format(api=api),
                 "/api/hello": "hello from fetch",
                 "/api/xhr": "hello from xhr",
+                "/api/account": '{"plan": "team"}',
                 "/app.js": APP_JS,
             }
             send_html(self, answers.get(self.path, ""), 200 if self.path in answers else 404)
@@ -169,9 +172,10 @@ def test_every_request_of_a_run_carries_the_run_label(
     site, heard, _ = servers
     assert _run(tmp_path, site, FEATURE) == 0
     kinds = {(method, path) for method, path, _, _ in heard.requests}
-    # Page loads, a sub-resource, a script, fetch, XHR and the form's POST all reached the site.
+    # Page loads, a sub-resource, a script, fetch, XHR, the form's POST and an API call reached the site.
     expected = {("GET", "/"), ("GET", "/logo.png"), ("GET", "/app.js"), ("GET", "/api/hello")}
     expected |= {("GET", "/api/xhr"), ("GET", "/contact"), ("POST", "/contact"), ("GET", "/thanks")}
+    expected |= {("GET", "/api/account")}  # an API call through the context's request client
     assert expected <= kinds
     run_id = _run_id(tmp_path)
     unlabelled = [r for r in heard.requests if r[2] != run_id or not r[3].endswith(product_token())]

@@ -115,6 +115,7 @@ class Shopper:
     trace_wanted: bool = False  # record a Playwright trace of the page's context, kept only at failure
     traced: Any = None  # the browser context this shopper started tracing
     dry_run: DryRun | None = None  # set in a dry run: steps find everything and send nothing
+    api_answer: Any = None  # the last API call's answer (steps.api.ApiAnswer), for the checks after it
     label_guard: LabelGuard | None = None  # with a label header: what it made other origins refuse
 
     def __repr__(self) -> str:
