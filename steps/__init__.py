@@ -15,6 +15,7 @@ PLUGINS = [
     "harness.steps.signup",
     "harness.steps.email",
     "harness.steps.support",
+    "harness.steps.api",
 ]
 
 

@@ -69,6 +69,15 @@ def add_run(commands: Commands) -> None:
         help="where screenshots and traces at failure, and slow pages' screenshots, go"
         " (default: by the store)",
     )
+    run.add_argument(
+        "--label-header",
+        help="header naming the run on every request, for analytics to drop (default X-Shopper-Run)",
+    )
+    run.add_argument(
+        "--no-label-header",
+        action="store_true",
+        help="send no label header; the user agent still ends with shopper/<version>",
+    )
     run.add_argument("--quiet", action="store_true")
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest (e.g. --headed)")
 
@@ -154,6 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 customer_address=args.customer_address,
                 customer_domain=args.customer_domain,
                 evidence_dir=args.evidence_dir,
+                label_header="" if args.no_label_header else args.label_header,
                 pytest_args=args.pytest_args,
                 quiet=args.quiet,
             )

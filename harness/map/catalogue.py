@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.map.journey_map import JourneyMap, Touchpoint
+from harness.map.journey_map import PAGE_CHANNELS, JourneyMap, Touchpoint
 
 BY_NAME = "name"  # the parameter names a touchpoint of the map ("the pricing page")
+API_KIND = "api"  # a step that calls the target's API binds among the map's api touchpoints
 BY_URL = "url"  # the parameter is a path; the map touchpoint whose url it falls under, else off-map
 
 
@@ -93,7 +94,8 @@ def bind(entry: StepEntry, args: dict[str, Any], journey_map: JourneyMap) -> Bin
         path = (
             _path_of(value) if "://" in value else "/" + value.split("?", 1)[0].split("#", 1)[0].lstrip("/")
         )
-        touchpoint = journey_map.touchpoint_for_url(path)
+        channels = ("api",) if entry.kind == API_KIND else PAGE_CHANNELS
+        touchpoint = journey_map.touchpoint_for_url(path, channels)
         return Binding(touchpoint=touchpoint) if touchpoint else Binding(off_map=path)
     for ref in (f"{value} {entry.suffix}".strip(), value):
         touchpoint = journey_map.find_touchpoint(ref)

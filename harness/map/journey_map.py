@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from harness.errors import MapError
 
 CHANNELS = ("web", "email", "chat", "form", "api", "phone")
+PAGE_CHANNELS = ("web", "form")  # what a browser's page can be; an `api` touchpoint is called, not opened
 DEFAULT_OWNER = "Unassigned"
 DEFAULT_SUCCESS_RATE = 0.95
 
@@ -131,12 +132,13 @@ class JourneyMap:
             or next((tp for tp in touchpoints if slug and slug in (tp.id, slugify(tp.name))), None)
         )
 
-    def touchpoint_for_url(self, path: str) -> Touchpoint | None:
-        """The web or form touchpoint whose url pattern matches path most specifically (see url_match)."""
+    def touchpoint_for_url(self, path: str, channels: tuple[str, ...] = PAGE_CHANNELS) -> Touchpoint | None:
+        """The touchpoint of these channels (a page's: web or form) whose url pattern matches path most
+        specifically (see url_match); an API call looks among the `api` ones."""
         best: Touchpoint | None = None
         best_rank: tuple[int, int] = (-1, -1)
         for tp in self.touchpoints():
-            if tp.channel not in ("web", "form") or tp.url is None:
+            if tp.channel not in channels or tp.url is None:
                 continue
             rank = url_match(tp.url, path)
             if rank is not None and rank > best_rank:

@@ -42,6 +42,7 @@ class RunRequest:
     customer_address: str | None = None  # a template with {run} and {n}
     evidence_dir: Path | None = None
     customer_domain: str | None = None
+    label_header: str | None = None  # None: the plugin's default; "": no label header
     run_id: str = field(default_factory=new_run_id)
     pytest_args: list[str] = field(default_factory=list)
     quiet: bool = False
@@ -107,6 +108,10 @@ def pytest_command(request: RunRequest) -> list[str]:
         command += ["--evidence-dir", str(request.evidence_dir)]
     if request.customer_domain:
         command += ["--customer-domain", request.customer_domain]
+    if request.label_header == "":
+        command += ["--no-label-header"]
+    elif request.label_header:
+        command += ["--label-header", request.label_header]
     if request.dry_run_out:
         command += ["--dry-run", "--dry-run-json", str(request.dry_run_out)]
     command += ["-q"] if request.quiet else ["-v"]

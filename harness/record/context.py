@@ -25,6 +25,7 @@ from harness.mail.message import ReceivedEmail
 from harness.map.journey_map import Expectation, JourneyMap, Touchpoint, is_template
 from harness.observation import utc_now
 from harness.record.dry_run import DryRun
+from harness.record.labels import LabelGuard
 from harness.record.step_parts import StepMeasures, TimedPart
 
 PASSWORD_ENV = "SHOPPER_PASSWORD"
@@ -118,6 +119,8 @@ class Shopper:
     trace_wanted: bool = False  # record a Playwright trace of the page's context, kept only at failure
     traced: Any = None  # the browser context this shopper started tracing
     dry_run: DryRun | None = None  # set in a dry run: steps find everything and send nothing
+    api_answer: Any = None  # the last API call's answer (steps.api.ApiAnswer), for the checks after it
+    label_guard: LabelGuard | None = None  # with a label header: what it made other origins refuse
 
     def __repr__(self) -> str:
         # pytest prints step arguments in tracebacks; URLs and pages may carry what a form sent.

@@ -15,7 +15,8 @@ from harness.errors import HarnessError
 from harness.map.journey_map import JourneyMap
 from harness.record.browser import launch_options
 from harness.record.context import Shopper
-from harness.record.plugin import BROWSER, RECORDER, SCENARIO
+from harness.record.labels import Label, LabelGuard, default_user_agent, origin_of
+from harness.record.plugin import BROWSER, RECORDER, RECORDING, SCENARIO
 from harness.record.recorder import ScenarioRecord, browser_crashed
 from harness.record.runner_health import RunnerProbe
 
@@ -71,6 +72,16 @@ def browser(launch_browser: Callable[[], Any], pytestconfig: pytest.Config) -> I
 
 
 @pytest.fixture(scope="session")
+def browser_context_args(
+    browser_context_args: dict[str, Any], browser: RelaunchingBrowser, pytestconfig: pytest.Config
+) -> dict[str, Any]:
+    """pytest-playwright's context arguments, with every request labelled as the run's (record.labels)."""
+    recording = pytestconfig.stash[RECORDING]
+    label = Label(recording.recorder.run_id, recording.options.label_header)
+    return label.context_args(browser_context_args, default_user_agent(browser))
+
+
+@pytest.fixture(scope="session")
 def journey_map(pytestconfig: pytest.Config) -> JourneyMap:
     if RECORDER not in pytestconfig.stash:
         raise HarnessError("no journey map: pass --journey-map MAP")
@@ -96,6 +107,10 @@ def page(page: Any, request: pytest.FixtureRequest, runner_probe: RunnerProbe) -
         if not request.config.getoption("no_runner_check"):
             request.config.stash[RECORDER].runner_sampled(record, runner_probe.measure(page))
         record.shopper.start_tracing(page.context)
+        header = request.config.stash[RECORDING].options.label_header
+        if header:
+            record.shopper.label_guard = LabelGuard(header, origin_of(record.shopper.base_url))
+            record.shopper.label_guard.watch(page)
     return page
 
 

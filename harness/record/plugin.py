@@ -23,6 +23,7 @@ from harness.record import scenario_run
 from harness.record.browser import check_browsers_installed
 from harness.record.context import DEFAULT_ADDRESS, DEFAULT_DOMAIN
 from harness.record.cucumber import report_retries
+from harness.record.labels import DEFAULT_HEADER
 from harness.record.recorder import Recorder, ScenarioRecord
 from harness.record.run_process import die_with_parent
 from harness.record.scenario_run import Recording, RunOptions
@@ -60,6 +61,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="do not time the runner before each scenario; no slow verdict of the run is then held back"
         " as runner-busy (see harness/analysis/runner_rule.py)",
+    )
+    group.addoption(
+        "--label-header",
+        default=DEFAULT_HEADER,
+        help=f"header naming the run on every request, for the site's analytics to drop"
+        f" (default: {DEFAULT_HEADER})",
+    )
+    group.addoption(
+        "--no-label-header",
+        action="store_true",
+        help="send no label header; the user agent still ends with shopper/<version>",
     )
     group.addoption("--customer-domain", default=DEFAULT_DOMAIN, help="mail domain of synthetic customers")
     group.addoption(
@@ -138,6 +150,7 @@ def _options(config: pytest.Config) -> RunOptions:
         dry_run=bool(option("dry_run")),
         dry_run_json=option("dry_run_json") or "",
         base_url=option("base_url", default=None) or "",
+        label_header="" if option("no_label_header") else str(option("label_header") or ""),
     )
 
 

@@ -24,6 +24,7 @@ from harness.map.loading import load_map
 from harness.observation import CONTENT_MISS, Handler, new_run_id
 from harness.record.context import ContentMissing, Shopper, customer_address, make_customer, redact
 from harness.record.dry_run import DryRun, Findings
+from harness.record.labels import DEFAULT_HEADER
 from harness.record.page_evidence import page_evidence
 from harness.record.recorder import Recorder, ScenarioRecord, classify, error_text
 from harness.record.settle import settle_inbox
@@ -58,6 +59,7 @@ class RunOptions:
     dry_run: bool
     dry_run_json: str
     base_url: str
+    label_header: str = DEFAULT_HEADER  # "": no header (the user agent is labelled still)
 
 
 @dataclass
@@ -265,12 +267,15 @@ def step_broke(
         evidence = None
     if trace is not None and not shopper.save_trace(trace):
         trace = None
+    outcome, error = classify(exception), error_text(exception)
+    if shopper.label_guard is not None:
+        outcome, error = shopper.label_guard.blame(outcome, error)
     recorder.step_ended(
         record,
         line=step.line_number,
         text=text,
-        outcome=classify(exception),
-        error=error_text(exception),
+        outcome=outcome,
+        error=error,
         evidence=str(evidence) if evidence else "",
         timed=_timed(step_func) if step_func is not None else True,
         trace=str(trace) if trace else "",
