@@ -24,7 +24,8 @@ from harness.map.journey_map import Expectation, JourneyMap, Stage, Touchpoint
 from harness.observation import MessageReceived, Run
 from harness.report import exports, junit, observations_csv
 from harness.report.html import render_html
-from harness.report.window import Window
+from harness.report.window import Window, journeys_per_segment
+from harness.report.wording import verdict_sentence
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,6 +65,7 @@ def _observed(verdict: Verdict) -> dict[str, Any]:
     return {
         "n": observed.n,
         "runs": observed.runs,
+        "journeys": observed.journeys,
         "success_rate": finite(observed.success_rate),
         "first_attempt_success_rate": finite(observed.first_attempt_success_rate),
         "p50_ms": finite(observed.p50_ms),
@@ -129,6 +131,7 @@ def _summary_json(analysis: GapAnalysis) -> dict[str, Any]:
     return {
         "status_counts": analysis.status_counts(),
         "all_met": analysis.all_met,
+        "verdict": verdict_sentence(analysis),
         "unbound_steps": analysis.unbound_steps,
     }
 
@@ -370,7 +373,7 @@ def build_report(
     )
     recorded = read.recorded
     changes = diff_maps(recorded, read.journey_map) if recorded is not None else []
-    window = Window(runs=read.runs, previous=read.previous_runs)
+    window = Window(read.runs, read.previous_runs, journeys_per_segment(read.observations))
     html_path, json_path = write_report(
         analysis,
         window,
