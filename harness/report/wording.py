@@ -66,8 +66,10 @@ def slowest(verdict: Verdict) -> str:
 def _worst_words(verdict: Verdict) -> str:
     """What the worst gap did to the customer, in the words of its status."""
     observed, expected = verdict.observed, verdict.expected
-    if verdict.status == "failing" and observed.success_rate is not None and (
-        observed.success_rate < expected.success_rate
+    if (
+        verdict.status == "failing"
+        and observed.success_rate is not None
+        and (observed.success_rate < expected.success_rate)
     ):
         return got_through(verdict)
     if verdict.status == "failing":
@@ -109,13 +111,15 @@ def verdict_sentence(analysis: GapAnalysis) -> str:
     if gaps:
         parts.append(_gap_part(analysis, gaps))
     elif tested or held:
-        untested = sum(1 for v in verdicts if v.status == "untested")
+        # Distinct touchpoints, not touchpoint × segment pairs: the header counts those per segment.
+        untested = len({v.touchpoint_id for v in verdicts if v.status == "untested"})
         kept = "every touchpoint measured fairly keeps" if held else "every touchpoint tested keeps"
-        parts.append(f"{kept} the map's promises" + (f" ({untested} not tested yet)" if untested else ""))
+        still = f" ({plural(untested, 'touchpoint')} still to test)" if untested else ""
+        parts.append(f"{kept} the map's promises{still}")
     else:
         parts.append("no customer journey in the window reached a touchpoint of the map: nothing to judge")
     if held:
-        parts.append(f"{plural(len(held), 'verdict')} held back: the runner was too busy to measure fairly")
+        parts.append(f"{plural(len(held), 'result')} held back: the runner was too busy to measure fairly")
     if to_fix:
         parts.append(
             f"{plural(len(to_fix), 'touchpoint')} not measured, the harness could not run a step there"
