@@ -66,11 +66,7 @@ def slowest(verdict: Verdict) -> str:
 def _worst_words(verdict: Verdict) -> str:
     """What the worst gap did to the customer, in the words of its status."""
     observed, expected = verdict.observed, verdict.expected
-    if (
-        verdict.status == "failing"
-        and observed.success_rate is not None
-        and (observed.success_rate < expected.success_rate)
-    ):
+    if _broke_success(verdict):
         return got_through(verdict)
     if verdict.status == "failing":
         limit = format_duration(expected.fail_after_ms)
@@ -96,8 +92,23 @@ def _gap_part(analysis: GapAnalysis, gaps: list[Verdict]) -> str:
     else:
         owning = f"{top} owns {owned}"
     worst = gaps[0]
-    segment = f" ({worst.segment} customers)" if len(analysis.segments) > 1 else ""
-    return f"{head}; {owning}; the worst is {worst.name}{segment}: {_worst_words(worst)}"
+    alike = [v for v in gaps if v.touchpoint_id == worst.touchpoint_id and v.status == worst.status]
+    if all(_broke_success(v) for v in alike):
+        # The same story in several segments: one count of all their customers.
+        journeys = sum(v.observed.journeys for v in alike)
+        passed = sum(round((v.observed.success_rate or 0.0) * v.observed.journeys) for v in alike)
+        promise = f"{worst.expected.success_rate:.0%}"
+        words = f"{passed} of {plural(journeys, 'customer')} got through; the map promises {promise}"
+    else:
+        alike, words = [worst], _worst_words(worst)
+    every = len(analysis.segments) == 1 or len(alike) == len(analysis.segments)
+    who = "" if every else f" ({' and '.join(v.segment for v in alike)} customers)"
+    return f"{head}; {owning}; the worst is {worst.name}{who}: {words}"
+
+
+def _broke_success(verdict: Verdict) -> bool:
+    rate = verdict.observed.success_rate
+    return verdict.status == "failing" and rate is not None and rate < verdict.expected.success_rate
 
 
 def verdict_sentence(analysis: GapAnalysis) -> str:
