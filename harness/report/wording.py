@@ -87,8 +87,11 @@ def _gap_part(analysis: GapAnalysis, gaps: list[Verdict]) -> str:
     count = len(owner_of)
     head = f"{plural(count, 'touchpoint')} {'breaks' if count == 1 else 'break'} the map's promises"
     top, owned = owners.most_common(1)[0]
+    tied = [owner for owner, number in owners.items() if number == owned]  # in order of urgency
     if len(owners) == 1:
         owning = f"{top} owns {'it' if count == 1 else 'all ' + str(count)}"
+    elif len(tied) > 1:
+        owning = f"{', '.join(tied[:-1])} and {tied[-1]} own {owned} each"
     else:
         owning = f"{top} owns {owned}"
     worst = gaps[0]
