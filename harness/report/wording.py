@@ -114,6 +114,16 @@ def _broke_success(verdict: Verdict) -> bool:
     return verdict.status == "failing" and rate is not None and rate < verdict.expected.success_rate
 
 
+def _mail_part(analysis: GapAnalysis) -> list[str]:
+    """Stages whose mail goes past the map's limits: a broken promise too, though of no one touchpoint."""
+    owners = {a.stage_id: a.owner for a in analysis.actions if a.status == "too much mail"}
+    if not owners:
+        return []
+    count, teams = len(owners), sorted(set(owners.values()))
+    sends = "sends" if count == 1 else "send"
+    return [f"{plural(count, 'stage')} {sends} the customer too much mail ({' and '.join(teams)})"]
+
+
 def verdict_sentence(analysis: GapAnalysis) -> str:
     """The report in one sentence: how many touchpoints break promises, who owns them, the worst one."""
     verdicts = analysis.verdicts
@@ -132,6 +142,7 @@ def verdict_sentence(analysis: GapAnalysis) -> str:
         parts.append(f"{kept} the map's promises{still}")
     else:
         parts.append("no customer journey in the window reached a touchpoint of the map: nothing to judge")
+    parts += _mail_part(analysis)
     if held:
         parts.append(f"{plural(len(held), 'result')} held back: the runner was too busy to measure fairly")
     if to_fix:
