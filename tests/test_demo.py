@@ -146,7 +146,7 @@ def test_the_demo_report_shows_the_inbox(demo: tuple[Path, dict[str, Any]]) -> N
 
 
 def test_the_html_report_opens_in_chromium_without_console_errors(demo: tuple[Path, dict[str, Any]]) -> None:
-    out, _ = demo
+    out, document = demo
     errors: list[str] = []
     requests: list[str] = []
     with sync_playwright() as playwright:
@@ -157,6 +157,17 @@ def test_the_html_report_opens_in_chromium_without_console_errors(demo: tuple[Pa
         page.on("request", lambda request: requests.append(request.url))
         page.goto((out / "gap-report.html").as_uri())
         assert page.get_by_role("heading", name="Gap report: Acme self-serve trial").is_visible()
+        # The verdict, in one sentence, is what a reader meets right under the title.
+        header = page.locator("header").inner_text().splitlines()
+        assert [line for line in header if line.strip()][1] == document["summary"]["verdict"]
+        # The shipped faults: the help search broken (Support), the pricing page slowed (Marketing).
+        assert document["summary"]["verdict"].startswith(
+            "2 touchpoints break the map's promises; Support and Marketing own 1 each;"
+            " the worst is Help search: 0 of 2 customers got through"
+        )
+        # The onboarding mail from two systems breaks the map's max_senders: said in the sentence too.
+        mail = "; 1 stage sends the customer too much mail (Customer Success)"
+        assert mail in document["summary"]["verdict"]
         assert page.locator(".card.failing").count() >= 2
         assert page.locator("#actions tr").count() >= 2
         page.screenshot(path=str(out / "report.png"))

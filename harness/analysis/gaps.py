@@ -98,6 +98,7 @@ def _observed(fig: Figures, g: int) -> Observed:
         flaky=int(fig.flaky[g]),
         runs_affected=int(fig.runs_affected[g]),
         beyond_fail_after=int(fig.beyond_fail_after[g]),
+        journeys=int(fig.journeys[g]),
     )
 
 

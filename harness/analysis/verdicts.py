@@ -28,6 +28,7 @@ class Observed:
     runs_affected: int = 0  # runs with a failed, slow or overlong visit
     beyond_fail_after: int = 0
     pending: int = 0  # visits whose email is still awaited, not in the figures above
+    journeys: int = 0  # scenario runs that reached it (retries not counted): what success_rate is of
 
 
 @dataclass

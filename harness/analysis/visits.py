@@ -199,6 +199,7 @@ class Figures:
     runs_affected: IntArray  # runs with a failed, slow or overlong visit
     beyond_fail_after: IntArray
     last_failure: IntArray  # failure_row of the group's latest failed visit, or -1
+    journeys: IntArray  # scenario runs that reached the group: the customers the success rate is of
 
 
 def _per_group(values: pd.Series, groups: int) -> FloatArray:
@@ -288,4 +289,5 @@ def figures(
         runs_affected=_distinct_count(group[affected], visits.run[affected], groups),
         beyond_fail_after=np.bincount(group[overlong], minlength=groups).astype(np.int64),
         last_failure=last_failure,
+        journeys=np.bincount(scenario_group, minlength=groups).astype(np.int64),
     )

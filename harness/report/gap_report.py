@@ -25,7 +25,8 @@ from harness.observation import MessageReceived, Run
 from harness.report import exports, junit, observations_csv
 from harness.report.html import render_html
 from harness.report.slow_evidence import slowest_json
-from harness.report.window import Window
+from harness.report.window import Window, journeys_per_segment
+from harness.report.wording import verdict_sentence
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,6 +67,7 @@ def _observed(verdict: Verdict) -> dict[str, Any]:
     return {
         "n": observed.n,
         "runs": observed.runs,
+        "journeys": observed.journeys,
         "success_rate": finite(observed.success_rate),
         "first_attempt_success_rate": finite(observed.first_attempt_success_rate),
         "p50_ms": finite(observed.p50_ms),
@@ -131,6 +133,7 @@ def _summary_json(analysis: GapAnalysis) -> dict[str, Any]:
     return {
         "status_counts": analysis.status_counts(),
         "all_met": analysis.all_met,
+        "verdict": verdict_sentence(analysis),
         "unbound_steps": analysis.unbound_steps,
     }
 
@@ -184,14 +187,10 @@ def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
         "actions": [dataclasses.asdict(action) for action in analysis.actions],
         "priority_rule": PRIORITY_RULE,
         "emotions": [
-            {**dataclasses.asdict(emotion), "partly_measured": emotion.partly_measured}
-            for emotion in analysis.emotions
+            {**dataclasses.asdict(e), "partly_measured": e.partly_measured} for e in analysis.emotions
         ],
         "emotion_rule": EMOTION_RULE,
-        "previous_window": {
-            "runs": len(window.previous),
-            "run_ids": [run.run_id for run in window.previous],
-        },
+        "previous_window": {"runs": len(window.previous), "run_ids": [r.run_id for r in window.previous]},
         "movements": [dataclasses.asdict(movement) for movement in analysis.movements],
         "first_value": [dataclasses.asdict(first) for first in analysis.first_value],
         "inbox": [dataclasses.asdict(entry) for entry in analysis.inbox],
@@ -384,7 +383,7 @@ def build_report(
     )
     recorded = read.recorded
     changes = diff_maps(recorded, read.journey_map) if recorded is not None else []
-    window = Window(runs=read.runs, previous=read.previous_runs)
+    window = Window(read.runs, read.previous_runs, journeys_per_segment(read.observations))
     html_path, json_path = write_report(
         analysis,
         window,

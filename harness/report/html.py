@@ -25,7 +25,7 @@ from harness.analysis.inbox_audit import INBOX_RULE
 from harness.analysis.runner_rule import RUNNER_RULE
 from harness.analysis.verdicts import STATUSES, Verdict
 from harness.map.journey_map import Stage, Touchpoint, format_duration
-from harness.report import charts
+from harness.report import charts, wording
 from harness.report.slow_evidence import slow_evidence
 from harness.report.window import Window
 from harness.store.pages import SlowestVisit
@@ -46,6 +46,9 @@ _EXPORT_LABELS = {
 }
 _ACTION_EXPORTS = ("actions_csv", "actions_md")
 _EVIDENCE_STATUSES = ("failing", "flaky", "slow")
+# Fewer runs than this draw no trend line (one dot, or a line between two, reads as a trend it is not):
+# the page states the per-run figures as numbers instead.
+MIN_TREND_RUNS = 3
 
 
 def _environment() -> Environment:
@@ -175,7 +178,7 @@ def _emotion_curve(
 
 
 def _sparkline(verdict: Verdict) -> charts.Trend | None:
-    if not verdict.trend:
+    if len(verdict.trend) < MIN_TREND_RUNS:
         return None
     points = verdict.trend
     # p50 is left out so the small chart is scaled to what it shows: p95 against the target.
@@ -191,7 +194,7 @@ def _sparkline(verdict: Verdict) -> charts.Trend | None:
 
 
 def _trend_chart(verdict: Verdict) -> charts.Trend | None:
-    if not verdict.trend:
+    if len(verdict.trend) < MIN_TREND_RUNS:
         return None
     points = verdict.trend
     return charts.trend(
@@ -217,6 +220,39 @@ def _bar_chart(verdict: Verdict) -> charts.Bars:
         expected.fail_after_ms,
         width=290,
     )
+
+
+def _limit_off_scale(analysis: GapAnalysis) -> bool:
+    """Whether any response-time chart leaves its fail_after limit off the scale (said once per page)."""
+    for verdict in analysis.verdicts:
+        if not verdict.observed.n:
+            continue
+        trend = _trend_chart(verdict)
+        if _bar_chart(verdict).limit_off_scale or (trend is not None and trend.limit_off_scale):
+            return True
+    return False
+
+
+def _segment_counts(analysis: GapAnalysis, segment: str) -> dict[str, int]:
+    """The status counts of one segment: one per card its journey strip shows, off-map cards included."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for verdict in [*analysis.verdicts, *analysis.off_map]:
+        if verdict.segment == segment:
+            counts[verdict.status] += 1
+    return {status: count for status, count in counts.items() if count}
+
+
+def _window_line(window: Window, segments: list[str]) -> str:
+    """The window in customer journeys per segment, then runs: "6 journeys per segment over 3 runs"."""
+    runs = wording.plural(len(window.runs), "run")
+    played = [window.journeys.get(segment, 0) for segment in segments]
+    if not window.journeys:
+        return f"{runs} in the window"
+    if len(set(played)) == 1:
+        per = " per segment" if len(segments) > 1 else ""
+        return f"{wording.plural(played[0], 'customer journey')}{per} over {runs}"
+    each = ", ".join(f"{count} {segment}" for segment, count in zip(segments, played, strict=True))
+    return f"customer journeys per segment: {each}, over {runs}"
 
 
 def _changed_cards(changes: Sequence[Any], segments: list[str]) -> set[tuple[str, str]]:
@@ -288,4 +324,13 @@ def render_html(
         bar_chart=_bar_chart,
         document_json=_script_json(document),
         slow_visits=slow_evidence(slow_visits, _embedded_image),
+        verdict_sentence=wording.verdict_sentence(analysis),
+        segment_counts=[_segment_counts(analysis, segment) for segment in analysis.segments],
+        window_line=_window_line(window, analysis.segments),
+        limit_off_scale=_limit_off_scale(analysis),
+        min_trend_runs=MIN_TREND_RUNS,
+        waited=wording.waited,
+        promised=wording.promised,
+        got_through=wording.got_through,
+        slowest=wording.slowest,
     )
