@@ -30,6 +30,7 @@ from harness.observation import (
     RunFinished,
     RunnerSampled,
     RunStarted,
+    StepEnded,
     StepObserved,
     utc_now,
 )
@@ -226,6 +227,7 @@ class Recorder:
                 observation=observation,
             )
         )
+        self.emit(StepEnded.of([observation]))
 
     def audit_inbox(self, record: ScenarioRecord) -> None:
         """Record every message the scenario's customer has got so far, with the stage they were in."""
@@ -314,6 +316,7 @@ class Recorder:
         if emit:
             for observation in observations:
                 self.emit(StepObserved(observation))
+            self.emit(StepEnded.of(observations))
         return observations[-1]
 
     def stop_step(self, record: ScenarioRecord) -> None:
