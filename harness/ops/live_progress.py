@@ -58,13 +58,15 @@ class LiveProgress:
         took = seconds(time.monotonic() - since)
         outcome = event["outcome"]
         if outcome in FAILED:
-            line = Text(f"✗ {scenario} ({feature}) {outcome} at {tally.broke} · {took}", style="red")
+            self.console.print(Text(f"✗ {scenario} ({feature}) · {outcome} at {tally.broke} · {took}", "red"))
+            if tally.broke_said:
+                self.console.print(Text(f"    {tally.broke_said}"))
         elif outcome == "pending":
-            line = Text(f"… {scenario} ({feature}): an email is left to `shopper mail poll` · {took}")
+            self.console.print(
+                Text(f"… {scenario} ({feature}) · an email is left to `shopper mail poll` · {took}")
+            )
         else:
-            line = Text(f"✓ {scenario} ({feature}) · {tally.steps} steps · {took}", style="green")
-        line.truncate(max(self.console.width, 20), overflow="ellipsis")
-        self.console.print(line, no_wrap=True)
+            self.console.print(Text(f"✓ {scenario} ({feature}) · {tally.steps} steps · {took}", "green"))
 
     def _render(self) -> RenderableType:
         tally, now = self.tally, time.monotonic()

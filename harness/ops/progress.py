@@ -108,7 +108,8 @@ class Tally:
     run_since: float = field(default_factory=time.monotonic)
     scenario_since: float = 0.0
     step_since: float = 0.0
-    broke: str = ""  # the scenario's failing step and what it said
+    broke: str = ""  # the scenario's failing step
+    broke_said: str = ""  # and the first line of what it said
     outcomes: dict[str, str] = field(default_factory=dict)  # scenario -> its latest attempt's outcome
 
     def count(self, *outcomes: str) -> int:
@@ -132,7 +133,7 @@ class Tally:
         elif kind == "step_end":
             self.step, self.steps_done = "", self.steps_done + 1
             if event["outcome"] in FAILED and not self.broke:
-                self.broke = event["step"] + (f": {event['error']}" if event["error"] else "")
+                self.broke, self.broke_said = event["step"], event["error"]
         elif kind == "scenario_end":
             self.outcomes[event["node_id"]] = event["outcome"]
             self.scenario = ""
