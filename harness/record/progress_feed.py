@@ -10,10 +10,11 @@ pytest has no `--progress-file` and no feed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from harness.observation import (
     Event,
@@ -36,21 +37,31 @@ class ProgressFeed:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._out = path.open("a", encoding="utf-8")
         self._outcomes: list[str] = []  # of the current scenario's steps
+        self._out: TextIO | None = None
+        try:
+            self._out = path.open("a", encoding="utf-8")
+        except OSError as exc:  # no progress to show, but the run is not stopped for that
+            log.warning("the run's progress could not be written to %s: %s", path, exc)
 
     def handle(self, event: Event) -> None:
         line = self._line(event)
-        if line is None or self._out.closed:
+        if line is None or self._out is None or self._out.closed:
             return
         try:
             self._out.write(json.dumps(line) + "\n")
             self._out.flush()
         except OSError as exc:  # progress must never cost the run a step: the feed stops, the run goes on
             log.warning("the run's progress could not be written to %s: %s", self.path, exc)
-            self._out.close()
+            self._close()
         if isinstance(event, RunFinished):
-            self._out.close()
+            self._close()
+
+    def _close(self) -> None:
+        # Closing flushes what a failed write left buffered: that fails again, and the file is closed.
+        with contextlib.suppress(OSError):
+            if self._out is not None:
+                self._out.close()
 
     def _line(self, event: Event) -> dict[str, Any] | None:
         if isinstance(event, RunStarted):
