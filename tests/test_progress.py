@@ -203,3 +203,11 @@ def test_verbose_shows_pytests_output_too_but_no_deprecations(site: str, tmp_pat
     assert "test session starts" in output and "::test_i_look_at_the_shelf PASSED" in output, output
     assert f"  running: {SLOW_STEP}" in output  # the progress as well
     assert "PytestRemovedIn10Warning" not in output and "warnings summary" not in output, output
+
+
+def test_quiet_and_verbose_together_is_one_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    assert main(["run", "--base-url", "http://127.0.0.1:9/", "--quiet", "--verbose"]) == 2
+    [sentence] = capsys.readouterr().err.splitlines()
+    assert sentence.startswith("shopper: argument --verbose: not allowed with argument --quiet"), sentence
