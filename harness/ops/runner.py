@@ -168,14 +168,16 @@ def _run_shown(request: RunRequest, env: dict[str, str], progress: ProgressView)
     run) and, with --verbose, relayed line by line through the view, which owns the terminal."""
     assert request.progress_file is not None
     tail = FeedTail(request.progress_file, progress.event)
-    with progress.showing():
-        process = subprocess.Popen(
+    with (
+        progress.showing(),
+        subprocess.Popen(
             pytest_command(request),
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT if request.verbose else subprocess.PIPE,
             text=True,
-        )
+        ) as process,
+    ):
         tail.start()
         try:
             if request.verbose:
@@ -189,6 +191,9 @@ def _run_shown(request: RunRequest, env: dict[str, str], progress: ProgressView)
             else:
                 out, err = process.communicate()
                 output = (out or "") + (err or "")
+        except BaseException:  # Ctrl-C: as subprocess.run does, the run is not left behind
+            process.kill()
+            raise
         finally:
             tail.finish()  # the run's last lines (its end) are shown before its verdict
     return RunResult(
