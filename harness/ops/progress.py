@@ -183,11 +183,14 @@ def open_view(quiet: bool, stream: TextIO | None = None) -> ProgressView | None:
     """The view `shopper run` shows: none when quiet, live on a terminal, plain lines elsewhere."""
     if quiet:
         return None
-    from rich.console import Console  # loaded only when progress is shown
+    stream = stream or sys.stdout
+    if not stream.isatty():
+        return PlainProgress(stream)
+    from rich.console import Console  # loaded only for a terminal
 
-    console = Console(file=stream or sys.stdout)
+    console = Console(file=stream)
     if console.is_terminal and not console.is_dumb_terminal:
         from harness.ops.live_progress import LiveProgress
 
         return LiveProgress(console)
-    return PlainProgress(stream or sys.stdout)
+    return PlainProgress(stream)
