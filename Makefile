@@ -6,12 +6,12 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint browser install dovecot clean
+.PHONY: demo test lint browser install dovecot tmux clean
 
 demo: install browser
 	$(VENV)/bin/shopper demo
 
-test: install browser lint dovecot
+test: install browser lint dovecot tmux
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 # The IMAP tests run a real Dovecot (Debian's dovecot-imapd); they fail, saying so, without it.
@@ -19,6 +19,12 @@ dovecot:
 	@command -v dovecot >/dev/null || [ -x /usr/sbin/dovecot ] || \
 		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq dovecot-imapd; } || \
 		echo "Dovecot is missing and cannot be installed here (not root): the IMAP tests will fail."
+
+# The terminal test of `shopper run`'s live progress records a real terminal with tmux (tests/test_progress.py).
+tmux:
+	@command -v tmux >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq tmux; } || \
+		echo "tmux is missing and cannot be installed here (not root): the terminal progress test will fail."
 
 lint: install
 	$(VENV)/bin/ruff check harness steps tests bench conftest.py

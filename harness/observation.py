@@ -212,6 +212,51 @@ class RunnerSampled:
     problem: str = ""  # why the control page could not be timed, if it could not
 
 
+# What a run is doing now, for whoever watches it (`shopper run`'s progress); the store keeps none of it.
+@dataclass
+class ScenarioStarted:
+    run_id: str
+    node_id: str
+    feature: str
+    scenario: str
+    attempt: int
+    steps: int
+
+
+@dataclass
+class StepStarted:
+    run_id: str
+    node_id: str
+    attempt: int
+    step: str  # its text, secrets hidden
+
+
+@dataclass
+class StepEnded:
+    run_id: str
+    node_id: str
+    attempt: int
+    step: str
+    outcome: str
+    wall_ms: float  # the harness's wall time of the whole step (all its parts)
+    error: str = ""  # the first line of what went wrong
+
+    @classmethod
+    def of(cls, observations: list[Observation]) -> StepEnded:
+        """The end of the step these observations (its parts, in order) recorded."""
+        last = observations[-1]
+        wall_ms = sum(observation.wall_ms or 0.0 for observation in observations)
+        error = last.error.splitlines()[0] if last.error else ""
+        return cls(last.run_id, last.node_id, last.attempt, last.step, last.outcome, wall_ms, error)
+
+
+@dataclass
+class ScenarioEnded:
+    run_id: str
+    node_id: str
+    attempt: int
+
+
 Event = (
     RunStarted
     | StepObserved
@@ -220,6 +265,10 @@ Event = (
     | PendingExpectation
     | ExpectationResolved
     | RunnerSampled
+    | ScenarioStarted
+    | StepStarted
+    | StepEnded
+    | ScenarioEnded
 )
 
 

@@ -36,6 +36,7 @@ EXAMPLES = {
         "shopper run --base-url https://staging.example.com --map journey-map.yaml --features journey",
         "shopper run --base-url http://127.0.0.1:8000 --map map.yaml --retries 1 -- --headed",
         "shopper run --base-url http://127.0.0.1:8000 --map map.yaml -- --lf   # only last run's failures",
+        "shopper run --base-url http://127.0.0.1:8000 --map map.yaml --verbose  # pytest's output too",
     ],
     "report": ["shopper report --out reports --open", "shopper report --map new-map.yaml --last 10"],
     "map": ["shopper map check journey-map.yaml --features journey", "shopper map diff old.yaml new.yaml"],

@@ -78,7 +78,15 @@ def add_run(commands: Commands) -> None:
         action="store_true",
         help="send no label header; the user agent still ends with shopper/<version>",
     )
-    run.add_argument("--quiet", action="store_true")
+    shown = run.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print only the verdict of each segment and where it was recorded",
+    )
+    shown.add_argument(
+        "--verbose", action="store_true", help="show pytest's own output too, beside the run's progress"
+    )
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest (e.g. --headed)")
 
 
@@ -127,6 +135,7 @@ def _check_browsers(pytest_args: list[str]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.map.check import check_map
+    from harness.ops.progress import open_view
     from harness.ops.runner import RunRequest, run_scenarios
 
     _check_run(args)
@@ -148,6 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(args, map_path, checked.journey_map.segments)
     open_store(store_url).close()  # a store that cannot be written is an input error, not a failed site
+    view = open_view(args.quiet)
     failed, ran = False, False
     for segment in _segments(checked.journey_map.segments, args.segment):
         result = run_scenarios(
@@ -166,7 +176,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 label_header="" if args.no_label_header else args.label_header,
                 pytest_args=args.pytest_args,
                 quiet=args.quiet,
-            )
+                verbose=args.verbose,
+            ),
+            progress=view,
         )
         report_run(result, store_url)
         failed = failed or not result.passed

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness.map.features import check_features_dir
 from harness.observation import new_run_id
+from harness.ops.progress import FeedTail, ProgressView
 from harness.ops.watchdog import kill_run
 from harness.record.dry_run import Findings
 from harness.record.run_process import MARKER_VARIABLE, PARENT_VARIABLE
@@ -27,6 +28,9 @@ CACHE_FOLDER = ".shopper-cache"  # beside the store
 # a stray plugin reorders scenarios (pytest-randomly), splits a run across workers (xdist) or just
 # costs start-up time at every scheduled run. A user adds one with `shopper run ... -- -p NAME`.
 RUN_PLUGINS = ("pytest_playwright.pytest_playwright", "pytest_bdd.plugin", "pytest_rerunfailures")
+# Deprecations inside the libraries under the harness (pytest, pytest-bdd, Playwright) say nothing a
+# user of `shopper run` can act on; plain pytest still shows them.
+QUIET_WARNINGS = ("-W", "ignore::DeprecationWarning", "-W", "ignore::PendingDeprecationWarning")
 
 
 @dataclass
@@ -46,7 +50,9 @@ class RunRequest:
     run_id: str = field(default_factory=new_run_id)
     pytest_args: list[str] = field(default_factory=list)
     quiet: bool = False
+    verbose: bool = False  # with a progress view: pytest's own output shown too
     dry_run_out: Path | None = None  # a dry run, its findings written here (nothing is recorded)
+    progress_file: Path | None = None  # where the run writes its progress (harness/record/progress_feed.py)
 
 
 @dataclass
@@ -114,17 +120,26 @@ def pytest_command(request: RunRequest) -> list[str]:
         command += ["--label-header", request.label_header]
     if request.dry_run_out:
         command += ["--dry-run", "--dry-run-json", str(request.dry_run_out)]
+    if request.progress_file:
+        command += ["--progress-file", str(request.progress_file)]
     command += ["-q"] if request.quiet else ["-v"]
+    command += QUIET_WARNINGS
     return command + request.pytest_args
 
 
 def run_scenarios(
-    request: RunRequest, *, timeout_s: float | None = None, stop: Callable[[], bool] | None = None
+    request: RunRequest,
+    *,
+    timeout_s: float | None = None,
+    stop: Callable[[], bool] | None = None,
+    progress: ProgressView | None = None,
 ) -> RunResult:
     """One run in its own pytest process.
 
     With `timeout_s` or `stop` the run is watched: past the timeout, or as soon as `stop()` says so,
     it is killed with every process it started (Chromium included) and recorded as aborted.
+    With `progress` (a view of harness/ops/progress.py) what the run is doing is shown as it runs,
+    and pytest's own output only with `request.verbose`.
     """
     check_features_dir(request.features)
     env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
@@ -135,6 +150,10 @@ def run_scenarios(
         env[HALT_FILE] = str(halt)
         if timeout_s is not None or stop is not None:
             result = _run_watched(request, env, timeout_s, stop or (lambda: False))
+        elif progress is not None:
+            result = _run_shown(
+                replace(request, progress_file=Path(folder) / "progress.jsonl"), env, progress
+            )
         else:
             capture = subprocess.PIPE if request.quiet else None
             completed = subprocess.run(
@@ -147,6 +166,44 @@ def run_scenarios(
         if halt.exists():
             result.halted = halt.read_text(encoding="utf-8")
     return result
+
+
+def _run_shown(request: RunRequest, env: dict[str, str], progress: ProgressView) -> RunResult:
+    """The run with its progress shown; pytest's output kept (for the sentence of a run that did not
+    run) and, with --verbose, relayed line by line through the view, which owns the terminal."""
+    assert request.progress_file is not None
+    tail = FeedTail(request.progress_file, progress.event)
+    with (
+        progress.showing(),
+        subprocess.Popen(
+            pytest_command(request),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if request.verbose else subprocess.PIPE,
+            text=True,
+        ) as process,
+    ):
+        tail.start()
+        try:
+            if request.verbose:
+                assert process.stdout is not None
+                lines = []
+                for line in process.stdout:
+                    lines.append(line)
+                    progress.output(line)
+                process.wait()
+                output = "".join(lines)
+            else:
+                out, err = process.communicate()
+                output = (out or "") + (err or "")
+        except BaseException:  # Ctrl-C: as subprocess.run does, the run is not left behind
+            process.kill()
+            raise
+        finally:
+            tail.finish()  # the run's last lines (its end) are shown before its verdict
+    return RunResult(
+        run_id=request.run_id, segment=request.segment, exit_code=process.returncode, output=output
+    )
 
 
 def dry_run(request: RunRequest) -> tuple[RunResult, Findings]:

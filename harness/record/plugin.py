@@ -19,11 +19,13 @@ import pytest
 from harness.errors import HarnessError
 from harness.mail.pending import EmailPending
 from harness.map import features
+from harness.observation import Handler
 from harness.record import scenario_run
 from harness.record.browser import check_browsers_installed
 from harness.record.context import DEFAULT_ADDRESS, DEFAULT_DOMAIN
 from harness.record.cucumber import report_retries
 from harness.record.labels import DEFAULT_HEADER
+from harness.record.progress_feed import ProgressFeed
 from harness.record.recorder import Recorder, ScenarioRecord
 from harness.record.run_process import die_with_parent
 from harness.record.scenario_run import Recording, RunOptions
@@ -99,6 +101,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         " list what a real run would trip on",
     )
     group.addoption("--dry-run-json", help="with --dry-run: write what it found to this JSON file")
+    group.addoption(
+        "--progress-file",
+        help="write what the run is doing (scenario and step started and ended) to this file as JSON"
+        " lines, for a watcher to tail (`shopper run` does)",
+    )
     parser.addini("journey_map", "journey map YAML that turns recording on")
 
 
@@ -160,7 +167,9 @@ def _start_recording(config: pytest.Config) -> Recording | None:
     if options.map_file is None:
         return None  # no journey map: nothing recorded, no store looked at
     store_url = options.store_url
-    handlers = [] if options.dry_run else [GuardedStore(LazyStore(store_url), _stop_run)]
+    handlers: list[Handler] = [] if options.dry_run else [GuardedStore(LazyStore(store_url), _stop_run)]
+    if config.getoption("progress_file"):
+        handlers.append(ProgressFeed(Path(config.getoption("progress_file"))))
     evidence = store_path(store_url).parent / "evidence"
     recording = scenario_run.start_recording(
         options, handlers, evidence, lambda run_id: run_exists(store_url, run_id)
@@ -229,6 +238,12 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
     )
     if record is not None:
         request.node.stash[SCENARIO] = record
+
+
+def pytest_bdd_before_step(
+    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any
+) -> None:
+    scenario_run.step_announced(_recording(request), _record(request), step)
 
 
 def pytest_bdd_before_step_call(

@@ -31,6 +31,7 @@ from harness.observation import (
     RunFinished,
     RunnerSampled,
     RunStarted,
+    StepEnded,
     StepObserved,
     utc_now,
 )
@@ -227,6 +228,7 @@ class Recorder:
                 observation=observation,
             )
         )
+        self.emit(StepEnded.of([observation]))
 
     def audit_inbox(self, record: ScenarioRecord) -> None:
         """Record every message the scenario's customer has got so far, with the stage they were in."""
@@ -319,6 +321,7 @@ class Recorder:
         if emit:
             for observation in observations:
                 self.emit(StepObserved(observation))
+            self.emit(StepEnded.of(observations))
         return observations[-1]
 
     def stop_step(self, record: ScenarioRecord) -> None:

@@ -21,7 +21,7 @@ from harness.map import features
 from harness.map.catalogue import bind, entry_for, static_binding
 from harness.map.journey_map import parse_duration
 from harness.map.loading import load_map
-from harness.observation import CONTENT_MISS, Handler, new_run_id
+from harness.observation import CONTENT_MISS, Handler, ScenarioEnded, ScenarioStarted, StepStarted, new_run_id
 from harness.record.context import ContentMissing, Shopper, customer_address, make_customer, redact
 from harness.record.dry_run import DryRun, Findings
 from harness.record.labels import DEFAULT_HEADER
@@ -170,7 +170,7 @@ def scenario_started(
     tagged = info.values("touchpoint") if info else []
     if tagged:
         shopper.at(recorder.journey_map.touchpoint(tagged[0]))
-    return ScenarioRecord(
+    record = ScenarioRecord(
         feature=feature.rel_filename,
         scenario=scenario.name,
         node_id=node_id,
@@ -179,6 +179,26 @@ def scenario_started(
         steps=[(step.line_number, f"{step.keyword} {step.name}") for step in scenario.steps],
         shopper=shopper,
     )
+    hidden = shopper.secrets()
+    recorder.emit(
+        ScenarioStarted(
+            recorder.run_id,
+            node_id,
+            record.feature,
+            redact(record.scenario, hidden),
+            attempt,
+            len(record.steps),
+        )
+    )
+    return record
+
+
+def step_announced(recording: Recording | None, record: ScenarioRecord | None, step: Step) -> None:
+    """The step is about to run (before its clock starts): for whoever watches the run."""
+    if recording is None or record is None:
+        return
+    text = redact(f"{step.keyword} {step.name}", record.shopper.secrets())
+    recording.recorder.emit(StepStarted(recording.recorder.run_id, record.node_id, record.attempt, text))
 
 
 def step_starting(
@@ -290,10 +310,12 @@ def scenario_ended(recording: Recording | None, record: ScenarioRecord | None) -
     if recording is None or record is None:
         return
     journey_map = record.shopper.journey_map
-    recording.recorder.scenario_ended(record, lambda text: static_binding(text, journey_map))
+    recorder = recording.recorder
+    recorder.scenario_ended(record, lambda text: static_binding(text, journey_map))
     if record.shopper.mailbox is not None:
-        recording.recorder.audit_inbox(record)
+        recorder.audit_inbox(record)
         recording.mailed.append(record)
+    recorder.emit(ScenarioEnded(recorder.run_id, record.node_id, record.attempt))
 
 
 def hide_secrets(record: ScenarioRecord | None, text: str) -> str:
