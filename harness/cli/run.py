@@ -151,7 +151,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if checked.errors:
         raise checked.errors[0]
     assert checked.journey_map is not None
+    from harness.record.segment_context import check_devices
     from harness.store.sqlite import open_store
+
+    check_devices(checked.journey_map, _segments(checked.journey_map.segments, args.segment))
 
     store_url = args.store or store_default()
     if args.dry_run:

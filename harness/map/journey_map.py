@@ -101,6 +101,34 @@ class Stage:
     line: int = 0
 
 
+COLOR_SCHEMES = ("light", "dark", "no-preference")
+
+
+@dataclass(frozen=True)
+class Browsing:
+    """How a segment's customers browse: a Playwright device (`iPhone 13`) and what they set apart from
+    it; all empty is the browser's own defaults. Each segment's run opens its browser this way."""
+
+    device: str = ""
+    viewport: tuple[int, int] | None = None  # width, height in CSS pixels
+    user_agent: str = ""
+    locale: str = ""  # e.g. de-DE
+    timezone: str = ""  # an IANA name, e.g. Europe/Berlin
+    color_scheme: str = ""  # light, dark or no-preference
+
+    def described(self) -> str:
+        """What a report and a run's record say the customers used: "iPhone 13, de-DE, Europe/Berlin"."""
+        parts = [self.device] if self.device else []
+        if self.viewport:
+            parts.append(f"{self.viewport[0]}×{self.viewport[1]}")
+        parts += [part for part in (self.locale, self.timezone) if part]
+        if self.color_scheme:
+            parts.append(f"{self.color_scheme} colours")
+        if self.user_agent:
+            parts.append("its own user agent")
+        return ", ".join(parts)
+
+
 @dataclass
 class JourneyMap:
     journey: str
@@ -111,6 +139,10 @@ class JourneyMap:
     # The promised time from the first step of the journey to the `milestone: first-value` touchpoint.
     first_value_within_ms: int | None = None
     text: str = field(default="", repr=False)  # the YAML as written: stored with every run, for map diffs
+    browsing: dict[str, Browsing] = field(default_factory=dict)  # by segment; a segment absent browses as is
+
+    def browsing_of(self, segment: str) -> Browsing:
+        return self.browsing.get(segment, Browsing())
 
     def touchpoints(self) -> list[Touchpoint]:
         return [touchpoint for stage in self.stages for touchpoint in stage.touchpoints]

@@ -26,6 +26,7 @@ from harness.map.journey_map import (
     CHANNELS,
     DEFAULT_OWNER,
     PLACEHOLDER,
+    Browsing,
     Expectation,
     JourneyMap,
     Stage,
@@ -34,6 +35,7 @@ from harness.map.journey_map import (
     parse_duration,
     slugify,
 )
+from harness.map.segment_browsing import read_segment
 from harness.map.user_yaml import compose
 
 _TOP_KEYS = {"journey", "version", "segments", "stages", "description", "first_value_within"}
@@ -188,11 +190,14 @@ class _Builder:
             raise self.fail(root, "the top level of the map must be a mapping with journey and stages")
         keys = self.mapping(root, "the map", _TOP_KEYS)
         journey = self.text(self.required(keys, "journey", root, "the map"), "journey")
+        browsing: dict[str, Browsing] = {}
         for item in self.sequence(keys.get("segments", _ABSENT), "segments"):
-            segment = self.slug(item, "segment")
+            segment, browses = read_segment(self, item)
             if segment in self.segments:
                 raise self.fail(item, f'duplicate segment "{segment}"')
             self.segments.append(segment)
+            if browses is not None:
+                browsing[segment] = browses
         stages_node = self.required(keys, "stages", root, "the map")
         nodes = self.sequence(stages_node, "stages")
         stages = [stage for node in nodes if (stage := self.collect(self.stage, node)) is not None]
@@ -215,7 +220,9 @@ class _Builder:
             raise self.fail(
                 first_value, "first_value_within needs a touchpoint marked `milestone: first-value`"
             )
-        return JourneyMap(journey, version, self.segments, stages, self.path, first_value_ms)
+        return JourneyMap(
+            journey, version, self.segments, stages, self.path, first_value_ms, browsing=browsing
+        )
 
     def stage(self, node: Node) -> Stage:
         where = _label("stage", node)

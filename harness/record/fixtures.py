@@ -19,6 +19,9 @@ from harness.record.labels import Label, LabelGuard, default_user_agent, origin_
 from harness.record.plugin import BROWSER, RECORDER, RECORDING, SCENARIO
 from harness.record.recorder import ScenarioRecord, browser_crashed
 from harness.record.runner_health import RunnerProbe
+from harness.record.segment_context import segment_context_args
+
+USAGE = 2  # pytest's own exit status for a usage error: a segment naming a device nobody has
 
 
 @pytest.fixture(scope="session")
@@ -73,12 +76,22 @@ def browser(launch_browser: Callable[[], Any], pytestconfig: pytest.Config) -> I
 
 @pytest.fixture(scope="session")
 def browser_context_args(
-    browser_context_args: dict[str, Any], browser: RelaunchingBrowser, pytestconfig: pytest.Config
+    browser_context_args: dict[str, Any],
+    browser: RelaunchingBrowser,
+    playwright: Any,
+    pytestconfig: pytest.Config,
 ) -> dict[str, Any]:
-    """pytest-playwright's context arguments, with every request labelled as the run's (record.labels)."""
+    """pytest-playwright's context arguments, the segment's device and settings over them
+    (record.segment_context), every request labelled as the run's (record.labels)."""
     recording = pytestconfig.stash[RECORDING]
-    label = Label(recording.recorder.run_id, recording.options.label_header)
-    return label.context_args(browser_context_args, default_user_agent(browser))
+    recorder = recording.recorder
+    browsing = recorder.journey_map.browsing_of(recorder.segment)
+    try:
+        args = segment_context_args(recorder.segment, browsing, browser_context_args, playwright.devices)
+    except HarnessError as exc:
+        pytest.exit(str(exc), returncode=USAGE)
+    label = Label(recorder.run_id, recording.options.label_header)
+    return label.context_args(args, default_user_agent(browser))
 
 
 @pytest.fixture(scope="session")

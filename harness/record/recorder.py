@@ -171,6 +171,7 @@ class Recorder:
                     map_version=self.journey_map.version,
                     map_path=str(self.journey_map.path.resolve()),
                     map_digest=map_digest(map_text) if map_text else "",
+                    browsing=self.journey_map.browsing_of(self.segment).described(),
                 ),
                 map_text=map_text,
             )

@@ -126,6 +126,7 @@ def _run_json(run: Run) -> dict[str, Any]:
         "started_at": _iso(run.started_at),
         "finished_at": _iso(run.finished_at),
         "map_version": run.map_version,
+        "browsing": run.browsing,
     }
 
 

@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS runs (
     journey TEXT NOT NULL DEFAULT '',
     map_version TEXT NOT NULL DEFAULT '',
     map_path TEXT NOT NULL DEFAULT '',
-    map_digest TEXT NOT NULL DEFAULT ''
+    map_digest TEXT NOT NULL DEFAULT '',
+    browsing TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS maps (
     digest TEXT PRIMARY KEY,
@@ -64,6 +65,7 @@ CREATE INDEX IF NOT EXISTS observations_failed ON observations(id) WHERE outcome
 # Columns later versions added: a store written by an older harness gains them when opened.
 ADDED_COLUMNS = [
     ("runs", "map_digest", "TEXT NOT NULL DEFAULT ''"),
+    ("runs", "browsing", "TEXT NOT NULL DEFAULT ''"),
     ("observations", "trace", "TEXT NOT NULL DEFAULT ''"),
     ("observations", "page_url", "TEXT NOT NULL DEFAULT ''"),
     ("observations", "page_title", "TEXT NOT NULL DEFAULT ''"),

@@ -147,7 +147,7 @@ class SQLiteStore:
         # Retries happen inside the run's own process; re-opening keeps the start, takes the new pid.
         self._db.execute(
             "INSERT INTO runs (run_id, started_at, state, pid, host, target, segment, journey, map_version,"
-            " map_path, map_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " map_path, map_digest, browsing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(run_id) DO UPDATE SET state = excluded.state, pid = excluded.pid,"
             " host = excluded.host, finished_at = NULL",
             (
@@ -162,6 +162,7 @@ class SQLiteStore:
                 run.map_version,
                 run.map_path,
                 run.map_digest,
+                run.browsing,
             ),
         )
 
@@ -225,7 +226,7 @@ class SQLiteStore:
         self.reconcile_aborted()
         query = (
             "SELECT run_id, started_at, state, finished_at, pid, host, target, segment, journey,"
-            " map_version, map_path, map_digest FROM runs ORDER BY started_at DESC"
+            " map_version, map_path, map_digest, browsing FROM runs ORDER BY started_at DESC"
         )
         params: tuple[int, ...] = ()
         if last is not None:
@@ -245,6 +246,7 @@ class SQLiteStore:
                 map_version=r[9],
                 map_path=r[10],
                 map_digest=r[11],
+                browsing=r[12],
             )
             for r in self._db.execute(query, params).fetchall()
         ]
