@@ -3,12 +3,12 @@
     .venv/bin/python bench/bench_accuracy.py --repeats 2
 
 A local HTTP server of the bench's own sleeps an injected 0, 200, 1000 or 3000 ms before it
-answers: a page opened (`I open`), a page reached by a click (`I click`), and a form's POST
-(`I press`, answered with a 303 to a page of its own). The real harness runs the scenarios in
-Chromium (pytest in a subprocess, as `shopper run` does) and the bench reads the store back:
-measured − injected per case, p50 and max, on a quiet machine and again with two CPU-burning
-loops (`python3 -c 'while 1: pass'`) beside it. The target: within +5 % +50 ms of the delay.
-`--no-trace` runs without the Playwright trace kept for evidence at failure.
+answers: a page opened (`I open`), a page reached by a click (`I click`), a form's POST
+(`I press`, answered with a 303 to a page of its own) and an API call (`I call GET`). The real
+harness runs the scenarios in Chromium (pytest in a subprocess, as `shopper run` does) and the
+bench reads the store back: measured − injected per case, p50 and max, on a quiet machine and
+again with two CPU-burning loops (`python3 -c 'while 1: pass'`) beside it. The target: within
++5 % +50 ms of the delay. `--no-trace` runs without the Playwright trace kept for evidence at failure.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 DELAYS_MS = (0, 200, 1000, 3000)
-KINDS = ("open", "click", "post")
-MEASURED = {"open": "open-page", "click": "target-page", "post": "form-page"}  # who is charged the delay
+KINDS = ("open", "click", "post", "api")
+# Who is charged the delay.
+MEASURED = {"open": "open-page", "click": "target-page", "post": "form-page", "api": "quote-api"}
 
 MAP = """\
 journey: Accuracy bench
@@ -45,8 +46,10 @@ stages:
       - {id: target-page, channel: web, url: /target, expect: {within: 5s, fail_after: 20s}}
       - {id: form-page, channel: form, url: /form, expect: {within: 5s, fail_after: 20s}}
       - {id: done-page, channel: web, url: /done, expect: {within: 5s, fail_after: 20s}}
+      - {id: quote-api, channel: api, url: /api/quote, expect: {within: 5s, fail_after: 20s}}
 """
-CONFTEST = 'pytest_plugins = ["harness.record.plugin", "harness.steps.web", "harness.steps.forms"]\n'
+STEPS = ["harness.record.plugin", "harness.steps.web", "harness.steps.forms", "harness.steps.api"]
+CONFTEST = f"pytest_plugins = {STEPS!r}\n"
 COLLECTOR = 'from pytest_bdd import scenarios\n\nscenarios(".")\n'
 
 
@@ -66,7 +69,10 @@ FORM = _page(
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
-        if parts.path in ("/open", "/target"):
+        if parts.path == "/api/quote":
+            self._sleep(parts.query)
+            self._send(200, b'{"total": 120}', {"Content-Type": "application/json"})
+        elif parts.path in ("/open", "/target"):
             self._sleep(parts.query)
             self._send(200, _page("<h1>Here</h1>"))
         elif parts.path == "/start":
@@ -86,7 +92,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
+        if "Content-Type" not in (headers or {}):
+            self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -133,6 +140,8 @@ def feature(repeats: int) -> str:
         lines.append(f"  Scenario: post {number}")
         for ms in DELAYS_MS:
             lines += ['    Given I open "/form"', f'    When I press "Send {ms}"']
+        lines.append(f"  Scenario: api {number}")
+        lines += [f'    When I call GET "/api/quote?ms={ms}"' for ms in DELAYS_MS]
     return "\n".join(lines) + "\n"
 
 

@@ -12,6 +12,11 @@ Feature: Find out what Acme does and what it costs
     Given I open the pricing page
     Then I should see "Enterprise"
 
+  Scenario: My developer reads the plans from Acme's API
+    When I call GET "/api/plans"
+    Then the response status is 200
+    And the response has "plans.1.name" = "Team"
+
   Scenario: I find the price of a plan from the home page
     Given I open the home page
     When I click "See pricing"

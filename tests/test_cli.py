@@ -27,7 +27,7 @@ def test_map_check_accepts_the_demo_journey_and_lists_uncovered_touchpoints(
     status = main(["map", "check", str(DEMO_MAP), "--features", str(ROOT / "scenarios")])
     out = capsys.readouterr().out
     assert status == 0
-    assert "6 stages, 18 touchpoints" in out
+    assert "6 stages, 19 touchpoints" in out
     assert "not covered: phone-support" in out and "not covered: billing-page" in out
     assert "not covered: pricing-page" not in out
 

@@ -404,6 +404,7 @@ def test_a_promise_beyond_max_wait_is_left_pending_and_resolved_by_mail_poll(
         """,
         "--max-wait",
         "1s",
+        "--verbose",  # pytest's own output too, besides the progress lines
         "--",
         "--no-trace",
         "-rs",  # pytest's word for the scenario: skipped, and why

@@ -16,6 +16,13 @@ PLANS = (
 )
 COMPANY_SIZES = ("1-10", "11-50", "51-500", "500+")
 
+
+def plans_json() -> str:
+    """Acme's public API: the plans and their prices, as the pricing page shows them."""
+    import json
+
+    return json.dumps({"plans": [{"name": name, "price": price} for name, price, _ in PLANS]})
+
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;color:#1d2330;background:#fafbfc}
 nav{display:flex;gap:1.2rem;align-items:center;padding:.8rem 2rem;background:#1d2330}

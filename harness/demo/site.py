@@ -30,6 +30,9 @@ _MAX_BODY = 64 * 1024
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 
+JSON_TYPE = "application/json"
+
+
 @dataclass
 class Response:
     status: int
@@ -61,6 +64,7 @@ class AcmeApp:
         self.routes: dict[tuple[str, str], Callable[[Request], Response]] = {
             ("GET", "/"): lambda r: Response(200, pages.home()),
             ("GET", "/pricing"): lambda r: Response(200, pages.pricing()),
+            ("GET", "/api/plans"): lambda r: Response(200, pages.plans_json(), [("Content-Type", JSON_TYPE)]),
             ("GET", "/demo"): lambda r: Response(200, pages.demo_form({})),
             ("POST", "/demo"): self.book_demo,
             ("GET", "/signup"): lambda r: Response(200, pages.signup_form({})),
@@ -269,7 +273,9 @@ class _Handler(BaseHTTPRequestHandler):
         has_body = response.status >= 200 and response.status not in (204, 304)
         body = response.body.encode("utf-8") if has_body else b""
         self.send_response(response.status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
+        named = {name.lower() for name, _ in response.headers}
+        if "content-type" not in named:  # Acme answers pages, but for its API
+            self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         for name, value in response.headers:
