@@ -162,6 +162,13 @@ class Shopper:
         """The last answer the running step waited for (the page it led to, for a page visit)."""
         return self._measures.parts[-1] if self._measures.parts else None
 
+    def page_loaded(self) -> None:
+        """The running step waited for a page's load (its Navigation Timing was read): a timed visit."""
+        self._measures.page_loaded = True
+
+    def visited_page(self) -> bool:
+        return self._measures.page_loaded
+
     def take_measures(self) -> StepMeasures:
         """What the step that just ended measured; the next step starts with none."""
         measures, self._measures = self._measures, StepMeasures()

@@ -19,6 +19,7 @@ from harness.record.labels import Label, LabelGuard, default_user_agent, origin_
 from harness.record.plugin import BROWSER, RECORDER, RECORDING, SCENARIO
 from harness.record.recorder import ScenarioRecord, browser_crashed
 from harness.record.runner_health import RunnerProbe
+from harness.record.vitals import watch_vitals
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +108,8 @@ def page(page: Any, request: pytest.FixtureRequest, runner_probe: RunnerProbe) -
         if not request.config.getoption("no_runner_check"):
             request.config.stash[RECORDER].runner_sampled(record, runner_probe.measure(page))
         record.shopper.start_tracing(page.context)
+        if request.config.stash[RECORDING].options.vitals:
+            watch_vitals(page.context)
         header = request.config.stash[RECORDING].options.label_header
         if header:
             record.shopper.label_guard = LabelGuard(header, origin_of(record.shopper.base_url))

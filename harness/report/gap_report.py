@@ -21,10 +21,11 @@ from harness.analysis.inbox_audit import INBOX_RULE
 from harness.analysis.runner_rule import RUNNER_RULE
 from harness.analysis.verdicts import Verdict, finite
 from harness.map.journey_map import Expectation, JourneyMap, Stage, Touchpoint
-from harness.observation import MessageReceived, Run
+from harness.observation import MessageReceived, Run, VisitVitals
 from harness.report import exports, junit, observations_csv
 from harness.report.html import render_html
 from harness.report.slow_evidence import slowest_json
+from harness.report.vitals import vitals_json
 from harness.report.window import Window
 
 if TYPE_CHECKING:
@@ -188,16 +189,14 @@ def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
             for emotion in analysis.emotions
         ],
         "emotion_rule": EMOTION_RULE,
-        "previous_window": {
-            "runs": len(window.previous),
-            "run_ids": [run.run_id for run in window.previous],
-        },
+        "previous_window": {"runs": len(window.previous), "run_ids": [run.run_id for run in window.previous]},
         "movements": [dataclasses.asdict(movement) for movement in analysis.movements],
         "first_value": [dataclasses.asdict(first) for first in analysis.first_value],
         "inbox": [dataclasses.asdict(entry) for entry in analysis.inbox],
         "inbox_rule": INBOX_RULE,
         "runner": [dataclasses.asdict(health) for health in analysis.runner],
         "runner_rule": RUNNER_RULE,
+        "vitals": vitals_json(analysis.vitals),
     }
 
 
@@ -298,6 +297,7 @@ class _StoreWindow:
     messages: list[MessageReceived]
     runner: list[RunnerHealth]
     slowest: list[SlowestVisit]
+    vitals: list[VisitVitals]
 
 
 def _read_store(store_url: str, map_path: Path | None, last: int) -> _StoreWindow:
@@ -323,11 +323,11 @@ def _read_store(store_url: str, map_path: Path | None, last: int) -> _StoreWindo
         messages = store.messages([run.run_id for run in runs])
         run_ids = [run.run_id for run in runs]
         runner = runner_health(store.runner_samples(run_ids), run_ids)
-        slowest = store.slowest_visits(run_ids)
+        slowest, vitals = store.slowest_visits(run_ids), store.visit_vitals(run_ids)
     finally:
         store.close()
     return _StoreWindow(
-        runs, previous_runs, journey_map, recorded, observations, previous, messages, runner, slowest
+        runs, previous_runs, journey_map, recorded, observations, previous, messages, runner, slowest, vitals
     )
 
 
@@ -381,6 +381,7 @@ def build_report(
         run_order=[run.run_id for run in read.runs],
         messages=read.messages,
         runner=read.runner,
+        vitals=read.vitals,
     )
     recorded = read.recorded
     changes = diff_maps(recorded, read.journey_map) if recorded is not None else []
