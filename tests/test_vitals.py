@@ -213,3 +213,28 @@ def test_a_store_from_before_the_vitals_table_opens_and_gains_it(tmp_path: Path)
     with sqlite3.connect(path) as db:
         columns = {row[1] for row in db.execute("PRAGMA table_info(page_vitals)")}
     assert {"lcp_ms", "cls", "ttfb_ms", "console_errors"} <= columns
+
+
+def test_the_demo_report_rates_lcp_cls_and_ttfb_of_every_web_page_visited(
+    demo: tuple[Path, dict[str, Any]],
+) -> None:
+    out, document = demo
+    assert errors_of(document) == []
+    rated = {(row["touchpoint"], row["segment"]): row["vitals"] for row in document["vitals"]["touchpoints"]}
+    visited = [
+        (tp["id"], segment)
+        for stage in document["stages"]
+        for tp in stage["touchpoints"]
+        if tp["channel"] == "web"
+        for segment, verdict in tp["segments"].items()
+        if verdict["status"] in ("met", "slow")
+    ]
+    assert {segment for _, segment in visited} == {"self-serve", "enterprise"}
+    for key in visited:
+        names = {vital["name"] for vital in rated.get(key, [])}
+        assert names >= {"lcp", "cls", "ttfb"}, key
+    # The home page's hero image is its largest contentful paint, after the page's first paint.
+    home = {vital["name"]: vital for vital in rated[("home-page", "self-serve")]}
+    assert home["lcp"]["p75"] >= home["fcp"]["p75"]
+    html = (out / "gap-report.html").read_text()
+    assert html.count('data-vital="ttfb"') >= len(visited)
