@@ -256,3 +256,33 @@ def test_delaying_the_demo_hero_makes_only_the_home_page_lcp_poor(tmp_path: Path
     assert ttfb is not None and ttfb.rating == "good"  # the page itself answered at once
     verdict = analysis.verdict("home-page", "self-serve")
     assert verdict is not None and verdict.status == "slow" and "LCP p75" in verdict.gap
+
+
+def test_a_segment_override_adds_to_the_vitals_promised() -> None:
+    text = MAP.replace("segments: [self-serve]", "segments: [self-serve, enterprise]").replace(
+        "fail_after: 30s}", "fail_after: 30s, lcp: 2.5s, cls: 0.1}, segments: {enterprise: {lcp: 1.5s}}", 1
+    )
+    touchpoint = load_map_text(text).touchpoint("hero-page")
+    assert touchpoint is not None
+    assert touchpoint.expectation("self-serve").vital("lcp") == 2500.0
+    assert touchpoint.expectation("enterprise").vital("lcp") == 1500.0
+    assert touchpoint.expectation("enterprise").vital("cls") == 0.1
+
+
+def test_the_metrics_expose_each_vital_and_its_rating() -> None:
+    import datetime as dt
+
+    from harness.observation import Run
+    from harness.ops.metrics import Metrics
+
+    journey_map = load_map_text(MAP)
+    visits = [VisitVitals("hero-page", "self-serve", "r", 1, PageVitals(lcp_ms=4500.0, cls=0.05))]
+    metrics = Metrics(journey_map)
+    started = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    metrics.record_run(Run("r", started, "finished"), _empty_frame(), [], summarise(journey_map, visits))
+    text = metrics.exposition().decode()
+    where = 'segment="self-serve",touchpoint="hero-page"'
+    assert f'shopper_web_vital_p75{{{where},vital="lcp"}} 4.5' in text
+    assert f'shopper_web_vital_rating{{rating="poor",{where},vital="lcp"}} 1.0' in text
+    assert f'shopper_web_vital_rating{{rating="good",{where},vital="cls"}} 1.0' in text
+    assert f'shopper_web_vital_rating{{rating="poor",{where},vital="cls"}} 0.0' in text
