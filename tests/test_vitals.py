@@ -286,3 +286,12 @@ def test_the_metrics_expose_each_vital_and_its_rating() -> None:
     assert f'shopper_web_vital_rating{{rating="poor",{where},vital="lcp"}} 1.0' in text
     assert f'shopper_web_vital_rating{{rating="good",{where},vital="cls"}} 1.0' in text
     assert f'shopper_web_vital_rating{{rating="poor",{where},vital="cls"}} 0.0' in text
+
+
+def test_a_changed_vital_promise_is_a_map_change() -> None:
+    from harness.map.diff import diff_maps
+
+    before = load_map_text(MAP.replace("fail_after: 30s}", "fail_after: 30s, lcp: 2.5s}", 1))
+    after = load_map_text(MAP.replace("fail_after: 30s}", "fail_after: 30s, lcp: 2s, cls: 0.1}", 1))
+    sentences = [change.sentence for change in diff_maps(before, after)]
+    assert "Hero page: vitals lcp 2.5s → cls 0.1, lcp 2s" in sentences
