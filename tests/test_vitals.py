@@ -137,6 +137,8 @@ def test_a_held_back_hero_makes_lcp_poor_and_the_touchpoint_slow(recorded: Path)
     verdict = analysis.verdict("hero-page", "self-serve")
     assert verdict is not None and verdict.status == "slow"  # within 20s is met: the vital is the gap
     assert verdict.gap.startswith("LCP p75 ") and "poor" in verdict.gap
+    action = next(a for a in analysis.actions if a.touchpoint_id == "hero-page")
+    assert action.what_to_fix == f"Speed up the page of Hero page for self-serve customers: {verdict.gap}"
 
     out = recorded / "report"
     write_report(analysis, Window(runs=runs, previous=[]), out)
