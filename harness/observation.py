@@ -106,6 +106,53 @@ class Observation:
     page: PageEvidence | None = None  # a timed page visit's requests (and screenshot when slow)
 
 
+# The web vitals a page visit is scored on (harness.analysis.vitals), in milliseconds but CLS (unitless).
+VITALS = ("lcp", "cls", "inp", "ttfb", "fcp", "tbt")
+
+
+@dataclass
+class PageVitals:
+    """A timed page visit's web vitals and Navigation Timing, read by the harness's own script in the
+    page (harness.record.vitals) once the step's clock stopped. None: the browser could not say.
+
+    LCP and CLS are "so far": what the observers held when the page had loaded (the moment of the
+    read); INP is there only when the customer interacted with the page before; TBT stands in then.
+    """
+
+    ttfb_ms: float | None = None
+    fcp_ms: float | None = None
+    lcp_ms: float | None = None
+    cls: float | None = None
+    inp_ms: float | None = None
+    tbt_ms: float | None = None  # long tasks' time over 50 ms each, since navigation start
+    dom_content_loaded_ms: float | None = None
+    load_ms: float | None = None
+    transferred_bytes: int | None = None
+    requests: int = 0
+    failed_requests: int = 0  # sub-resources that did not load (an error event) or answered >= 400
+    console_errors: int = 0  # console.error calls, uncaught errors and unhandled rejections
+
+
+@dataclass
+class VitalsObserved:
+    """A timed page visit's vitals, for the observation (run_id, seq) it belongs to: stored apart."""
+
+    run_id: str
+    seq: int
+    vitals: PageVitals
+
+
+@dataclass
+class VisitVitals:
+    """A passed page visit's vitals as the store gives them to the analysis, with where it was."""
+
+    touchpoint: str
+    segment: str
+    run_id: str
+    seq: int
+    vitals: PageVitals
+
+
 # A failed text check on a page that loaded (`I should see "..."`): the site answered, its words did not.
 CONTENT_MISS = "content"
 
@@ -270,6 +317,7 @@ Event = (
     | StepStarted
     | StepEnded
     | ScenarioEnded
+    | VitalsObserved
 )
 
 

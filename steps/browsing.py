@@ -152,6 +152,7 @@ def open_url(shopper: Shopper, page: Any, url: str) -> None:
         shopper.arrive(response.url)
     timing = navigation_timing(page, _left_ms(shopper, started))
     if timing is not None:
+        shopper.page_loaded()
         if redirected and opened != (shopper.touchpoint, shopper.off_map):
             reply_ms = timing.ms(timing.start, timing.fetch)
             shopper.timed_part(reply_ms, timing.fetch, timing.fetch, where=opened)
@@ -198,6 +199,7 @@ def after_action(shopper: Shopper, page: Any, before: int) -> None:
     page.wait_for_load_state("load", timeout=shopper.wait_ms())
     timing = navigation_timing(page, _left_ms(shopper, committed))
     if timing is not None:
+        shopper.page_loaded()
         if split:
             if not charged:
                 reply_ms = timing.ms(timing.start, timing.fetch)

@@ -28,7 +28,7 @@ from journeys import DEMO_MAP, ROOT, write_features
 
 from harness.demo import load_faults_text, start_acme
 from harness.demo.state import Login
-from harness.record.context import secret_forms
+from harness.record.secrets import secret_forms
 from harness.store.sqlite import open_store
 
 # Characters every encoding treats differently: space, quotes, slash, plus, ampersand, <>, ~ and non-ASCII.

@@ -21,7 +21,7 @@ from playwright.sync_api import sync_playwright
 from test_mail_secrets import leaks, needles, trace_entries
 
 from harness.record.browser import launch_options
-from harness.record.context import MASK_COLOR
+from harness.record.secrets import MASK_COLOR
 
 CANARY = "Canary-Pa55word!42"
 ELEMENTS = ("plain", "typed", "b64", "hex", "url", "password", "component", "framed")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 from urllib.parse import quote, quote_plus
 
-from harness.record.context import redact
 from harness.record.recorder import without_credentials
+from harness.record.secrets import redact
 
 
 def test_a_secret_is_hidden_plain_and_percent_encoded() -> None:

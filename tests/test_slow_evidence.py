@@ -26,7 +26,7 @@ from test_report_schema import errors_of
 
 from harness.analysis.gaps import analyse
 from harness.map.loading import load_map
-from harness.record.context import MASK_COLOR
+from harness.record.secrets import MASK_COLOR
 from harness.report.gap_report import write_report
 from harness.report.window import Window
 from harness.store.sqlite import open_store

@@ -48,8 +48,9 @@ from harness.analysis.visits import (
     group_visits,
     quantiles,
 )
+from harness.analysis.vitals import TouchpointVitals, judge_vitals, summarise
 from harness.map.journey_map import Expectation, JourneyMap, Touchpoint
-from harness.observation import MessageReceived
+from harness.observation import MessageReceived, VisitVitals
 
 
 @dataclass
@@ -66,6 +67,7 @@ class GapAnalysis:
     first_value: list[FirstValue] = field(default_factory=list)  # one per segment, if the map has a milestone
     inbox: list[StageInbox] = field(default_factory=list)  # what the customer received, per stage and segment
     runner: list[RunnerHealth] = field(default_factory=list)  # how busy the runner was, per run of the window
+    vitals: list[TouchpointVitals] = field(default_factory=list)  # web vitals per touchpoint and segment
 
     def verdict(self, touchpoint_id: str, segment: str) -> Verdict | None:
         return next(
@@ -341,17 +343,21 @@ def analyse(
     run_order: list[str] | None = None,
     messages: list[MessageReceived] | None = None,
     runner: list[RunnerHealth] | None = None,
+    vitals: list[VisitVitals] | None = None,
 ) -> GapAnalysis:
     """Judge the window's observations against the map; `previous` is the window before it, for trends.
 
     `run_order` names the window's runs oldest first (the trend's x axis); by default the order in
     which runs appear in the observations. `messages` is the window's inbox audit; `runner` how
     busy its runner was (harness.analysis.runner_rule): slow verdicts of busy runs are held back.
+    `vitals` are the window's page visits' web vitals (harness.analysis.vitals).
     """
     segments = _segments(journey_map, observations)
     unbound = int(observations["touchpoint"].isna().sum()) if len(observations) else 0
     judged = _judge_window(journey_map, segments, observations, run_order, busy=busy_runs(runner or []))
     inbox = inbox_audit(journey_map, messages or [])
+    page_vitals = summarise(journey_map, vitals or [])
+    judge_vitals(judged.verdicts, page_vitals)
     analysis = GapAnalysis(
         journey_map=journey_map,
         segments=segments,
@@ -363,6 +369,7 @@ def analyse(
         unbound_steps=unbound,
         emotions=judged.emotions,
         first_value=first_value(journey_map, segments, observations),
+        vitals=page_vitals,
     )
     if previous is not None and len(previous):
         before = _judge_window(journey_map, segments, previous, None, details=False)

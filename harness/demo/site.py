@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "acme_session"
 _MAX_BODY = 64 * 1024
 # Deliberately plain: it keeps header injection and unparseable addresses out of Acme's email.
+_PNG, _SVG = "image/png", "image/svg+xml"
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 
@@ -38,6 +39,8 @@ class Response:
     status: int
     body: str = ""
     headers: list[tuple[str, str]] = field(default_factory=list)
+    data: bytes | None = None  # an image's bytes, sent instead of `body`
+    content_type: str = "text/html; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class AcmeApp:
         self.routes: dict[tuple[str, str], Callable[[Request], Response]] = {
             ("GET", "/"): lambda r: Response(200, pages.home()),
             ("GET", "/pricing"): lambda r: Response(200, pages.pricing()),
-            ("GET", "/api/plans"): lambda r: Response(200, pages.plans_json(), [("Content-Type", JSON_TYPE)]),
+            ("GET", "/api/plans"): lambda r: Response(200, pages.plans_json(), content_type=JSON_TYPE),
             ("GET", "/demo"): lambda r: Response(200, pages.demo_form({})),
             ("POST", "/demo"): self.book_demo,
             ("GET", "/signup"): lambda r: Response(200, pages.signup_form({})),
@@ -77,6 +80,8 @@ class AcmeApp:
             ("GET", "/help/search"): self.search,
             ("GET", "/support"): lambda r: Response(200, pages.support_form({})),
             ("POST", "/support"): self.contact_support,
+            ("GET", pages.HERO_PATH): lambda r: Response(200, data=pages.hero_png(), content_type=_PNG),
+            ("GET", pages.BADGE_PATH): lambda r: Response(200, data=pages.BADGE.encode(), content_type=_SVG),
         }
 
     def handle(self, request: Request) -> Response:
@@ -271,11 +276,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, response: Response) -> None:
         # Informational, 204 and 304 answers must not carry a body.
         has_body = response.status >= 200 and response.status not in (204, 304)
-        body = response.body.encode("utf-8") if has_body else b""
+        data = response.data if response.data is not None else response.body.encode("utf-8")
+        body = data if has_body else b""
         self.send_response(response.status)
-        named = {name.lower() for name, _ in response.headers}
-        if "content-type" not in named:  # Acme answers pages, but for its API
-            self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         for name, value in response.headers:

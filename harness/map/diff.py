@@ -32,7 +32,7 @@ _TOUCHPOINT_FIELDS = (
     "code",
     "milestone",
 )
-_EXPECT_FIELDS = ("within_ms", "fail_after_ms", "success_rate", "emotion")
+_EXPECT_FIELDS = ("within_ms", "fail_after_ms", "success_rate", "emotion", "vitals")
 _YAML_KEYS = {"within_ms": "within", "fail_after_ms": "fail_after"}
 
 
@@ -234,8 +234,11 @@ def _differences(old: object, new: object, compared: tuple[str, ...]) -> list[tu
 
 
 def _show(value: object, attribute: str = "") -> str:
-    if value is None or value == "":
+    if value is None or value == "" or value == ():
         return ABSENT
+    if attribute == "vitals" and isinstance(value, tuple):  # the web vitals promised: (name, limit) pairs
+        return ", ".join(f"{name} {limit:g}" if name == "cls" else f"{name} {format_duration(limit)}"
+                         for name, limit in value)
     if attribute.endswith("_ms") and isinstance(value, (int, float)):
         return format_duration(value)
     if attribute == "success_rate" and isinstance(value, float):

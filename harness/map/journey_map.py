@@ -64,6 +64,11 @@ class Expectation:
     fail_after_ms: int | None = None  # an attempt taking longer than this counts as failed
     success_rate: float = DEFAULT_SUCCESS_RATE
     emotion: int | None = None  # -2..+2
+    # Promised web vitals of its page, (name, limit) sorted by name: lcp, fcp, inp, ttfb in ms, cls bare.
+    vitals: tuple[tuple[str, float], ...] = ()
+
+    def vital(self, name: str) -> float | None:
+        return dict(self.vitals).get(name)
 
 
 @dataclass

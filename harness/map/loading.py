@@ -42,7 +42,8 @@ _TOP_KEYS = {"journey", "version", "segments", "stages", "description", "first_v
 _STAGE_KEYS = {"id", "name", "description", "customer_goal", "touchpoints", "max_messages", "max_senders"}
 _TOUCHPOINT_KEYS = {"id", "name", "description", "channel", "owner", "moment_of_truth", "expect", "segments"}
 _TOUCHPOINT_KEYS |= {"url", "subject", "from", "body", "code", "milestone"}
-_EXPECT_KEYS = {"within", "fail_after", "success_rate", "emotion"}
+_VITAL_KEYS = {"lcp", "fcp", "inp", "ttfb", "cls"}  # web vitals a page may promise (analysis.vitals)
+_EXPECT_KEYS = {"within", "fail_after", "success_rate", "emotion"} | _VITAL_KEYS
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _NULL = "tag:yaml.org,2002:null"
@@ -311,6 +312,8 @@ class _Builder:
             if isinstance(emotion, bool) or not isinstance(emotion, int) or not -2 <= emotion <= 2:
                 raise self.fail(keys["emotion"], "emotion must be a whole number from -2 to +2")
             changes["emotion"] = emotion
+        vitals = {**dict(base.vitals), **_vitals(self, keys)}
+        changes["vitals"] = tuple(sorted(vitals.items()))
         # An override merges onto the base, so the order is checked on what the segment really gets.
         merged = replace(base, **changes)
         within, fail_after = merged.within_ms, merged.fail_after_ms
@@ -318,6 +321,26 @@ class _Builder:
             times = f"({format_duration(within)}) is longer than fail_after ({format_duration(fail_after)})"
             raise self.fail(keys.get("within") or keys["fail_after"], f"within {times} in {where}")
         return merged
+
+
+def _vitals(builder: _Builder, keys: dict[str, Node]) -> dict[str, float]:
+    """The web vitals an expect block promises: durations, but CLS, a bare score from 0 up."""
+    found: dict[str, float] = {}
+    for key in sorted(_VITAL_KEYS & keys.keys()):
+        node = keys[key]
+        if key == "cls":
+            score = builder.value(node)
+            if isinstance(score, bool) or not isinstance(score, (int, float)) or score < 0:
+                raise builder.fail(node, "cls must be a layout-shift score of 0 or more, e.g. 0.1")
+            found[key] = float(score)
+            continue
+        if not isinstance(node, ScalarNode):
+            raise builder.fail(node, f"{key} must be a duration, e.g. 2.5s")
+        found[key] = float(parse_duration(node.value, file=builder.path, line=_line(node)))
+        if found[key] <= 0:
+            raise builder.fail(node, f"{key} must be longer than 0, e.g. 2.5s")
+    return found
+
 
 
 def _label(kind: str, node: Node) -> str:

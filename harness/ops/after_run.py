@@ -69,9 +69,10 @@ def analyse_run(config: ScheduleConfig, run_id: str, recent: int) -> tuple[Run, 
         run = next(run for run in store.runs(last=recent) if run.run_id == run_id)
         observations = store.analysis_frame([run_id])
         runner = runner_health(store.runner_samples([run_id]), [run_id])
+        vitals = store.visit_vitals([run_id])
     finally:
         store.close()
-    return run, observations, analyse(journey_map, observations, runner=runner)
+    return run, observations, analyse(journey_map, observations, runner=runner, vitals=vitals)
 
 
 def alert_run(alerts: AlertConfig, store_url: str, run: Run, verdicts: list[Verdict]) -> None:

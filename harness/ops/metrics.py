@@ -1,4 +1,5 @@
-"""Prometheus metrics of scheduled runs: runs, failed visits, step durations, touchpoint statuses.
+"""Prometheus metrics of scheduled runs: runs, failed visits, step durations, touchpoint statuses, and
+each touchpoint's web vitals (p75 over the run's page visits, and its web.dev rating).
 
 Each Metrics owns its CollectorRegistry rather than prometheus-client's global one, so tests and
 several schedulers in one process do not collide on metric names.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from wsgiref.simple_server import WSGIServer
@@ -25,6 +27,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from harness.analysis.verdicts import STATUSES, Verdict
 from harness.analysis.visits import group_visits
+from harness.analysis.vitals import RATINGS, TouchpointVitals
 from harness.errors import HarnessError
 from harness.map.journey_map import JourneyMap
 from harness.observation import Run
@@ -97,6 +100,19 @@ class Metrics:
             ["touchpoint", "segment", "status"],
             registry=self.registry,
         )
+        self.vital = Gauge(
+            "shopper_web_vital_p75",
+            "A touchpoint's web vital p75 over the run's page visits: seconds (LCP, INP, TTFB, FCP, TBT),"
+            " or the bare layout-shift score (CLS).",
+            ["touchpoint", "segment", "vital"],
+            registry=self.registry,
+        )
+        self.vital_rating = Gauge(
+            "shopper_web_vital_rating",
+            "1 for the web vital's current web.dev rating (good, needs-improvement, poor), 0 for the others.",
+            ["touchpoint", "segment", "vital", "rating"],
+            registry=self.registry,
+        )
         for state in RUN_STATES:
             # Present at 0 from the start: rate() and absent() need the series before the first failure.
             self.runs.labels(state=state)
@@ -110,8 +126,14 @@ class Metrics:
         self._last_moment = 0.0
         self._lock = threading.Lock()
 
-    def record_run(self, run: Run, observations: pd.DataFrame, verdicts: list[Verdict]) -> None:
-        """Count one run: its state, failed visits, step durations and the statuses its verdicts give."""
+    def record_run(
+        self,
+        run: Run,
+        observations: pd.DataFrame,
+        verdicts: list[Verdict],
+        vitals: Sequence[TouchpointVitals] = (),
+    ) -> None:
+        """Count one run: its state, failed visits, step durations, its verdicts' statuses, its vitals."""
         with self._lock:
             if run.run_id in self._recorded:
                 return
@@ -129,6 +151,7 @@ class Metrics:
                 self._record_steps(observations)
                 self._record_failures(observations)
             self._record_statuses(verdicts)
+            self._record_vitals(vitals)
 
     def _touchpoint(self, touchpoint: object) -> str:
         if not isinstance(touchpoint, str) or not touchpoint:  # None or NaN: a step bound to nothing
@@ -176,6 +199,16 @@ class Metrics:
                 self.status.labels(touchpoint=key[0], segment=key[1], status=status).set(
                     1 if status == verdict.status else 0
                 )
+
+    def _record_vitals(self, vitals: Sequence[TouchpointVitals]) -> None:
+        # Map touchpoints only (analysis.vitals keeps no off-map page): the labels stay bounded.
+        for summary in vitals:
+            for figure in summary.figures:
+                labels = {"touchpoint": summary.touchpoint_id, "segment": summary.segment}
+                labels["vital"] = figure.name
+                self.vital.labels(**labels).set(figure.p75 if figure.name == "cls" else figure.p75 / 1000)
+                for rating in RATINGS:
+                    self.vital_rating.labels(**labels, rating=rating).set(1 if rating == figure.rating else 0)
 
     def exposition(self) -> bytes:
         """The metrics in Prometheus' text format, as a scrape of /metrics returns them."""

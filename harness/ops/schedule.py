@@ -330,7 +330,7 @@ class ScheduleLoop:
                 self._step("alerts", alert_run, self.alerts, self.config.store, run, analysis.verdicts)
             if self.metrics is not None:
                 verdicts = analysis.verdicts + analysis.off_map
-                self._step("metrics", self.metrics.record_run, run, observations, verdicts)
+                self._step("metrics", self.metrics.record_run, run, observations, verdicts, analysis.vitals)
 
 
 def run_schedule(path: Path, *, once: bool = False) -> int:

@@ -20,6 +20,7 @@ from harness.record.plugin import BROWSER, RECORDER, RECORDING, SCENARIO
 from harness.record.recorder import ScenarioRecord, browser_crashed
 from harness.record.runner_health import RunnerProbe
 from harness.record.segment_context import segment_context_args
+from harness.record.vitals import watch_vitals
 
 USAGE = 2  # pytest's own exit status for a usage error: a segment naming a device nobody has
 
@@ -120,6 +121,8 @@ def page(page: Any, request: pytest.FixtureRequest, runner_probe: RunnerProbe) -
         if not request.config.getoption("no_runner_check"):
             request.config.stash[RECORDER].runner_sampled(record, runner_probe.measure(page))
         record.shopper.start_tracing(page.context)
+        if request.config.stash[RECORDING].options.vitals:
+            watch_vitals(page.context)
         header = request.config.stash[RECORDING].options.label_header
         if header:
             record.shopper.label_guard = LabelGuard(header, origin_of(record.shopper.base_url))

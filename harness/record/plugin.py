@@ -65,6 +65,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         " as runner-busy (see harness/analysis/runner_rule.py)",
     )
     group.addoption(
+        "--no-vitals",
+        action="store_true",
+        help="read no web vitals (LCP, CLS, INP, TTFB, ...) of the pages visited"
+        " (see harness/record/vitals.py)",
+    )
+    group.addoption(
         "--label-header",
         default=DEFAULT_HEADER,
         help=f"header naming the run on every request, for the site's analytics to drop"
@@ -158,6 +164,7 @@ def _options(config: pytest.Config) -> RunOptions:
         dry_run_json=option("dry_run_json") or "",
         base_url=option("base_url", default=None) or "",
         label_header="" if option("no_label_header") else str(option("label_header") or ""),
+        vitals=not option("no_vitals"),
     )
 
 

@@ -35,8 +35,9 @@ from harness.observation import (
     StepObserved,
     utc_now,
 )
-from harness.record.context import Shopper, redact
+from harness.record.context import Shopper
 from harness.record.runner_health import RunnerSample
+from harness.record.secrets import redact
 from harness.record.step_parts import TimedPart, pieces_of
 
 log = logging.getLogger(__name__)

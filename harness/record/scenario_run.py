@@ -21,14 +21,24 @@ from harness.map import features
 from harness.map.catalogue import bind, entry_for, static_binding
 from harness.map.journey_map import parse_duration
 from harness.map.loading import load_map
-from harness.observation import CONTENT_MISS, Handler, ScenarioEnded, ScenarioStarted, StepStarted, new_run_id
-from harness.record.context import ContentMissing, Shopper, customer_address, make_customer, redact
+from harness.observation import (
+    CONTENT_MISS,
+    Handler,
+    ScenarioEnded,
+    ScenarioStarted,
+    StepStarted,
+    VitalsObserved,
+    new_run_id,
+)
+from harness.record.context import ContentMissing, Shopper, customer_address, make_customer
 from harness.record.dry_run import DryRun, Findings
 from harness.record.labels import DEFAULT_HEADER
 from harness.record.page_evidence import page_evidence
 from harness.record.recorder import Recorder, ScenarioRecord, classify, error_text
+from harness.record.secrets import redact
 from harness.record.settle import settle_inbox
 from harness.record.store_guard import GuardedStore
+from harness.record.vitals import page_vitals
 
 Item = TypeVar("Item")
 
@@ -60,6 +70,7 @@ class RunOptions:
     dry_run_json: str
     base_url: str
     label_header: str = DEFAULT_HEADER  # "": no header (the user agent is labelled still)
+    vitals: bool = True  # read each page visit's web vitals (harness.record.vitals)
 
 
 @dataclass
@@ -228,14 +239,15 @@ def step_passed(
     if recording.findings is not None:
         recording.findings.step_ended(record.shopper.dry_run, record.feature, step)
     recorder = recording.recorder
-    page = None
+    page, vitals = None, None
     if record.shopper.last_part() is not None and recording.findings is None:
         # The customer's wait is over: reading the page's requests (and a slow page's screenshot)
-        # is the harness's time, not the touchpoint's.
+        # and its vitals is the harness's time, not the touchpoint's.
         recorder.stop_step(record)
         shot = recorder.evidence_path(record, step.line_number)
         page = page_evidence(record.shopper, shot.with_name(f"{shot.stem}-slow.png") if shot else None)
-    recorder.step_ended(
+        vitals = page_vitals(record.shopper) if recording.options.vitals else None
+    observation = recorder.step_ended(
         record,
         line=step.line_number,
         text=f"{step.keyword} {step.name}",
@@ -244,6 +256,8 @@ def step_passed(
         triggers=_triggers(step_func),
         page=page,
     )
+    if vitals is not None:  # the page's: the last part the step waited for, its last observation
+        recorder.emit(VitalsObserved(recorder.run_id, observation.seq, vitals))
 
 
 def _triggers(step_func: Any) -> bool:

@@ -40,6 +40,7 @@ class StepMeasures:
     # into one observation each, instead of one for the whole step.
     parts: list[TimedPart] = field(default_factory=list)
     answered_ms: float | None = None  # the step's own measure of the touchpoint's answer
+    page_loaded: bool = False  # the step waited for a page's load: its web vitals are read after it
 
 
 @dataclass

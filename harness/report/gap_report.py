@@ -21,10 +21,11 @@ from harness.analysis.inbox_audit import INBOX_RULE
 from harness.analysis.runner_rule import RUNNER_RULE
 from harness.analysis.verdicts import Verdict, finite
 from harness.map.journey_map import Expectation, JourneyMap, Stage, Touchpoint
-from harness.observation import MessageReceived, Run
+from harness.observation import MessageReceived, Run, VisitVitals
 from harness.report import exports, junit, observations_csv
 from harness.report.html import render_html
 from harness.report.slow_evidence import slowest_json
+from harness.report.vitals import vitals_json
 from harness.report.window import Window, journeys_per_segment
 from harness.report.wording import verdict_sentence
 
@@ -43,9 +44,8 @@ ACTIONS_CSV_NAME = "actions.csv"
 ACTIONS_MD_NAME = "actions.md"
 JUNIT_NAME = "junit.xml"
 OBSERVATIONS_NAME = "observations.csv"
-# The JSON report's contract version (docs/report.schema.json). Bump it when a field is removed or
-# its meaning or type changes, so other tools can refuse what they cannot read; a new field does
-# not bump it (readers ignore what they do not know), though the schema must still describe it.
+# The JSON report's contract version (docs/report.schema.json): bumped when a field is removed or its
+# meaning or type changes, never for a new field (readers ignore it; the schema still describes it).
 SCHEMA_VERSION = 1
 
 
@@ -198,6 +198,7 @@ def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
         "inbox_rule": INBOX_RULE,
         "runner": [dataclasses.asdict(health) for health in analysis.runner],
         "runner_rule": RUNNER_RULE,
+        "vitals": vitals_json(analysis.vitals),
     }
 
 
@@ -298,6 +299,7 @@ class _StoreWindow:
     messages: list[MessageReceived]
     runner: list[RunnerHealth]
     slowest: list[SlowestVisit]
+    vitals: list[VisitVitals]
 
 
 def _read_store(store_url: str, map_path: Path | None, last: int) -> _StoreWindow:
@@ -320,14 +322,13 @@ def _read_store(store_url: str, map_path: Path | None, last: int) -> _StoreWindo
         journey_map = load_map(map_path)
         recorded = recorded_map(store, runs)
         observations, previous = read_window(store, runs, previous_runs)
-        messages = store.messages([run.run_id for run in runs])
         run_ids = [run.run_id for run in runs]
-        runner = runner_health(store.runner_samples(run_ids), run_ids)
-        slowest = store.slowest_visits(run_ids)
+        messages, runner = store.messages(run_ids), runner_health(store.runner_samples(run_ids), run_ids)
+        slowest, vitals = store.slowest_visits(run_ids), store.visit_vitals(run_ids)
     finally:
         store.close()
     return _StoreWindow(
-        runs, previous_runs, journey_map, recorded, observations, previous, messages, runner, slowest
+        runs, previous_runs, journey_map, recorded, observations, previous, messages, runner, slowest, vitals
     )
 
 
@@ -381,6 +382,7 @@ def build_report(
         run_order=[run.run_id for run in read.runs],
         messages=read.messages,
         runner=read.runner,
+        vitals=read.vitals,
     )
     recorded = read.recorded
     changes = diff_maps(recorded, read.journey_map) if recorded is not None else []

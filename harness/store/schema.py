@@ -11,6 +11,7 @@ from harness.errors import StoreError
 from harness.store import mail as mail_store
 from harness.store import pages as page_store
 from harness.store import runner as runner_store
+from harness.store import vitals as vitals_store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -75,6 +76,7 @@ ADDED_COLUMNS = [
 
 # Any of these makes a file ours (the alert state may be written before the first run).
 OUR_TABLES = {"runs", "observations", "maps", "messages", "pending", "alert_state", "page_evidence"}
+OUR_TABLES |= {"page_vitals"}
 
 
 def check_ours(db: sqlite3.Connection, path: Path) -> None:
@@ -94,7 +96,8 @@ def check_ours(db: sqlite3.Connection, path: Path) -> None:
 
 def create(db: sqlite3.Connection) -> None:
     """Every table the store keeps, and the columns added since an older harness wrote the file."""
-    db.executescript(SCHEMA + mail_store.SCHEMA + runner_store.SCHEMA + page_store.SCHEMA)
+    tables = (mail_store.SCHEMA, runner_store.SCHEMA, page_store.SCHEMA, vitals_store.SCHEMA)
+    db.executescript(SCHEMA + "".join(tables))
     for table, column, declaration in ADDED_COLUMNS:
         present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
         if column not in present:

@@ -26,6 +26,8 @@ from harness.observation import (
     RunnerSampled,
     RunStarted,
     StepObserved,
+    VisitVitals,
+    VitalsObserved,
     from_iso,
     to_iso,
 )
@@ -33,6 +35,7 @@ from harness.store import mail as mail_store
 from harness.store import pages as page_store
 from harness.store import runner as runner_store
 from harness.store import schema
+from harness.store import vitals as vitals_store
 from harness.store.columns import OBSERVATION_COLUMNS
 
 if TYPE_CHECKING:
@@ -53,6 +56,7 @@ class Store(Protocol):
     def analysis_frame(self, run_ids: list[str]) -> pd.DataFrame: ...
     def messages(self, run_ids: list[str]) -> list[MessageReceived]: ...
     def slowest_visits(self, run_ids: list[str]) -> list[page_store.SlowestVisit]: ...
+    def visit_vitals(self, run_ids: list[str]) -> list[VisitVitals]: ...
     def open_pending(self) -> list[PendingExpectation]: ...
     def resolve(self, resolved: ExpectationResolved) -> bool: ...
     def close(self) -> None: ...
@@ -140,6 +144,8 @@ class SQLiteStore:
                 mail_store.resolve(self._db, event)
             elif isinstance(event, RunnerSampled):
                 runner_store.add_sample(self._db, event)
+            elif isinstance(event, VitalsObserved):
+                vitals_store.add_vitals(self._db, event)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write to the store: {exc}", file=self.path) from None
 
@@ -294,6 +300,13 @@ class SQLiteStore:
         except sqlite3.OperationalError:  # a read-only store from before the table: no waterfalls
             return []
 
+    def visit_vitals(self, run_ids: list[str]) -> list[VisitVitals]:
+        """The web vitals of the window's passed page visits (none for runs of an older harness)."""
+        try:
+            return vitals_store.visit_vitals(self._db, run_ids)
+        except sqlite3.OperationalError:  # a read-only store from before the table: no vitals
+            return []
+
     def close(self) -> None:
         self._db.close()
 
@@ -318,6 +331,7 @@ class SQLiteStore:
                 mail_store.prune(self._db, chunk)
                 runner_store.prune(self._db, chunk)
                 page_store.prune(self._db, chunk)
+                vitals_store.prune(self._db, chunk)
                 self._db.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", chunk)
             self._db.execute("DELETE FROM maps WHERE digest NOT IN (SELECT map_digest FROM runs)")
             self._db.execute("COMMIT")
