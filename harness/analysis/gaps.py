@@ -30,6 +30,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.analysis.accessibility import (
+    TouchpointAccessibility,
+    apply_to_verdicts,
+    judge_accessibility,
+    reword_actions,
+)
 from harness.analysis.actions import Action, operator_actions, rank
 from harness.analysis.blocked import blocked_by
 from harness.analysis.emotion import StageEmotion, emotions_of
@@ -49,7 +55,7 @@ from harness.analysis.visits import (
     quantiles,
 )
 from harness.map.journey_map import Expectation, JourneyMap, Touchpoint
-from harness.observation import MessageReceived
+from harness.observation import AccessibilityChecked, MessageReceived
 
 
 @dataclass
@@ -66,6 +72,13 @@ class GapAnalysis:
     first_value: list[FirstValue] = field(default_factory=list)  # one per segment, if the map has a milestone
     inbox: list[StageInbox] = field(default_factory=list)  # what the customer received, per stage and segment
     runner: list[RunnerHealth] = field(default_factory=list)  # how busy the runner was, per run of the window
+    # axe's findings per touchpoint × segment that promises accessibility (harness.analysis.accessibility)
+    accessibility: list[TouchpointAccessibility] = field(default_factory=list)
+
+    def accessibility_of(self, touchpoint_id: str, segment: str) -> TouchpointAccessibility | None:
+        return next(
+            (a for a in self.accessibility if a.touchpoint_id == touchpoint_id and a.segment == segment), None
+        )
 
     def verdict(self, touchpoint_id: str, segment: str) -> Verdict | None:
         return next(
@@ -340,16 +353,20 @@ def analyse(
     run_order: list[str] | None = None,
     messages: list[MessageReceived] | None = None,
     runner: list[RunnerHealth] | None = None,
+    accessibility: list[AccessibilityChecked] | None = None,
 ) -> GapAnalysis:
     """Judge the window's observations against the map; `previous` is the window before it, for trends.
 
     `run_order` names the window's runs oldest first (the trend's x axis); by default the order in
     which runs appear in the observations. `messages` is the window's inbox audit; `runner` how
     busy its runner was (harness.analysis.runner_rule): slow verdicts of busy runs are held back.
+    `accessibility` is what axe found on the window's page visits (harness.analysis.accessibility).
     """
     segments = _segments(journey_map, observations)
     unbound = int(observations["touchpoint"].isna().sum()) if len(observations) else 0
     judged = _judge_window(journey_map, segments, observations, run_order, busy=busy_runs(runner or []))
+    found = judge_accessibility(journey_map, accessibility or [])
+    alone = apply_to_verdicts(judged.verdicts, found)
     inbox = inbox_audit(journey_map, messages or [])
     analysis = GapAnalysis(
         journey_map=journey_map,
@@ -362,7 +379,9 @@ def analyse(
         unbound_steps=unbound,
         emotions=judged.emotions,
         first_value=first_value(journey_map, segments, observations),
+        accessibility=found,
     )
+    reword_actions(analysis.actions, found, alone)
     if previous is not None and len(previous):
         before = _judge_window(journey_map, segments, previous, None, details=False)
         analysis.previous_runs = int(previous["run_id"].nunique())

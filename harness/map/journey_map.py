@@ -23,6 +23,8 @@ CHANNELS = ("web", "email", "chat", "form", "api", "phone")
 PAGE_CHANNELS = ("web", "form")  # what a browser's page can be; an `api` touchpoint is called, not opened
 DEFAULT_OWNER = "Unassigned"
 DEFAULT_SUCCESS_RATE = 0.95
+# axe-core's impacts, least first: `accessibility: {max: serious}` fails a page on a serious or critical one.
+IMPACTS = ("minor", "moderate", "serious", "critical")
 
 _UNIT_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)?")
@@ -64,6 +66,8 @@ class Expectation:
     fail_after_ms: int | None = None  # an attempt taking longer than this counts as failed
     success_rate: float = DEFAULT_SUCCESS_RATE
     emotion: int | None = None  # -2..+2
+    # `accessibility: {max: IMPACT}`: no axe violation of this impact or worse on the page; None: not judged.
+    accessibility: str | None = None
 
 
 @dataclass
@@ -98,6 +102,7 @@ class Stage:
     customer_goal: str = ""
     max_messages: int | None = None
     max_senders: int | None = None
+    accessibility: str | None = None  # the stage's promise, taken by every touchpoint that makes none
     line: int = 0
 
 

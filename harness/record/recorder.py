@@ -76,6 +76,7 @@ class ScenarioRecord:
     step_stopped: float | None = None  # when the step's clock stopped, before any evidence was taken
     stages: list[tuple[dt.datetime, str]] = field(default_factory=list)  # (step start, stage), in order
     audited: set[str] = field(default_factory=set)  # mailbox keys already in the inbox audit
+    accessibility_checked: set[str] = field(default_factory=set)  # touchpoints axe ran on this attempt
 
     def stage_at(self, moment: dt.datetime | None) -> str:
         """The stage the customer was in at `moment`: that of the last step started before it."""

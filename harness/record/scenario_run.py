@@ -22,6 +22,7 @@ from harness.map.catalogue import bind, entry_for, static_binding
 from harness.map.journey_map import parse_duration
 from harness.map.loading import load_map
 from harness.observation import CONTENT_MISS, Handler, new_run_id
+from harness.record.accessibility import AccessibilityFound, check_page, promised
 from harness.record.context import ContentMissing, Shopper, customer_address, make_customer, redact
 from harness.record.dry_run import DryRun, Findings
 from harness.record.labels import DEFAULT_HEADER
@@ -209,13 +210,15 @@ def step_passed(
         recording.findings.step_ended(record.shopper.dry_run, record.feature, step)
     recorder = recording.recorder
     page = None
+    checked = None
     if record.shopper.last_part() is not None and recording.findings is None:
         # The customer's wait is over: reading the page's requests (and a slow page's screenshot)
-        # is the harness's time, not the touchpoint's.
+        # and running axe on it is the harness's time, not the touchpoint's.
         recorder.stop_step(record)
         shot = recorder.evidence_path(record, step.line_number)
         page = page_evidence(record.shopper, shot.with_name(f"{shot.stem}-slow.png") if shot else None)
-    recorder.step_ended(
+        checked = _accessibility(record)
+    observation = recorder.step_ended(
         record,
         line=step.line_number,
         text=f"{step.keyword} {step.name}",
@@ -224,6 +227,17 @@ def step_passed(
         triggers=_triggers(step_func),
         page=page,
     )
+    if checked is not None and observation.touchpoint == checked.touchpoint.id:
+        recorder.emit(checked.event(observation, record.node_id))
+
+
+def _accessibility(record: ScenarioRecord) -> AccessibilityFound | None:
+    """axe on the page the step waited for, once per touchpoint per attempt, if it promises accessibility."""
+    touchpoint = promised(record.shopper)
+    if touchpoint is None or touchpoint.id in record.accessibility_checked:
+        return None
+    record.accessibility_checked.add(touchpoint.id)
+    return check_page(record.shopper, touchpoint)
 
 
 def _triggers(step_func: Any) -> bool:

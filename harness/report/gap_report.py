@@ -21,7 +21,7 @@ from harness.analysis.inbox_audit import INBOX_RULE
 from harness.analysis.runner_rule import RUNNER_RULE
 from harness.analysis.verdicts import Verdict, finite
 from harness.map.journey_map import Expectation, JourneyMap, Stage, Touchpoint
-from harness.observation import MessageReceived, Run
+from harness.observation import AccessibilityChecked, MessageReceived, Run
 from harness.report import exports, junit, observations_csv
 from harness.report.html import render_html
 from harness.report.slow_evidence import slowest_json
@@ -58,6 +58,7 @@ def _expected(expectation: Expectation) -> dict[str, Any]:
         "fail_after_ms": expectation.fail_after_ms,
         "success_rate": expectation.success_rate,
         "emotion": expectation.emotion,
+        "accessibility": expectation.accessibility,
     }
 
 
@@ -198,6 +199,10 @@ def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
         "inbox_rule": INBOX_RULE,
         "runner": [dataclasses.asdict(health) for health in analysis.runner],
         "runner_rule": RUNNER_RULE,
+        "accessibility": [
+            {**dataclasses.asdict(entry), "failing": entry.failing, "gap": entry.gap}
+            for entry in analysis.accessibility
+        ],
     }
 
 
@@ -298,6 +303,7 @@ class _StoreWindow:
     messages: list[MessageReceived]
     runner: list[RunnerHealth]
     slowest: list[SlowestVisit]
+    accessibility: list[AccessibilityChecked] = dataclasses.field(default_factory=list)
 
 
 def _read_store(store_url: str, map_path: Path | None, last: int) -> _StoreWindow:
@@ -324,10 +330,12 @@ def _read_store(store_url: str, map_path: Path | None, last: int) -> _StoreWindo
         run_ids = [run.run_id for run in runs]
         runner = runner_health(store.runner_samples(run_ids), run_ids)
         slowest = store.slowest_visits(run_ids)
+        accessibility = store.accessibility_checks(run_ids)
     finally:
         store.close()
     return _StoreWindow(
-        runs, previous_runs, journey_map, recorded, observations, previous, messages, runner, slowest
+        runs, previous_runs, journey_map, recorded, observations, previous, messages, runner, slowest,
+        accessibility,
     )
 
 
@@ -381,6 +389,7 @@ def build_report(
         run_order=[run.run_id for run in read.runs],
         messages=read.messages,
         runner=read.runner,
+        accessibility=read.accessibility,
     )
     recorded = read.recorded
     changes = diff_maps(recorded, read.journey_map) if recorded is not None else []
