@@ -347,8 +347,8 @@ class _Builder:
         if channel not in PAGE_CHANNELS:
             raise self.fail(
                 node,
-                f"accessibility is checked on a page; a {channel} touchpoint has none"
-                f" (use it on a {' or '.join(PAGE_CHANNELS)} touchpoint)",
+                f"accessibility is checked on a page, and the {channel} channel has none"
+                f" (promise it on a {' or '.join(PAGE_CHANNELS)} touchpoint)",
             )
 
 
