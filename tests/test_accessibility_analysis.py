@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from playwright.sync_api import sync_playwright
 
 from harness.analysis.gaps import GapAnalysis, analyse
 from harness.map.loading import load_map_text
-from harness.observation import AccessibilityChecked, AccessibilityViolation
+from harness.observation import AccessibilityChecked, AccessibilityViolation, Run
+from harness.record.browser import launch_options
+from harness.report.gap_report import write_report
+from harness.report.window import Window
 from harness.store.columns import OBSERVATION_COLUMNS
 
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
@@ -131,3 +136,28 @@ def test_findings_for_a_touchpoint_that_promises_nothing_are_ignored() -> None:
     analysis = analyse(load_map_text(journey_map), _frame(outcomes), accessibility=checks)
     assert _status(analysis, "signup-page") == ("met", "")
     assert analysis.accessibility_of("signup-page", "self-serve") is None
+
+
+def test_what_axe_read_from_a_hostile_page_reaches_the_report_as_text(tmp_path: Path) -> None:
+    payload = '<img src=x onerror="window.__xss=1">'
+    hostile = AccessibilityViolation(
+        rule="label",
+        impact="critical",
+        help=f"Form {payload}",
+        help_url="javascript:window.__xss=2",
+        nodes=1,
+        targets=[f"#a{payload}"],
+    )
+    analysis = _analysis([_check(1, "signup-page", hostile)])
+    html_path, _ = write_report(analysis, Window(runs=[Run("r1", T0, state="finished")]), tmp_path / "out")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**launch_options({}, playwright.chromium.executable_path))
+        page = browser.new_page()
+        page.goto(html_path.as_uri())
+        page.wait_for_timeout(300)  # an onerror handler would have run by now
+        ran = page.evaluate("() => window.__xss ?? null")
+        links = page.locator('a[href^="javascript:"]').count()
+        shown = page.locator(".accessibility").inner_text()
+        browser.close()
+    assert ran is None and links == 0
+    assert f"Form {payload}" in shown and f"#a{payload}" in shown
