@@ -31,12 +31,12 @@ stages:
 """
 
 
-def _frame(outcomes: dict[str, str]) -> pd.DataFrame:
+def _frame(outcomes: dict[str, str], run_id: str = "r1") -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for seq, (touchpoint, outcome) in enumerate(outcomes.items(), start=1):
         rows.append(
             {
-                "run_id": "r1",
+                "run_id": run_id,
                 "seq": seq,
                 "feature": "f",
                 "scenario": touchpoint,
@@ -70,6 +70,24 @@ def _check(
     seq: int, touchpoint: str, *violations: AccessibilityViolation, error: str = ""
 ) -> AccessibilityChecked:
     return AccessibilityChecked("r1", seq, touchpoint, "self-serve", touchpoint, "", list(violations), error)
+
+
+def _run_check(run_id: str, *violations: AccessibilityViolation) -> AccessibilityChecked:
+    return AccessibilityChecked(run_id, 1, "n", "self-serve", "signup-page", "", list(violations))
+
+
+def test_a_gap_in_both_windows_has_not_moved_and_a_new_one_got_worse() -> None:
+    journey_map, label = load_map_text(MAP), _violation("label", "critical")
+    now, before = _frame({"signup-page": "passed"}, "r1"), _frame({"signup-page": "passed"}, "r0")
+    both = analyse(
+        journey_map, now, previous=before, accessibility=[_run_check("r0", label), _run_check("r1", label)]
+    )
+    assert _status(both, "signup-page")[0] == "failing"
+    assert [m.touchpoint_id for m in both.movements] == []
+    new = analyse(
+        journey_map, now, previous=before, accessibility=[_run_check("r0"), _run_check("r1", label)]
+    )
+    assert [(m.touchpoint_id, m.direction) for m in new.movements] == [("signup-page", "worse")]
 
 
 def _analysis(checks: list[AccessibilityChecked]) -> GapAnalysis:

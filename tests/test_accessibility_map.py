@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import MapError, MapErrors
+from harness.map.diff import diff_maps
 from harness.map.loading import load_map_text
 
 MAP = """\
@@ -44,8 +45,8 @@ def test_a_stage_promise_holds_unless_a_touchpoint_or_segment_says_otherwise() -
         ("signup-page", "enterprise"): "serious",
         ("plans-page", "self-serve"): "critical",  # its own
         ("plans-page", "enterprise"): "moderate",  # the segment override's
-        ("welcome-email", "self-serve"): "serious",  # taken, though an email has no page to check
-        ("welcome-email", "enterprise"): "serious",
+        ("welcome-email", "self-serve"): None,  # an email has no page to check
+        ("welcome-email", "enterprise"): None,
         ("blog-page", "self-serve"): None,  # promised nothing
         ("blog-page", "enterprise"): None,
     }
@@ -112,3 +113,12 @@ def test_a_bad_promise_names_its_line(text: str, line: int, message: str) -> Non
         load_map_text(text, "map.yaml")
     error = info.value.errors[0] if isinstance(info.value, MapErrors) else info.value
     assert (error.line, message in error.message) == (line, True), error
+
+
+def test_a_changed_promise_is_a_changed_expectation_of_the_map() -> None:
+    before = load_map_text(MAP)
+    after = load_map_text(
+        MAP.replace("    accessibility: {max: serious}\n", "    accessibility: {max: critical}\n")
+    )
+    sentences = [change.sentence for change in diff_maps(before, after) if change.what == "expectation"]
+    assert sentences == ["Signup page: accessibility serious → critical"]

@@ -10,8 +10,12 @@ is counted apart and never fails the touchpoint.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
 
 from harness.analysis.actions import Action
 from harness.analysis.verdicts import Verdict
@@ -67,6 +71,10 @@ class TouchpointAccessibility:
         more = f"; and {others} more rule(s) at {self.promise} or worse" if others else ""
         return f"{breaking[0].sentence}{more} (the map promises nothing {self.promise} or worse)"
 
+    def as_json(self) -> dict[str, Any]:
+        """As the JSON report carries it (docs/report.schema.json, touchpoint_accessibility)."""
+        return {**dataclasses.asdict(self), "failing": self.failing, "gap": self.gap}
+
 
 def breaks(impact: str, promise: str) -> bool:
     rank = {name: number for number, name in enumerate(IMPACTS)}
@@ -111,6 +119,14 @@ def judge_accessibility(
         entry.rules = sorted(rules.get(key, {}).values(), key=lambda r: (-order.get(r.impact, 0), r.rule))
         entry.runs_failed = len(failed_runs.get(key, set()))
     return list(found.values())
+
+
+def judge_window(
+    journey_map: JourneyMap, checks: Sequence[AccessibilityChecked] | None, observations: pd.DataFrame
+) -> list[TouchpointAccessibility]:
+    """judge_accessibility on the checks of the runs these observations come from (one window's)."""
+    runs = set(observations["run_id"].astype(str).unique()) if len(observations) else set()
+    return judge_accessibility(journey_map, [check for check in checks or [] if check.run_id in runs])
 
 
 def apply_to_verdicts(

@@ -33,7 +33,7 @@ import pandas as pd
 from harness.analysis.accessibility import (
     TouchpointAccessibility,
     apply_to_verdicts,
-    judge_accessibility,
+    judge_window,
     reword_actions,
 )
 from harness.analysis.actions import Action, operator_actions, rank
@@ -360,12 +360,12 @@ def analyse(
     `run_order` names the window's runs oldest first (the trend's x axis); by default the order in
     which runs appear in the observations. `messages` is the window's inbox audit; `runner` how
     busy its runner was (harness.analysis.runner_rule): slow verdicts of busy runs are held back.
-    `accessibility` is what axe found on the window's page visits (harness.analysis.accessibility).
+    `accessibility` is what axe found on page visits (harness.analysis.accessibility), of either window.
     """
     segments = _segments(journey_map, observations)
     unbound = int(observations["touchpoint"].isna().sum()) if len(observations) else 0
     judged = _judge_window(journey_map, segments, observations, run_order, busy=busy_runs(runner or []))
-    found = judge_accessibility(journey_map, accessibility or [])
+    found = judge_window(journey_map, accessibility, observations)
     alone = apply_to_verdicts(judged.verdicts, found)
     inbox = inbox_audit(journey_map, messages or [])
     analysis = GapAnalysis(
@@ -384,6 +384,7 @@ def analyse(
     reword_actions(analysis.actions, found, alone)
     if previous is not None and len(previous):
         before = _judge_window(journey_map, segments, previous, None, details=False)
+        apply_to_verdicts(before.verdicts, judge_window(journey_map, accessibility, previous))
         analysis.previous_runs = int(previous["run_id"].nunique())
         analysis.movements = movements(judged.verdicts, before.verdicts)
     return analysis

@@ -269,8 +269,9 @@ class _Builder:
         expect = self.expectation(keys.get("expect", _ABSENT), "expect", Expectation())
         if "accessibility" in keys:
             self.page_only(keys["accessibility"], channel)
-        # A stage's promise holds for its touchpoints unless one makes its own.
-        promise = self.optional(keys, "accessibility", self.accessibility, stage_promise)
+        # A stage's promise holds for its page touchpoints unless one makes its own (an email has no page).
+        inherited = stage_promise if channel in PAGE_CHANNELS else None
+        promise = self.optional(keys, "accessibility", self.accessibility, inherited)
         expect = replace(expect, accessibility=promise)
         segment_expect: dict[str, Expectation] = {}
         for segment, key, value in self.pairs(keys.get("segments", _ABSENT), "segments"):
