@@ -20,10 +20,10 @@ COMPANY_SIZES = ("1-10", "11-50", "51-500", "500+")
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;color:#1d2330;background:#fafbfc}
 nav{display:flex;gap:1.2rem;align-items:center;padding:.8rem 2rem;background:#1d2330}
-nav a{color:#fff;text-decoration:none}nav a.cta{margin-left:auto;background:#3b7cff;padding:.4rem .8rem;
+nav a{color:#fff;text-decoration:none}nav a.cta{margin-left:auto;background:#2563eb;padding:.4rem .8rem;
 border-radius:4px}main{max-width:44rem;margin:2rem auto;padding:0 1rem}
 label{display:block;margin-top:.8rem;font-weight:600}input,select,textarea{width:100%;padding:.4rem;
-box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1rem;background:#3b7cff;color:#fff;border:0;
+box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1rem;background:#2563eb;color:#fff;border:0;
 border-radius:4px}.error{color:#a4161a;font-weight:600}.plans{display:flex;gap:1rem}
 .plan{flex:1;border:1px solid #d0d5dd;border-radius:6px;padding:1rem;background:#fff}
 footer{text-align:center;color:#667;font-size:.8rem;margin:3rem 0}input[type=checkbox]{width:auto}

@@ -27,7 +27,7 @@ MAX_TEXT_CHARS = 300
 
 # Started without awaiting: the harness then waits for the answer no longer than the touchpoint's
 # fail_after (page.evaluate itself could not be bounded). The page keeps only the figures the report needs.
-_START = """(keep) => {
+START_AXE = """(keep) => {
   window.__shopperAxe = null;
   axe.run(document, {resultTypes: ['violations']}).then(
     (results) => { window.__shopperAxe = {violations: results.violations.map((rule) => ({
@@ -82,7 +82,7 @@ def check_page(shopper: Shopper, touchpoint: Touchpoint) -> AccessibilityFound:
         return found
     try:
         shopper.page.evaluate(AXE_SCRIPT)
-        shopper.page.evaluate(_START, MAX_TARGETS)
+        shopper.page.evaluate(START_AXE, MAX_TARGETS)
         handle = shopper.page.wait_for_function("() => window.__shopperAxe", timeout=shopper.wait_ms())
         answer = handle.json_value()
     except Exception as exc:  # the page navigated away, a script of the page broke axe, a timeout
