@@ -71,15 +71,17 @@ def form_page(labelled: bool) -> Any:
     return render
 
 
-def record(root: Path, name: str, labelled: bool, journey_map: str = MAP) -> Path:
+def record(
+    root: Path, name: str, labelled: bool, journey_map: str = MAP, feature: str = FEATURE, render: Any = None
+) -> Path:
     folder = root / name
     (folder / "map.yaml").parent.mkdir(parents=True, exist_ok=True)
     (folder / "map.yaml").write_text(journey_map)
-    features = write_features(folder / "features", FEATURE)
+    features = write_features(folder / "features", feature)
     patch = pytest.MonkeyPatch()
     patch.setenv("SHOPPER_PASSWORD", PASSWORD)
     try:
-        with serve(html_site(form_page(labelled))) as url:
+        with serve(html_site(render or form_page(labelled))) as url:
             shopper_run(url, features, folder / "obs.db", "--quiet", journey_map=folder / "map.yaml")
     finally:
         patch.undo()
@@ -184,3 +186,46 @@ def test_the_same_page_with_its_label_meets_the_promise_again(tmp_path: Path) ->
     (found,) = document["accessibility"]
     assert found["checked"] == 1 and not found["failing"] and found["gap"] == ""
     assert all(not rule["breaks_promise"] for rule in found["rules"])
+
+
+BROKEN_MAP = """\
+journey: Broken axe
+version: v1
+segments: [self-serve]
+stages:
+  - id: signup
+    accessibility: {max: minor}
+    touchpoints:
+      - {id: signup-page, channel: form, owner: Product, url: /signup, expect: {within: 5s, fail_after: 10s}}
+"""
+
+BROKEN_FEATURE = """\
+Feature: Broken axe
+
+  @stage:signup
+  Scenario: I open the signup form
+    Given I open the signup page
+"""
+
+
+def test_axe_that_cannot_run_on_the_page_is_a_harness_error_not_the_owners(tmp_path: Path) -> None:
+    # The page takes the name axe-core registers under, so axe cannot run there: a script of the page
+    # broke the harness's check. The unlabelled field would fail the promise had axe run.
+    taken = (
+        "<script>Object.defineProperty(window, 'axe', {value: {run: () =>"
+        " Promise.reject(new Error('the page broke it'))}, writable: false, configurable: false});</script>"
+    )
+
+    def render(path: str) -> str:
+        return f'<!doctype html><html lang="en"><title>Form</title>{taken}<main><input name="code"></main>'
+
+    folder = record(tmp_path, "broken", False, BROKEN_MAP, BROKEN_FEATURE, render)
+    document, page = report(folder)
+    signup = verdict(document, "signup-page")
+    assert signup["status"] == "met" and signup["gap"] == ""
+    (found,) = document["accessibility"]
+    assert (found["errors"], found["checked"], found["failing"]) == (1, 0, False)
+    assert found["last_error"] == "axe could not run on the page: the page broke it"
+    assert not [action for action in document["actions"] if action["owner"] == "Product"]
+    # The card says so, for whoever runs the harness.
+    assert "axe could not run on 1 visit(s): a scenario to fix, not the owner's" in page
