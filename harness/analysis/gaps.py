@@ -10,7 +10,8 @@ problem of the scenario, not of the touchpoint's owner.
 Statuses follow docs/design.md:
 
     untested  in the map, no visit in the window
-    failing   final success rate below target, or a visit beyond fail_after
+    failing   final success rate below target, or a visit beyond fail_after, or a page visit
+              breaking the touchpoint's accessibility promise (harness.analysis.accessibility)
     flaky     failed on a first attempt and passed on a retry
     slow      succeeds, but p95 above `within`
     met       otherwise
