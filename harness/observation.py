@@ -303,6 +303,35 @@ class ScenarioEnded:
     run_id: str
     node_id: str
     attempt: int
+@dataclass
+class AccessibilityViolation:
+    """One axe-core rule a page broke: what the report shows (every text from the page redacted)."""
+
+    rule: str  # axe's rule id, e.g. "label"
+    impact: str  # minor, moderate, serious or critical
+    help: str  # axe's one-line description of the rule, e.g. "Form elements must have labels"
+    help_url: str  # the rule's page at Deque University
+    nodes: int  # elements of the page that break it
+    targets: list[str] = field(default_factory=list)  # the first few elements' CSS selectors
+
+
+@dataclass
+class AccessibilityChecked:
+    """axe-core run on a page visit of a touchpoint that promises accessibility, after its clock stopped.
+
+    `seq` is the observation of the visit it checked. `error` says why axe could not run (the page
+    navigated away, a script error): a harness error, never the touchpoint's failure.
+    """
+
+    run_id: str
+    seq: int
+    node_id: str
+    segment: str
+    touchpoint: str
+    url: str  # the page's location, as a record shows it (no query, no secret)
+    violations: list[AccessibilityViolation] = field(default_factory=list)
+    error: str = ""
+    checked_at: dt.datetime = field(default_factory=utc_now)  # when axe began, after the step's clock stopped
 
 
 Event = (
@@ -318,6 +347,7 @@ Event = (
     | StepEnded
     | ScenarioEnded
     | VitalsObserved
+    | AccessibilityChecked
 )
 
 

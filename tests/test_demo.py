@@ -214,3 +214,25 @@ def test_time_to_inbox_runs_from_the_submit_that_sent_the_email(demo: tuple[Path
     submit_ms = signup[signup["step"] == "When I sign up with my details"]["wall_ms"].sum()
     delay_ms = SHIPPED.email_delay_s["confirmation"] * 1000
     assert email["duration_ms"].iloc[0] >= delay_ms - submit_ms
+
+
+def test_the_demo_signup_page_fails_its_accessibility_promise(demo: tuple[Path, dict[str, Any]]) -> None:
+    out, document = demo
+    # The shipped profile drops a label on /signup; the demo map promises the page nothing serious.
+    assert SHIPPED.unlabelled_fields == ["/signup"]
+    signup = next(
+        tp for stage in document["stages"] for tp in stage["touchpoints"] if tp["id"] == "signup-page"
+    )
+    played = [verdict for verdict in signup["segments"].values() if verdict["observed"]["n"]]
+    assert played and all(v["status"] == "failing" and v["gap"].startswith("label (") for v in played)
+    assert all(v["expected"]["accessibility"] == "serious" for v in signup["segments"].values())
+    found = [entry for entry in document["accessibility"] if entry["touchpoint_id"] == "signup-page"]
+    assert found and all(entry["failing"] and entry["errors"] == 0 for entry in found)
+    # The one deliberate violation: Acme's pages are otherwise clean (its colours pass contrast).
+    assert [rule["rule"] for rule in found[0]["rules"]] == ["label"]
+    (label,) = found[0]["rules"]
+    assert label["nodes"] == 1 and label["targets"] == ["#company"]
+    assert any(a["touchpoint_id"] == "signup-page" and a["owner"] == "Product" for a in document["actions"])
+    assert label["help_url"] in (out / "gap-report.html").read_text()
+    # No other page promised accessibility, so none was judged on it.
+    assert {entry["touchpoint_id"] for entry in document["accessibility"]} == {"signup-page"}

@@ -97,6 +97,7 @@ def test_default_profile_has_documented_values() -> None:
         status={"/help/search": 500},
         email_delay_s={"confirmation": 1.0, "support-reply": 4.0},
         drop_email=[],
+        unlabelled_fields=["/signup"],
     )
     text = DEFAULT_FAULTS.read_text()
     assert "#" in text  # documented for users
@@ -121,7 +122,17 @@ def test_empty_profile_means_no_faults(text: str) -> None:
             "latency_ms: {}\nlatncy_ms: {}\n",
             2,
             'Unknown key "latncy_ms" (did you mean "latency_ms"?); a fault profile may only have '
-            "latency_ms, status, email_delay_s and drop_email.",
+            "latency_ms, status, email_delay_s, drop_email and unlabelled_fields.",
+        ),
+        (
+            "unlabelled_fields: /signup\n",
+            1,
+            "unlabelled_fields must be a list of page paths, like [/signup].",
+        ),
+        (
+            "unlabelled_fields:\n  - signup\n",
+            2,
+            '"signup" is not a path; paths start with "/", like "/pricing".',
         ),
         ("status:\n  help: 500\n", 2, '"help" is not a path; paths start with "/", like "/pricing".'),
         (
@@ -363,6 +374,18 @@ def test_status_fault_replaces_the_page(start: StartAcme) -> None:
     status, body, _ = client.post("/support", email="a@b.test", subject="s", message="m")
     assert status == 500 and "Something went wrong (HTTP 500)" in body
     assert client.get("/help")[0] == 200
+
+
+def test_unlabelled_fields_fault_drops_one_label_of_the_page(start: StartAcme) -> None:
+    labelled = HttpClient(start().url).get("/signup")[1]
+    acme = start(FaultProfile(unlabelled_fields=["/signup"]))
+    client = HttpClient(acme.url)
+    status, body, _ = client.get("/signup")
+    assert status == 200 and body.count("<label") == labelled.count("<label") - 1
+    assert '<label for="company">' in labelled and '<label for="company">' not in body
+    assert 'id="company" name="company"' in body  # the field itself stays, for a script to fill
+    assert client.get("/demo")[1].count('<label for="company">') == 1  # only the named page
+    assert sign_up(client)[0] == 200  # a form that loses a label still works
 
 
 def test_email_delay_fault(start: StartAcme) -> None:

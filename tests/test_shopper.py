@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 from urllib.parse import quote, quote_plus
 
-from harness.record.recorder import without_credentials
-from harness.record.secrets import redact
+from harness.record.secrets import redact, without_credentials
 
 
 def test_a_secret_is_hidden_plain_and_percent_encoded() -> None:

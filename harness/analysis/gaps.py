@@ -10,7 +10,8 @@ problem of the scenario, not of the touchpoint's owner.
 Statuses follow docs/design.md:
 
     untested  in the map, no visit in the window
-    failing   final success rate below target, or a visit beyond fail_after
+    failing   final success rate below target, or a visit beyond fail_after, or a page visit
+              breaking the touchpoint's accessibility promise (harness.analysis.accessibility)
     flaky     failed on a first attempt and passed on a retry
     slow      succeeds, but p95 above `within`
     met       otherwise
@@ -30,6 +31,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.analysis.accessibility import (
+    TouchpointAccessibility,
+    apply_to_verdicts,
+    judge_window,
+    reword_actions,
+)
 from harness.analysis.actions import Action, operator_actions, rank
 from harness.analysis.blocked import blocked_by
 from harness.analysis.emotion import StageEmotion, emotions_of
@@ -50,7 +57,7 @@ from harness.analysis.visits import (
 )
 from harness.analysis.vitals import TouchpointVitals, judge_vitals, summarise
 from harness.map.journey_map import Expectation, JourneyMap, Touchpoint
-from harness.observation import MessageReceived, VisitVitals
+from harness.observation import AccessibilityChecked, MessageReceived, VisitVitals
 
 
 @dataclass
@@ -68,6 +75,13 @@ class GapAnalysis:
     inbox: list[StageInbox] = field(default_factory=list)  # what the customer received, per stage and segment
     runner: list[RunnerHealth] = field(default_factory=list)  # how busy the runner was, per run of the window
     vitals: list[TouchpointVitals] = field(default_factory=list)  # web vitals per touchpoint and segment
+    # axe's findings per touchpoint × segment that promises accessibility (harness.analysis.accessibility)
+    accessibility: list[TouchpointAccessibility] = field(default_factory=list)
+
+    def accessibility_of(self, touchpoint_id: str, segment: str) -> TouchpointAccessibility | None:
+        return next(
+            (a for a in self.accessibility if a.touchpoint_id == touchpoint_id and a.segment == segment), None
+        )
 
     def verdict(self, touchpoint_id: str, segment: str) -> Verdict | None:
         return next(
@@ -344,6 +358,7 @@ def analyse(
     messages: list[MessageReceived] | None = None,
     runner: list[RunnerHealth] | None = None,
     vitals: list[VisitVitals] | None = None,
+    accessibility: list[AccessibilityChecked] | None = None,
 ) -> GapAnalysis:
     """Judge the window's observations against the map; `previous` is the window before it, for trends.
 
@@ -351,10 +366,13 @@ def analyse(
     which runs appear in the observations. `messages` is the window's inbox audit; `runner` how
     busy its runner was (harness.analysis.runner_rule): slow verdicts of busy runs are held back.
     `vitals` are the window's page visits' web vitals (harness.analysis.vitals).
+    `accessibility` is what axe found on page visits (harness.analysis.accessibility), of either window.
     """
     segments = _segments(journey_map, observations)
     unbound = int(observations["touchpoint"].isna().sum()) if len(observations) else 0
     judged = _judge_window(journey_map, segments, observations, run_order, busy=busy_runs(runner or []))
+    found = judge_window(journey_map, accessibility, observations)
+    alone = apply_to_verdicts(judged.verdicts, found)
     inbox = inbox_audit(journey_map, messages or [])
     page_vitals = summarise(journey_map, vitals or [])
     judge_vitals(judged.verdicts, page_vitals)
@@ -370,9 +388,12 @@ def analyse(
         emotions=judged.emotions,
         first_value=first_value(journey_map, segments, observations),
         vitals=page_vitals,
+        accessibility=found,
     )
+    reword_actions(analysis.actions, found, alone)
     if previous is not None and len(previous):
         before = _judge_window(journey_map, segments, previous, None, details=False)
+        apply_to_verdicts(before.verdicts, judge_window(journey_map, accessibility, previous))
         analysis.previous_runs = int(previous["run_id"].nunique())
         analysis.movements = movements(judged.verdicts, before.verdicts)
     return analysis

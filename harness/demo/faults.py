@@ -19,7 +19,7 @@ from harness.map.user_yaml import compose
 
 # In the order a customer meets them; the error for an unknown kind lists them in this order.
 EMAIL_KINDS = ("confirmation", "welcome", "tips", "support-ack", "support-reply", "demo-booked")
-KEYS = ("latency_ms", "status", "email_delay_s", "drop_email")
+KEYS = ("latency_ms", "status", "email_delay_s", "drop_email", "unlabelled_fields")
 DEFAULT_FAULTS = Path(__file__).with_name("faults.yaml")
 
 
@@ -29,6 +29,7 @@ class FaultProfile:
     status: dict[str, int] = field(default_factory=dict)
     email_delay_s: dict[str, float] = field(default_factory=dict)
     drop_email: list[str] = field(default_factory=list)
+    unlabelled_fields: list[str] = field(default_factory=list)  # pages whose last form field loses its label
 
 
 def load_faults(path: str | Path) -> FaultProfile:
@@ -81,7 +82,7 @@ class _Reader:
                 raise self.fail(
                     key_node,
                     f'Unknown key "{key}"{did_you_mean(key, list(KEYS))}; a fault profile may only have '
-                    "latency_ms, status, email_delay_s and drop_email.",
+                    f"{_listed(KEYS)}.",
                 )
             sections[key] = value_node
         empty = ScalarNode("tag:yaml.org,2002:null", "")
@@ -90,6 +91,7 @@ class _Reader:
             status=self.statuses(sections.get("status", empty)),
             email_delay_s=self.delays(sections.get("email_delay_s", empty)),
             drop_email=self.dropped(sections.get("drop_email", empty)),
+            unlabelled_fields=self.pages(sections.get("unlabelled_fields", empty)),
         )
 
     def page_path(self, node: Node) -> str:
@@ -170,6 +172,21 @@ class _Reader:
             if kind not in kinds:
                 kinds.append(kind)
         return kinds
+
+
+    def pages(self, node: Node) -> list[str]:
+        if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            return []
+        if not isinstance(node, SequenceNode):
+            raise self.fail(node, "unlabelled_fields must be a list of page paths, like [/signup].")
+        paths: list[str] = []
+        for item in node.value:
+            if not isinstance(item, ScalarNode):
+                raise self.fail(item, "unlabelled_fields must be a list of page paths, like [/signup].")
+            path = self.page_path(item)
+            if path not in paths:
+                paths.append(path)
+        return paths
 
 
 def _shown(node: Node, *, start: bool = False) -> str:

@@ -9,6 +9,7 @@ before it reaches a page.
 from __future__ import annotations
 
 import random
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -32,10 +33,10 @@ def plans_json() -> str:
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;color:#1d2330;background:#fafbfc}
 nav{display:flex;gap:1.2rem;align-items:center;padding:.8rem 2rem;background:#1d2330}
-nav a{color:#fff;text-decoration:none}nav a.cta{margin-left:auto;background:#3b7cff;padding:.4rem .8rem;
+nav a{color:#fff;text-decoration:none}nav a.cta{margin-left:auto;background:#2563eb;padding:.4rem .8rem;
 border-radius:4px}main{max-width:44rem;margin:2rem auto;padding:0 1rem}
 label{display:block;margin-top:.8rem;font-weight:600}input,select,textarea{width:100%;padding:.4rem;
-box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1rem;background:#3b7cff;color:#fff;border:0;
+box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1rem;background:#2563eb;color:#fff;border:0;
 border-radius:4px}.error{color:#a4161a;font-weight:600}.plans{display:flex;gap:1rem}
 .plan{flex:1;border:1px solid #d0d5dd;border-radius:6px;padding:1rem;background:#fff}
 footer{text-align:center;color:#667;font-size:.8rem;margin:3rem 0}input[type=checkbox]{width:auto}
@@ -87,6 +88,22 @@ class Field:
         return (
             f'{label}<input id="{self.id}" name="{self.id}" type={self.kind} value="{esc(value)}"{required}>'
         )
+
+
+_LABELS = re.compile(r'<label for="[^"]*">[^<]*</label>')
+
+
+def unlabel(page: str) -> str:
+    """The page with the label of its last form field dropped (the fault profile's `unlabelled_fields`).
+
+    The field keeps its name and id, so a script still finds it; a screen reader announces it as
+    "edit text" and nothing more: axe-core's `label` rule.
+    """
+    found = list(_LABELS.finditer(page))
+    if not found:
+        return page
+    last = found[-1]
+    return page[: last.start()] + page[last.end() :]
 
 
 def form(action: str, fields: list[Field], button: str, *, error: str = "", method: str = "post") -> str:

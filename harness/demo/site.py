@@ -94,7 +94,10 @@ class AcmeApp:
             return Response(code, pages.fault(code))
         route = self.routes.get((request.method, request.path))
         if route is not None:
-            return route(request)
+            response = route(request)
+            if request.path in self.faults.unlabelled_fields:
+                response.body = pages.unlabel(response.body)
+            return response
         if any(path == request.path for _, path in self.routes):
             allowed = ", ".join(sorted(m for m, path in self.routes if path == request.path))
             return Response(

@@ -32,7 +32,7 @@ _TOUCHPOINT_FIELDS = (
     "code",
     "milestone",
 )
-_EXPECT_FIELDS = ("within_ms", "fail_after_ms", "success_rate", "emotion", "vitals")
+_EXPECT_FIELDS = ("within_ms", "fail_after_ms", "success_rate", "emotion", "vitals", "accessibility")
 _YAML_KEYS = {"within_ms": "within", "fail_after_ms": "fail_after"}
 
 

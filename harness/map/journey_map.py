@@ -23,6 +23,8 @@ CHANNELS = ("web", "email", "chat", "form", "api", "phone")
 PAGE_CHANNELS = ("web", "form")  # what a browser's page can be; an `api` touchpoint is called, not opened
 DEFAULT_OWNER = "Unassigned"
 DEFAULT_SUCCESS_RATE = 0.95
+# axe-core's impacts, least first: `accessibility: {max: serious}` fails a page on a serious or critical one.
+IMPACTS = ("minor", "moderate", "serious", "critical")
 
 _UNIT_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)?")
@@ -66,6 +68,8 @@ class Expectation:
     emotion: int | None = None  # -2..+2
     # Promised web vitals of its page, (name, limit) sorted by name: lcp, fcp, inp, ttfb in ms, cls bare.
     vitals: tuple[tuple[str, float], ...] = ()
+    # `accessibility: {max: IMPACT}`: no axe violation of this impact or worse on the page; None: not judged.
+    accessibility: str | None = None
 
     def vital(self, name: str) -> float | None:
         return dict(self.vitals).get(name)
@@ -103,6 +107,7 @@ class Stage:
     customer_goal: str = ""
     max_messages: int | None = None
     max_senders: int | None = None
+    accessibility: str | None = None  # the stage's promise, taken by every touchpoint that makes none
     line: int = 0
 
 

@@ -25,6 +25,8 @@ from harness.errors import MapError, MapErrors, did_you_mean, read_user_file
 from harness.map.journey_map import (
     CHANNELS,
     DEFAULT_OWNER,
+    IMPACTS,
+    PAGE_CHANNELS,
     PLACEHOLDER,
     Browsing,
     Expectation,
@@ -40,10 +42,12 @@ from harness.map.user_yaml import compose
 
 _TOP_KEYS = {"journey", "version", "segments", "stages", "description", "first_value_within"}
 _STAGE_KEYS = {"id", "name", "description", "customer_goal", "touchpoints", "max_messages", "max_senders"}
+_STAGE_KEYS |= {"accessibility"}
 _TOUCHPOINT_KEYS = {"id", "name", "description", "channel", "owner", "moment_of_truth", "expect", "segments"}
-_TOUCHPOINT_KEYS |= {"url", "subject", "from", "body", "code", "milestone"}
+_TOUCHPOINT_KEYS |= {"url", "subject", "from", "body", "code", "milestone", "accessibility"}
 _VITAL_KEYS = {"lcp", "fcp", "inp", "ttfb", "cls"}  # web vitals a page may promise (analysis.vitals)
 _EXPECT_KEYS = {"within", "fail_after", "success_rate", "emotion"} | _VITAL_KEYS
+_OVERRIDE_KEYS = _EXPECT_KEYS | {"accessibility"}  # a segment override may promise accessibility too
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _NULL = "tag:yaml.org,2002:null"
@@ -229,11 +233,13 @@ class _Builder:
         where = _label("stage", node)
         keys = self.mapping(node, where, _STAGE_KEYS)
         stage_id = self.unique_id(self.required(keys, "id", node, where), "stage", self.stage_lines)
+        promise = self.optional(keys, "accessibility", self.accessibility, None)
         items = self.sequence(keys.get("touchpoints", _ABSENT), "touchpoints")
         touchpoints = [
             touchpoint
             for item in items
-            if (touchpoint := self.collect(lambda item: self.touchpoint(item, stage_id), item)) is not None
+            if (touchpoint := self.collect(lambda item: self.touchpoint(item, stage_id, promise), item))
+            is not None
         ]
         stage = Stage(
             id=stage_id,
@@ -242,6 +248,7 @@ class _Builder:
             customer_goal=self.optional(keys, "customer_goal", self.text, ""),
             max_messages=self.optional(keys, "max_messages", self.count, None),
             max_senders=self.optional(keys, "max_senders", self.count, None),
+            accessibility=promise,
             line=_line(node),
         )
         if not items:  # checked last, so the stage's own mistakes are named first
@@ -256,7 +263,7 @@ class _Builder:
         first_lines[value] = _line(node)
         return value
 
-    def touchpoint(self, node: Node, stage_id: str) -> Touchpoint:
+    def touchpoint(self, node: Node, stage_id: str, stage_promise: str | None = None) -> Touchpoint:
         where = _label("touchpoint", node)
         keys = self.mapping(node, where, _TOUCHPOINT_KEYS)
         tp_id = self.unique_id(self.required(keys, "id", node, where), "touchpoint", self.touchpoint_lines)
@@ -268,12 +275,20 @@ class _Builder:
                 channel_node, f'unknown channel "{channel}"{hint}; use one of {", ".join(CHANNELS)}'
             )
         expect = self.expectation(keys.get("expect", _ABSENT), "expect", Expectation())
+        if "accessibility" in keys:
+            self.page_only(keys["accessibility"], channel)
+        # A stage's promise holds for its page touchpoints unless one makes its own (an email has no page).
+        inherited = stage_promise if channel in PAGE_CHANNELS else None
+        promise = self.optional(keys, "accessibility", self.accessibility, inherited)
+        expect = replace(expect, accessibility=promise)
         segment_expect: dict[str, Expectation] = {}
         for segment, key, value in self.pairs(keys.get("segments", _ABSENT), "segments"):
             if segment not in self.segments:
                 hint = did_you_mean(segment, self.segments) if self.segments else "; the map declares none"
                 raise self.fail(key, f'segment "{segment}" is not in the map\'s segments list{hint}')
-            segment_expect[segment] = self.expectation(value, f'segment override "{segment}"', expect)
+            segment_expect[segment] = self.expectation(
+                value, f'segment override "{segment}"', expect, _OVERRIDE_KEYS
+            )
         return Touchpoint(
             id=tp_id,
             name=self.optional(keys, "name", self.text, _default_name(tp_id)),
@@ -292,9 +307,13 @@ class _Builder:
             line=_line(node),
         )
 
-    def expectation(self, node: Node, where: str, base: Expectation) -> Expectation:
-        keys = self.mapping(node, where, _EXPECT_KEYS)
+    def expectation(
+        self, node: Node, where: str, base: Expectation, allowed: set[str] = _EXPECT_KEYS
+    ) -> Expectation:
+        keys = self.mapping(node, where, allowed)
         changes: dict[str, Any] = {}
+        if "accessibility" in keys:
+            changes["accessibility"] = self.accessibility(keys["accessibility"], "accessibility")
         for key in ("within", "fail_after"):
             if key in keys:
                 if not isinstance(keys[key], ScalarNode):
@@ -323,6 +342,25 @@ class _Builder:
         return merged
 
 
+    def accessibility(self, node: Node, what: str) -> str:
+        """`{max: serious}`: the least axe impact that fails the page (it and every worse one)."""
+        keys = self.mapping(node, what, {"max"})
+        impact_node = self.required(keys, "max", node, what)
+        impact = self.text(impact_node, f"{what} max")
+        if impact not in IMPACTS:
+            hint = did_you_mean(impact, list(IMPACTS))
+            choices = ", ".join(IMPACTS)
+            said = f'{what} max "{impact}" is not an axe impact{hint}; use one of {choices}'
+            raise self.fail(impact_node, said)
+        return impact
+
+    def page_only(self, node: Node, channel: str) -> None:
+        if channel not in PAGE_CHANNELS:
+            raise self.fail(
+                node,
+                f"accessibility is checked on a page, and the {channel} channel has none"
+                f" (promise it on a {' or '.join(PAGE_CHANNELS)} touchpoint)",
+            )
 def _vitals(builder: _Builder, keys: dict[str, Node]) -> dict[str, float]:
     """The web vitals an expect block promises: durations, but CLS, a bare score from 0 up."""
     found: dict[str, float] = {}

@@ -34,7 +34,7 @@ from harness.ops.runner import PYTEST_FAILED, PYTEST_NO_TESTS, PYTEST_OK, RunReq
 from harness.ops.schedule_file import Every, Rule, ScheduleConfig, ScheduleError, load_schedule, next_due
 from harness.ops.schedule_log import Unsecret, configure_logging
 from harness.ops.scheduler_status import instant, status_path, write_status
-from harness.record.recorder import without_credentials
+from harness.record.secrets import without_credentials
 from harness.store.sqlite import open_store, run_exists
 
 log = logging.getLogger("shopper.schedule")

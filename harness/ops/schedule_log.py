@@ -9,7 +9,7 @@ import sys
 import time
 from urllib.parse import urlsplit
 
-from harness.record.recorder import without_credentials
+from harness.record.secrets import without_credentials
 
 # The parent: alert delivery (harness.ops.alert_delivery) logs there too.
 _LOGS = logging.getLogger("shopper")

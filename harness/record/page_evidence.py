@@ -13,8 +13,7 @@ from typing import Any
 
 from harness.observation import PageEvidence, PageRequest
 from harness.record.context import Shopper
-from harness.record.recorder import page_location
-from harness.record.secrets import redact
+from harness.record.secrets import page_location, redact
 
 # The page's own request first, then every sub-resource, as the browser timed them. The page's row is
 # its document's request (to its response's end), not its whole load: that is what the rows add up to.

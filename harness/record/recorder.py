@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from harness.mail.message import audit_record
 from harness.mail.pending import EmailPending, wanted_to_dict
@@ -37,26 +36,13 @@ from harness.observation import (
 )
 from harness.record.context import Shopper
 from harness.record.runner_health import RunnerSample
-from harness.record.secrets import redact
+from harness.record.secrets import page_location, redact, without_credentials
 from harness.record.step_parts import TimedPart, pieces_of
 
 log = logging.getLogger(__name__)
 
 MAX_ERROR_CHARS = 2000
 MAX_TITLE_CHARS = 300
-
-
-def without_credentials(url: str) -> str:
-    """https://user:pass@host/ -> https://host/: the run's target is shown in reports."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
-
-
-def page_location(url: str) -> str:
-    """The page's URL as a record shows it: no credentials, no query (a GET form puts typed values there)."""
-    return urlsplit(without_credentials(url))._replace(query="", fragment="").geturl()
 
 
 def map_digest(text: str) -> str:
@@ -78,6 +64,7 @@ class ScenarioRecord:
     step_stopped: float | None = None  # when the step's clock stopped, before any evidence was taken
     stages: list[tuple[dt.datetime, str]] = field(default_factory=list)  # (step start, stage), in order
     audited: set[str] = field(default_factory=set)  # mailbox keys already in the inbox audit
+    accessibility_checked: set[str] = field(default_factory=set)  # touchpoints axe ran on this attempt
 
     def stage_at(self, moment: dt.datetime | None) -> str:
         """The stage the customer was in at `moment`: that of the last step started before it."""

@@ -30,6 +30,7 @@ from harness.observation import (
     VitalsObserved,
     new_run_id,
 )
+from harness.record.accessibility import AccessibilityFound, check_page, promised
 from harness.record.context import ContentMissing, Shopper, customer_address, make_customer
 from harness.record.dry_run import DryRun, Findings
 from harness.record.labels import DEFAULT_HEADER
@@ -239,14 +240,15 @@ def step_passed(
     if recording.findings is not None:
         recording.findings.step_ended(record.shopper.dry_run, record.feature, step)
     recorder = recording.recorder
-    page, vitals = None, None
+    page, vitals, checked = None, None, None
     if record.shopper.last_part() is not None and recording.findings is None:
-        # The customer's wait is over: reading the page's requests (and a slow page's screenshot)
-        # and its vitals is the harness's time, not the touchpoint's.
+        # The customer's wait is over: reading the page's requests (and a slow page's screenshot),
+        # its vitals and running axe on it is the harness's time, not the touchpoint's.
         recorder.stop_step(record)
         shot = recorder.evidence_path(record, step.line_number)
         page = page_evidence(record.shopper, shot.with_name(f"{shot.stem}-slow.png") if shot else None)
         vitals = page_vitals(record.shopper) if recording.options.vitals else None
+        checked = _accessibility(record)
     observation = recorder.step_ended(
         record,
         line=step.line_number,
@@ -258,6 +260,17 @@ def step_passed(
     )
     if vitals is not None:  # the page's: the last part the step waited for, its last observation
         recorder.emit(VitalsObserved(recorder.run_id, observation.seq, vitals))
+    if checked is not None and observation.touchpoint == checked.touchpoint.id:
+        recorder.emit(checked.event(observation, record.node_id))
+
+
+def _accessibility(record: ScenarioRecord) -> AccessibilityFound | None:
+    """axe on the page the step waited for, once per touchpoint per attempt, if it promises accessibility."""
+    touchpoint = promised(record.shopper)
+    if touchpoint is None or touchpoint.id in record.accessibility_checked:
+        return None
+    record.accessibility_checked.add(touchpoint.id)
+    return check_page(record.shopper, touchpoint)
 
 
 def _triggers(step_func: Any) -> bool:

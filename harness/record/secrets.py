@@ -11,6 +11,7 @@ import base64
 import functools
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 SECRET_MARK = "data-shopper-secret"
 MASK_COLOR = "#FF00FF"
@@ -125,3 +126,16 @@ def redact_zip(source: Path, target: Path, secret_values: list[str]) -> None:
     with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
         for info in original.infolist():
             copy.writestr(info, redact_bytes(original.read(info), secret_values))
+
+
+def without_credentials(url: str) -> str:
+    """https://user:pass@host/ -> https://host/: the run's target is shown in reports."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
+def page_location(url: str) -> str:
+    """The page's URL as a record shows it: no credentials, no query (a GET form puts typed values there)."""
+    return urlsplit(without_credentials(url))._replace(query="", fragment="").geturl()

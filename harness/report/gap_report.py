@@ -21,7 +21,7 @@ from harness.analysis.inbox_audit import INBOX_RULE
 from harness.analysis.runner_rule import RUNNER_RULE
 from harness.analysis.verdicts import Verdict, finite
 from harness.map.journey_map import Expectation, JourneyMap, Stage, Touchpoint
-from harness.observation import MessageReceived, Run, VisitVitals
+from harness.observation import AccessibilityChecked, MessageReceived, Run, VisitVitals
 from harness.report import exports, junit, observations_csv
 from harness.report.html import render_html
 from harness.report.slow_evidence import slowest_json
@@ -54,12 +54,8 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 def _expected(expectation: Expectation) -> dict[str, Any]:
-    return {
-        "within_ms": expectation.within_ms,
-        "fail_after_ms": expectation.fail_after_ms,
-        "success_rate": expectation.success_rate,
-        "emotion": expectation.emotion,
-    }
+    # Every promise of the map, in its order; a new one fails the schema test until the schema has it.
+    return dataclasses.asdict(expectation)
 
 
 def _observed(verdict: Verdict) -> dict[str, Any]:
@@ -199,6 +195,7 @@ def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
         "runner": [dataclasses.asdict(health) for health in analysis.runner],
         "runner_rule": RUNNER_RULE,
         "vitals": vitals_json(analysis.vitals),
+        "accessibility": [entry.as_json() for entry in analysis.accessibility],
     }
 
 
@@ -300,6 +297,7 @@ class _StoreWindow:
     runner: list[RunnerHealth]
     slowest: list[SlowestVisit]
     vitals: list[VisitVitals]
+    accessibility: list[AccessibilityChecked]  # what axe found on page visits, of both windows
 
 
 def _read_store(store_url: str, map_path: Path | None, last: int) -> _StoreWindow:
@@ -325,11 +323,12 @@ def _read_store(store_url: str, map_path: Path | None, last: int) -> _StoreWindo
         run_ids = [run.run_id for run in runs]
         messages, runner = store.messages(run_ids), runner_health(store.runner_samples(run_ids), run_ids)
         slowest, vitals = store.slowest_visits(run_ids), store.visit_vitals(run_ids)
+        # Both windows' checks: a touchpoint failing on accessibility in both has not got worse.
+        checks = store.accessibility_checks([run.run_id for run in [*previous_runs, *runs]])
     finally:
         store.close()
-    return _StoreWindow(
-        runs, previous_runs, journey_map, recorded, observations, previous, messages, runner, slowest, vitals
-    )
+    found = (observations, previous, messages, runner, slowest, vitals, checks)
+    return _StoreWindow(runs, previous_runs, journey_map, recorded, *found)
 
 
 def _summary_line(analysis: GapAnalysis, read: _StoreWindow, changes: Sequence[MapChange]) -> str:
@@ -383,6 +382,7 @@ def build_report(
         messages=read.messages,
         runner=read.runner,
         vitals=read.vitals,
+        accessibility=read.accessibility,
     )
     recorded = read.recorded
     changes = diff_maps(recorded, read.journey_map) if recorded is not None else []

@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from harness.errors import StoreError
+from harness.store import accessibility as accessibility_store
 from harness.store import mail as mail_store
 from harness.store import pages as page_store
 from harness.store import runner as runner_store
@@ -76,7 +77,7 @@ ADDED_COLUMNS = [
 
 # Any of these makes a file ours (the alert state may be written before the first run).
 OUR_TABLES = {"runs", "observations", "maps", "messages", "pending", "alert_state", "page_evidence"}
-OUR_TABLES |= {"page_vitals"}
+OUR_TABLES |= {"page_vitals", "accessibility"}
 
 
 def check_ours(db: sqlite3.Connection, path: Path) -> None:
@@ -98,6 +99,7 @@ def create(db: sqlite3.Connection) -> None:
     """Every table the store keeps, and the columns added since an older harness wrote the file."""
     tables = (mail_store.SCHEMA, runner_store.SCHEMA, page_store.SCHEMA, vitals_store.SCHEMA)
     db.executescript(SCHEMA + "".join(tables))
+    db.executescript(accessibility_store.SCHEMA)
     for table, column, declaration in ADDED_COLUMNS:
         present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
         if column not in present:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from harness.errors import StoreError
 from harness.observation import (
+    AccessibilityChecked,
     Event,
     ExpectationResolved,
     MessageReceived,
@@ -31,6 +32,7 @@ from harness.observation import (
     from_iso,
     to_iso,
 )
+from harness.store import accessibility as accessibility_store
 from harness.store import mail as mail_store
 from harness.store import pages as page_store
 from harness.store import runner as runner_store
@@ -57,6 +59,7 @@ class Store(Protocol):
     def messages(self, run_ids: list[str]) -> list[MessageReceived]: ...
     def slowest_visits(self, run_ids: list[str]) -> list[page_store.SlowestVisit]: ...
     def visit_vitals(self, run_ids: list[str]) -> list[VisitVitals]: ...
+    def accessibility_checks(self, run_ids: list[str]) -> list[AccessibilityChecked]: ...
     def open_pending(self) -> list[PendingExpectation]: ...
     def resolve(self, resolved: ExpectationResolved) -> bool: ...
     def close(self) -> None: ...
@@ -146,6 +149,8 @@ class SQLiteStore:
                 runner_store.add_sample(self._db, event)
             elif isinstance(event, VitalsObserved):
                 vitals_store.add_vitals(self._db, event)
+            elif isinstance(event, AccessibilityChecked):
+                accessibility_store.add_check(self._db, event)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write to the store: {exc}", file=self.path) from None
 
@@ -307,6 +312,13 @@ class SQLiteStore:
         except sqlite3.OperationalError:  # a read-only store from before the table: no vitals
             return []
 
+    def accessibility_checks(self, run_ids: list[str]) -> list[AccessibilityChecked]:
+        """What axe found on the page visits of these runs (none for runs of an older harness)."""
+        try:
+            return accessibility_store.checks(self._db, run_ids)
+        except sqlite3.OperationalError:  # a read-only store from before the table: nothing was checked
+            return []
+
     def close(self) -> None:
         self._db.close()
 
@@ -332,6 +344,7 @@ class SQLiteStore:
                 runner_store.prune(self._db, chunk)
                 page_store.prune(self._db, chunk)
                 vitals_store.prune(self._db, chunk)
+                accessibility_store.prune(self._db, chunk)
                 self._db.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", chunk)
             self._db.execute("DELETE FROM maps WHERE digest NOT IN (SELECT map_digest FROM runs)")
             self._db.execute("COMMIT")
