@@ -160,10 +160,11 @@ def test_the_html_report_opens_in_chromium_without_console_errors(demo: tuple[Pa
         # The verdict, in one sentence, is what a reader meets right under the title.
         header = page.locator("header").inner_text().splitlines()
         assert [line for line in header if line.strip()][1] == document["summary"]["verdict"]
-        # The shipped faults: the help search broken (Support), the pricing page slowed (Marketing).
+        # The shipped faults: the signup form's unlabelled field (Product), the help search broken
+        # (Support), the pricing page slowed (Marketing); the worst is named in its own words.
         assert document["summary"]["verdict"].startswith(
-            "2 touchpoints break the map's promises; Support and Marketing own 1 each;"
-            " the worst is Help search: 0 of 2 customers got through"
+            "3 touchpoints break the map's promises; Product, Support and Marketing own 1 each;"
+            " the worst is Signup page: label (critical): Form elements must have labels"
         )
         # The onboarding mail from two systems breaks the map's max_senders: said in the sentence too.
         mail = "; 1 stage sends the customer too much mail (Customer Success)"

@@ -135,7 +135,7 @@ def _check_browsers(pytest_args: list[str]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.map.check import check_map
-    from harness.ops.progress import open_view
+    from harness.ops.progress_view import open_view
     from harness.ops.runner import RunRequest, run_scenarios
 
     _check_run(args)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -177,20 +176,3 @@ class PlainProgress:
             self.say(f"scenario {event['outcome']}: {scenario}; so far {tally.so_far()}")
         elif kind == "run_end":
             self.say(f"segment {tally.segment}: {tally.so_far()}")
-
-
-def open_view(quiet: bool, stream: TextIO | None = None) -> ProgressView | None:
-    """The view `shopper run` shows: none when quiet, live on a terminal, plain lines elsewhere."""
-    if quiet:
-        return None
-    stream = stream or sys.stdout
-    if not stream.isatty():
-        return PlainProgress(stream)
-    from rich.console import Console  # loaded only for a terminal
-
-    console = Console(file=stream)
-    if console.is_terminal and not console.is_dumb_terminal:
-        from harness.ops.live_progress import LiveProgress
-
-        return LiveProgress(console)
-    return PlainProgress(stream)
