@@ -191,7 +191,7 @@ def test_the_report_shows_the_runner_busy_status_and_the_rule_escaped(
     section = html[html.index('<section id="runner">') : html.index("</section>", html.index('id="runner"'))]
     assert str(escape(RUNNER_RULE)) in section and "harness&#39;s operator" in section
     assert RUNNER_RULE not in section  # its apostrophes went through autoescaping
-    assert '<div class="card runner-busy">' in html and '<span class="status runner-busy">' in html
+    assert '<div class="card runner-busy"' in html and '<span class="status runner-busy">' in html
     assert f"<td>{BUSY}</td><td>420ms</td>" in section and "measured fairly" in section
     junit = (tmp_path / "out" / "junit.xml").read_text()
     assert 'name="Signup page [self-serve]"' in junit and "runner too busy" in junit
