@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 from dovecot import PASSWORD, Dovecot, next_user, running_dovecot
+from postgres import PASSWORD as PG_PASSWORD
+from postgres import Postgres, running_postgres
 
 # Fixtures that are a browser or a scenario run themselves (pytest-playwright's and pytester).
 BROWSER_FIXTURES = {"page", "browser", "context", "browser_context_args", "pytester"}
@@ -37,6 +39,7 @@ BROWSER_CALLS = (
 )
 MAIL_FIXTURES = {"dovecot", "dovecot_server"}
 MAIL_CALLS = ("running_dovecot(",)
+POSTGRES_FIXTURES = {"postgres_server", "postgres_url"}
 
 
 TESTS = Path(__file__).resolve().parent
@@ -100,6 +103,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
         if names & MAIL_FIXTURES or any(call in source for call in MAIL_CALLS):
             item.add_marker(pytest.mark.mail)
+        if names & POSTGRES_FIXTURES and not item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.postgres)
         # With workers (`make test` runs two, --dist loadgroup; a plain run ignores the mark) a
         # module's tests stay together, so its module fixtures (a real app, a walked journey) start
         # once, and the demo's readers go to one worker, so the demo is walked once per test run.
@@ -119,6 +124,29 @@ def dovecot(dovecot_server: Dovecot, monkeypatch: pytest.MonkeyPatch) -> Dovecot
     the harness looks for it."""
     monkeypatch.setenv("SHOPPER_IMAP_PASSWORD", PASSWORD)
     return dovecot_server.add_user(next_user())
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Postgres]:
+    """One real PostgreSQL per test process (each xdist worker starts its own): tests take a database."""
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Postgres, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new empty database of the shared server, as a store URL; its password where libpq looks."""
+    monkeypatch.setenv("PGPASSWORD", PG_PASSWORD)
+    return postgres_server.create_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store's own tests run against both backends: a SQLite file, and a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "shopper.db")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,8 @@
-"""The SQLite store: events in, runs and observations out, and a killed run keeps what it saw."""
+"""The store: events in, runs and observations out, and a killed run keeps what it saw.
+
+The tests taking `store` run against both backends (a SQLite file and a real PostgreSQL database,
+tests/conftest.py's `store_url`); the SQLite file's own properties (WAL, URLs, older files) below.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from harness.observation import (
     RunStarted,
     StepObserved,
 )
+from harness.store.base import SQLStore
 from harness.store.columns import OBSERVATION_COLUMNS
 from harness.store.sqlite import SQLiteStore, open_store
 
@@ -69,8 +74,8 @@ def make_obs(run_id: str, seq: int, started_at: dt.datetime, **changes: Any) -> 
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    opened = SQLiteStore(tmp_path / "shopper.db")
+def store(store_url: str) -> Iterator[SQLStore]:
+    opened = open_store(store_url)
     yield opened
     opened.close()
 
@@ -81,7 +86,7 @@ def exited_pid() -> int:
     return child.pid
 
 
-def test_run_round_trips(store: SQLiteStore) -> None:
+def test_run_round_trips(store: SQLStore) -> None:
     store.handle(RunStarted(make_run("run-1", pid=4242)))
     [run] = store.runs()
     assert run.run_id == "run-1"
@@ -96,7 +101,7 @@ def test_run_round_trips(store: SQLiteStore) -> None:
     assert run.map_path == "scenarios/acme.yaml"
 
 
-def test_started_at_round_trips_as_utc(store: SQLiteStore) -> None:
+def test_started_at_round_trips_as_utc(store: SQLStore) -> None:
     # Given in another zone, it comes back as the same instant, in UTC.
     plus_two = dt.timezone(dt.timedelta(hours=2))
     local = dt.datetime(2026, 11, 1, 11, 30, 15, 250_000, tzinfo=plus_two)
@@ -106,7 +111,7 @@ def test_started_at_round_trips_as_utc(store: SQLiteStore) -> None:
     assert run.started_at.utcoffset() == dt.timedelta(0)
 
 
-def test_run_finished_sets_state_and_time(store: SQLiteStore) -> None:
+def test_run_finished_sets_state_and_time(store: SQLStore) -> None:
     store.handle(RunStarted(make_run("run-1")))
     store.handle(RunFinished("run-1", "finished", finished_at=T0 + dt.timedelta(minutes=3)))
     [run] = store.runs()
@@ -115,7 +120,7 @@ def test_run_finished_sets_state_and_time(store: SQLiteStore) -> None:
     assert run.finished_at is not None and run.finished_at.utcoffset() == dt.timedelta(0)
 
 
-def test_runs_are_oldest_first_and_last_takes_the_newest(store: SQLiteStore) -> None:
+def test_runs_are_oldest_first_and_last_takes_the_newest(store: SQLStore) -> None:
     # Written out of order on purpose: order comes from started_at, not insertion.
     for run_id, minutes in (("b", 20), ("d", 40), ("a", 10), ("c", 30)):
         store.handle(RunStarted(make_run(run_id, T0 + dt.timedelta(minutes=minutes))))
@@ -125,7 +130,7 @@ def test_runs_are_oldest_first_and_last_takes_the_newest(store: SQLiteStore) -> 
     assert [run.run_id for run in store.runs(last=10)] == ["a", "b", "c", "d"]
 
 
-def test_observations_dataframe_columns_and_values(store: SQLiteStore) -> None:
+def test_observations_dataframe_columns_and_values(store: SQLStore) -> None:
     store.handle(RunStarted(make_run("run-1")))
     store.handle(StepObserved(make_obs("run-1", 0, T0 + dt.timedelta(seconds=1))))
     store.handle(
@@ -166,7 +171,7 @@ def test_observations_dataframe_columns_and_values(store: SQLiteStore) -> None:
     assert list(frame["timed"]) == [1, 0]
 
 
-def test_observations_only_for_the_runs_asked(store: SQLiteStore) -> None:
+def test_observations_only_for_the_runs_asked(store: SQLStore) -> None:
     for run_id in ("run-1", "run-2"):
         store.handle(RunStarted(make_run(run_id)))
         store.handle(StepObserved(make_obs(run_id, 0, T0)))
@@ -206,7 +211,7 @@ def test_observation_is_visible_to_another_connection_at_once(tmp_path: Path) ->
         store.close()
 
 
-def test_run_of_an_exited_process_becomes_aborted(store: SQLiteStore) -> None:
+def test_run_of_an_exited_process_becomes_aborted(store: SQLStore) -> None:
     pid = exited_pid()
     store.handle(RunStarted(make_run("dead", pid=pid, host=socket.gethostname())))
     store.handle(StepObserved(make_obs("dead", 0, T0 + dt.timedelta(seconds=5))))
@@ -220,14 +225,14 @@ def test_run_of_an_exited_process_becomes_aborted(store: SQLiteStore) -> None:
     assert store.reconcile_aborted() == []
 
 
-def test_runs_reconciles_on_read(store: SQLiteStore) -> None:
+def test_runs_reconciles_on_read(store: SQLStore) -> None:
     store.handle(RunStarted(make_run("dead", pid=exited_pid(), host=socket.gethostname())))
     [run] = store.runs()
     assert run.state == "aborted"
     assert run.finished_at is None  # it never observed anything
 
 
-def test_run_of_a_live_process_stays_running(store: SQLiteStore) -> None:
+def test_run_of_a_live_process_stays_running(store: SQLStore) -> None:
     store.handle(RunStarted(make_run("alive", pid=os.getpid(), host=socket.gethostname())))
     store.handle(StepObserved(make_obs("alive", 0, T0)))
     assert store.reconcile_aborted() == []
@@ -236,14 +241,14 @@ def test_run_of_a_live_process_stays_running(store: SQLiteStore) -> None:
     assert run.finished_at is None
 
 
-def test_run_on_another_host_is_left_alone(store: SQLiteStore) -> None:
+def test_run_on_another_host_is_left_alone(store: SQLStore) -> None:
     store.handle(RunStarted(make_run("elsewhere", pid=exited_pid(), host=OTHER_HOST)))
     assert store.reconcile_aborted() == []
     [run] = store.runs()
     assert run.state == "running"
 
 
-def test_finished_run_is_never_reconciled(store: SQLiteStore) -> None:
+def test_finished_run_is_never_reconciled(store: SQLStore) -> None:
     store.handle(RunStarted(make_run("done", pid=exited_pid(), host=socket.gethostname())))
     store.handle(RunFinished("done", "finished", finished_at=T0 + dt.timedelta(minutes=1)))
     assert store.reconcile_aborted() == []
@@ -252,7 +257,7 @@ def test_finished_run_is_never_reconciled(store: SQLiteStore) -> None:
     assert run.finished_at == T0 + dt.timedelta(minutes=1)
 
 
-def test_retry_pass_keeps_the_original_start(store: SQLiteStore) -> None:
+def test_retry_pass_keeps_the_original_start(store: SQLStore) -> None:
     store.handle(RunStarted(make_run("run-1", T0, pid=111)))
     store.handle(RunFinished("run-1", "finished", finished_at=T0 + dt.timedelta(minutes=1)))
     retry = make_run("run-1", T0 + dt.timedelta(minutes=5), pid=os.getpid(), host=socket.gethostname())
@@ -263,14 +268,6 @@ def test_retry_pass_keeps_the_original_start(store: SQLiteStore) -> None:
     assert run.finished_at is None
     assert run.pid == os.getpid()
     assert run.host == socket.gethostname()
-
-
-def test_open_store_rejects_postgresql(tmp_path: Path) -> None:
-    for url in ("postgresql://user@db.test/shopper", "postgres://db.test/shopper"):
-        with pytest.raises(StoreError) as caught:
-            open_store(url)
-        assert "PostgreSQL" in str(caught.value)
-        assert caught.value.exit_status == 2
 
 
 def test_open_store_inside_a_file_names_the_path(tmp_path: Path) -> None:
@@ -361,7 +358,7 @@ def _page(duration: float, screenshot: str = "") -> PageEvidence:
     )
 
 
-def test_each_touchpoint_keeps_its_slowest_page_visit_until_its_run_is_pruned(store: SQLiteStore) -> None:
+def test_each_touchpoint_keeps_its_slowest_page_visit_until_its_run_is_pruned(store: SQLStore) -> None:
     for run_id in ("r1", "r2"):
         store.handle(RunStarted(make_run(run_id)))
     store.handle(StepObserved(make_obs("r1", 1, T0, duration_ms=300.0, page=_page(250.0))))
@@ -385,7 +382,7 @@ def test_each_touchpoint_keeps_its_slowest_page_visit_until_its_run_is_pruned(st
     assert store._db.execute("SELECT COUNT(*) FROM page_evidence").fetchone()[0] == 0
 
 
-def test_the_map_text_is_stored_once_and_read_back(store: SQLiteStore) -> None:
+def test_the_map_text_is_stored_once_and_read_back(store: SQLStore) -> None:
     text = "journey: Acme\nstages: []\n"
     for run_id in ("r1", "r2"):
         store.handle(RunStarted(replace(make_run(run_id), map_digest="abc123"), map_text=text))
@@ -393,12 +390,23 @@ def test_the_map_text_is_stored_once_and_read_back(store: SQLiteStore) -> None:
     assert [run.map_digest for run in store.runs()] == ["abc123", "abc123"]
 
 
-@pytest.mark.parametrize("arrow", [True, False], ids=["arrow", "plain sqlite3"])
-def test_the_analysis_frame_holds_what_the_observations_hold(
-    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch, arrow: bool
+def test_the_analysis_frame_holds_what_the_observations_hold(store: SQLStore) -> None:
+    _analysis_frame_holds_the_observations(store)
+
+
+def test_without_adbc_the_analysis_frame_holds_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not arrow:  # where the ADBC driver is not installed the store falls back to sqlite3
-        monkeypatch.setattr("harness.store.frame._read_arrow", lambda *args: None)
+    # Where SQLite's ADBC driver is not installed the store falls back to sqlite3.
+    monkeypatch.setattr("harness.store.frame._read_arrow", lambda *args: None)
+    store = SQLiteStore(tmp_path / "shopper.db")
+    try:
+        _analysis_frame_holds_the_observations(store)
+    finally:
+        store.close()
+
+
+def _analysis_frame_holds_the_observations(store: SQLStore) -> None:
     for run_id in ("r1", "r2", "r3"):
         store.handle(RunStarted(make_run(run_id)))
     store.handle(StepObserved(make_obs("r1", 1, T0)))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 
 from harness.observation import AccessibilityChecked, AccessibilityViolation, from_iso, to_iso, utc_now
+from harness.store.database import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accessibility (
@@ -30,11 +30,14 @@ CREATE TABLE IF NOT EXISTS accessibility (
 """
 
 
-def add_check(db: sqlite3.Connection, check: AccessibilityChecked) -> None:
+def add_check(db: Database, check: AccessibilityChecked) -> None:
     violations = json.dumps([dataclasses.asdict(violation) for violation in check.violations])
     db.execute(
-        "INSERT OR REPLACE INTO accessibility (run_id, seq, node_id, segment, touchpoint, url, checked_at,"
-        " error, violations) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO accessibility (run_id, seq, node_id, segment, touchpoint, url, checked_at,"
+        " error, violations) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, seq) DO UPDATE SET"
+        " node_id = excluded.node_id, segment = excluded.segment, touchpoint = excluded.touchpoint,"
+        " url = excluded.url, checked_at = excluded.checked_at, error = excluded.error,"
+        " violations = excluded.violations",
         (
             check.run_id,
             check.seq,
@@ -49,7 +52,7 @@ def add_check(db: sqlite3.Connection, check: AccessibilityChecked) -> None:
     )
 
 
-def checks(db: sqlite3.Connection, run_ids: list[str]) -> list[AccessibilityChecked]:
+def checks(db: Database, run_ids: list[str]) -> list[AccessibilityChecked]:
     """The checks of these runs, in the order they were recorded."""
     found: list[AccessibilityChecked] = []
     for start in range(0, len(run_ids), 500):  # SQLite caps the number of ? in one statement
@@ -85,6 +88,6 @@ def _violations(text: str) -> list[AccessibilityViolation]:
     return [AccessibilityViolation(**row) for row in rows if isinstance(row, dict)]
 
 
-def prune(db: sqlite3.Connection, run_ids: list[str]) -> None:
+def prune(db: Database, run_ids: list[str]) -> None:
     marks = ", ".join("?" for _ in run_ids)
     db.execute(f"DELETE FROM accessibility WHERE run_id IN ({marks})", run_ids)

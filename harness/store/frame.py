@@ -1,17 +1,20 @@
 """The store's reads as frames: a window of observations as a lean, categorical frame for the gap analysis.
 
-Kept apart from store.py, which writes and reads runs one by one: this is the read that must stay
-fast at a million rows (ADBC into Arrow where the driver is installed, sqlite3 otherwise), and the
-only part of the store that needs pandas, which a run (writing only) never imports.
+Kept apart from the stores, which write and read runs one by one: this is the read that must stay
+fast at a million rows (ADBC into Arrow: SQLite's driver where it is installed, sqlite3 otherwise;
+PostgreSQL's), and the only part of the store that needs pandas, which a run never imports.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from harness.store.columns import OBSERVATION_COLUMNS
 
@@ -92,6 +95,11 @@ def analysis_frame(db: sqlite3.Connection, path: Path | None, run_ids: list[str]
         db,
         params=params,
     )
+    return _with_details(frame, details)
+
+
+def _with_details(frame: pd.DataFrame, details: pd.DataFrame) -> pd.DataFrame:
+    """The failure-only texts as categorical columns, empty (code -1) on every other row."""
     rows = pd.Index(frame["id"]).get_indexer(details["id"])
     for column in DETAIL_COLUMNS:
         categories = pd.Index(details[column].astype(str).unique())
@@ -105,12 +113,15 @@ def _read_arrow(path: Path, query: str, params: list[str | int]) -> pd.DataFrame
     """The query through ADBC into Arrow, dictionary-encoded; None where the driver is not installed."""
     try:
         import adbc_driver_sqlite.dbapi as adbc
-        import pyarrow.compute as pc
     except ImportError:
         return None
     with adbc.connect(str(path)) as connection, connection.cursor() as cursor:
         cursor.execute(query, params)
-        table = cursor.fetch_arrow_table()
+        return _lean(cursor.fetch_arrow_table())
+
+
+def _lean(table: pa.Table) -> pd.DataFrame:
+    """The lean columns as the analysis reads them: texts dictionary-encoded, scenarios as codes."""
     for column in CATEGORICAL_COLUMNS:
         index = table.schema.get_field_index(column)
         table = table.set_column(index, column, pc.dictionary_encode(table.column(column)))
@@ -121,3 +132,42 @@ def _read_arrow(path: Path, query: str, params: list[str | int]) -> pd.DataFrame
     table = table.set_column(index, "node_id", nodes)
     frame: pd.DataFrame = table.to_pandas()
     return frame
+
+
+# PostgreSQL, through ADBC's driver (adbc_driver_postgresql): one `= ANY($1)` parameter for the
+# whole window, and texts ordered bytewise (COLLATE "C") as SQLite orders them.
+_IN_WINDOW = "run_id = ANY($1)"
+
+
+def _fetch(connection: Any, query: str, run_ids: list[str]) -> pa.Table:
+    with connection.cursor() as cursor:
+        cursor.execute(query, [run_ids])
+        table: pa.Table = cursor.fetch_arrow_table()
+    return table
+
+
+def postgres_observations(connection: Any, run_ids: list[str]) -> pd.DataFrame:
+    """observations_frame's frame, from a PostgreSQL store."""
+    if not run_ids:
+        return pd.DataFrame(columns=OBSERVATION_COLUMNS)
+    query = (
+        f"SELECT {', '.join(OBSERVATION_COLUMNS)} FROM observations WHERE {_IN_WINDOW}"
+        ' ORDER BY run_id COLLATE "C", node_id COLLATE "C", attempt, seq'
+    )
+    frame: pd.DataFrame = _fetch(connection, query, run_ids).to_pandas()
+    return frame
+
+
+def postgres_analysis_frame(connection: Any, run_ids: list[str]) -> pd.DataFrame:
+    """analysis_frame's frame, from a PostgreSQL store: the lean columns of every row through Arrow,
+    the failure texts of the failed and errored rows alone."""
+    if not run_ids:
+        return pd.DataFrame(columns=["id", *OBSERVATION_COLUMNS])
+    lean = f"SELECT id, {', '.join(LEAN_COLUMNS)} FROM observations WHERE {_IN_WINDOW}"
+    frame = _lean(_fetch(connection, lean, run_ids))
+    details_query = (
+        f"SELECT id, {', '.join(DETAIL_COLUMNS)} FROM observations"
+        f" WHERE outcome IN ('failed', 'error') AND {_IN_WINDOW}"
+    )
+    details: pd.DataFrame = _fetch(connection, details_query, run_ids).to_pandas()
+    return _with_details(frame, details)

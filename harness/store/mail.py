@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 
 from harness.observation import (
     ExpectationResolved,
@@ -18,6 +17,7 @@ from harness.observation import (
     from_iso,
     to_iso,
 )
+from harness.store.database import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -76,7 +76,7 @@ MESSAGE_COLUMNS = [
 ]
 
 
-def add_message(db: sqlite3.Connection, message: MessageReceived) -> None:
+def add_message(db: Database, message: MessageReceived) -> None:
     # The same message seen again (a later sweep, `mail poll`) keeps its first record, unless that
     # one did not know which touchpoint it was.
     db.execute(
@@ -104,11 +104,11 @@ def add_message(db: sqlite3.Connection, message: MessageReceived) -> None:
     )
 
 
-def add_pending(db: sqlite3.Connection, pending: PendingExpectation) -> None:
+def add_pending(db: Database, pending: PendingExpectation) -> None:
     db.execute(
-        # IGNORE, not REPLACE: the same item written twice must never reopen one already resolved.
-        "INSERT OR IGNORE INTO pending (run_id, seq, node_id, segment, stage, touchpoint, wanted,"
-        " triggered_at, deadline, mailbox) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # Nothing, not an update: the same item written twice must never reopen one already resolved.
+        "INSERT INTO pending (run_id, seq, node_id, segment, stage, touchpoint, wanted,"
+        " triggered_at, deadline, mailbox) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (
             pending.run_id,
             pending.seq,
@@ -124,12 +124,14 @@ def add_pending(db: sqlite3.Connection, pending: PendingExpectation) -> None:
     )
 
 
-def resolve(db: sqlite3.Connection, resolved: ExpectationResolved) -> bool:
+def resolve(db: Database, resolved: ExpectationResolved) -> bool:
     """Complete a pending expectation and its observation, once; False when it was already resolved.
 
-    Two pollers racing for the same item: the first UPDATE wins, the second changes nothing.
+    Two pollers racing for the same item: the first UPDATE wins, the second changes nothing (SQLite:
+    BEGIN IMMEDIATE takes the write lock first; PostgreSQL: the second UPDATE waits on the row's
+    lock, then finds it no longer pending).
     """
-    db.execute("BEGIN IMMEDIATE")
+    db.execute("BEGIN IMMEDIATE")  # plain BEGIN on PostgreSQL (postgres.PgDatabase)
     try:
         changed = db.execute(
             "UPDATE pending SET state = ?, resolved_at = ?, duration_ms = ?"
@@ -155,7 +157,7 @@ def resolve(db: sqlite3.Connection, resolved: ExpectationResolved) -> bool:
     return bool(changed)
 
 
-def open_pending(db: sqlite3.Connection) -> list[PendingExpectation]:
+def open_pending(db: Database) -> list[PendingExpectation]:
     rows = db.execute(
         "SELECT run_id, seq, node_id, segment, stage, touchpoint, wanted, triggered_at, deadline, mailbox"
         " FROM pending WHERE state = 'pending' ORDER BY triggered_at"
@@ -177,7 +179,7 @@ def open_pending(db: sqlite3.Connection) -> list[PendingExpectation]:
     ]
 
 
-def messages(db: sqlite3.Connection, run_ids: list[str]) -> list[MessageReceived]:
+def messages(db: Database, run_ids: list[str]) -> list[MessageReceived]:
     found: list[MessageReceived] = []
     for start in range(0, len(run_ids), 500):  # SQLite caps the number of ? in one statement
         chunk = run_ids[start : start + 500]
@@ -195,7 +197,7 @@ def messages(db: sqlite3.Connection, run_ids: list[str]) -> list[MessageReceived
     return found
 
 
-def prune(db: sqlite3.Connection, run_ids: list[str]) -> None:
+def prune(db: Database, run_ids: list[str]) -> None:
     marks = ", ".join("?" for _ in run_ids)
     db.execute(f"DELETE FROM messages WHERE run_id IN ({marks})", run_ids)
     db.execute(f"DELETE FROM pending WHERE run_id IN ({marks})", run_ids)

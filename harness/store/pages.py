@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 from dataclasses import dataclass
 
 from harness.observation import Observation, PageEvidence, PageRequest
+from harness.store.database import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS page_evidence (
@@ -39,18 +39,19 @@ class SlowestVisit:
     page: PageEvidence
 
 
-def add_page(db: sqlite3.Connection, obs: Observation) -> None:
+def add_page(db: Database, obs: Observation) -> None:
     if obs.page is None:
         return
     requests = json.dumps([dataclasses.asdict(request) for request in obs.page.requests])
     db.execute(
-        "INSERT OR REPLACE INTO page_evidence (run_id, seq, url, screenshot, requests)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO page_evidence (run_id, seq, url, screenshot, requests) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (run_id, seq) DO UPDATE SET url = excluded.url, screenshot = excluded.screenshot,"
+        " requests = excluded.requests",
         (obs.run_id, obs.seq, obs.page.url, obs.page.screenshot, requests),
     )
 
 
-def slowest_visits(db: sqlite3.Connection, run_ids: list[str]) -> list[SlowestVisit]:
+def slowest_visits(db: Database, run_ids: list[str]) -> list[SlowestVisit]:
     """Per touchpoint and segment, the passed observation with page evidence that took longest."""
     found: dict[tuple[str, str], SlowestVisit] = {}
     for start in range(0, len(run_ids), 500):  # SQLite caps the number of ? in one statement
@@ -79,6 +80,6 @@ def _requests(text: str) -> list[PageRequest]:
     return [PageRequest(**row) for row in rows if isinstance(row, dict)]
 
 
-def prune(db: sqlite3.Connection, run_ids: list[str]) -> None:
+def prune(db: Database, run_ids: list[str]) -> None:
     marks = ", ".join("?" for _ in run_ids)
     db.execute(f"DELETE FROM page_evidence WHERE run_id IN ({marks})", run_ids)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 
 from harness.observation import RunnerSampled, from_iso, to_iso
+from harness.store.database import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runner_health (
@@ -32,7 +32,7 @@ CREATE INDEX IF NOT EXISTS runner_health_run ON runner_health(run_id);
 """
 
 
-def add_sample(db: sqlite3.Connection, sample: RunnerSampled) -> None:
+def add_sample(db: Database, sample: RunnerSampled) -> None:
     db.execute(
         "INSERT INTO runner_health (run_id, node_id, attempt, sampled_at, control_ms, run_queue,"
         " load_per_core, steal, sleep_lag_ms, problem) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -51,7 +51,7 @@ def add_sample(db: sqlite3.Connection, sample: RunnerSampled) -> None:
     )
 
 
-def samples(db: sqlite3.Connection, run_ids: list[str]) -> list[RunnerSampled]:
+def samples(db: Database, run_ids: list[str]) -> list[RunnerSampled]:
     """The runner samples of these runs, oldest first."""
     found: list[RunnerSampled] = []
     for start in range(0, len(run_ids), 500):  # SQLite caps the number of ? in one statement
@@ -80,5 +80,5 @@ def samples(db: sqlite3.Connection, run_ids: list[str]) -> list[RunnerSampled]:
     return found
 
 
-def prune(db: sqlite3.Connection, run_ids: list[str]) -> None:
+def prune(db: Database, run_ids: list[str]) -> None:
     db.execute(f"DELETE FROM runner_health WHERE run_id IN ({', '.join('?' for _ in run_ids)})", run_ids)

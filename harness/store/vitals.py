@@ -9,9 +9,9 @@ when opened (CREATE IF NOT EXISTS); its visits simply have no vitals.
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 
 from harness.observation import PageVitals, VisitVitals, VitalsObserved
+from harness.store.database import Database
 
 COLUMNS = [field.name for field in dataclasses.fields(PageVitals)]
 
@@ -36,16 +36,17 @@ CREATE TABLE IF NOT EXISTS page_vitals (
 """
 
 
-def add_vitals(db: sqlite3.Connection, event: VitalsObserved) -> None:
+def add_vitals(db: Database, event: VitalsObserved) -> None:
     values = dataclasses.astuple(event.vitals)
     db.execute(
-        f"INSERT OR REPLACE INTO page_vitals (run_id, seq, {', '.join(COLUMNS)})"
-        f" VALUES (?, ?, {', '.join('?' for _ in COLUMNS)})",
+        f"INSERT INTO page_vitals (run_id, seq, {', '.join(COLUMNS)})"
+        f" VALUES (?, ?, {', '.join('?' for _ in COLUMNS)}) ON CONFLICT (run_id, seq) DO UPDATE SET"
+        f" {', '.join(f'{column} = excluded.{column}' for column in COLUMNS)}",
         (event.run_id, event.seq, *values),
     )
 
 
-def visit_vitals(db: sqlite3.Connection, run_ids: list[str]) -> list[VisitVitals]:
+def visit_vitals(db: Database, run_ids: list[str]) -> list[VisitVitals]:
     """The vitals of the window's passed visits to a touchpoint (a failed visit's page is the gap itself)."""
     found: list[VisitVitals] = []
     for start in range(0, len(run_ids), 500):  # SQLite caps the number of ? in one statement
@@ -64,6 +65,6 @@ def visit_vitals(db: sqlite3.Connection, run_ids: list[str]) -> list[VisitVitals
     return found
 
 
-def prune(db: sqlite3.Connection, run_ids: list[str]) -> None:
+def prune(db: Database, run_ids: list[str]) -> None:
     marks = ", ".join("?" for _ in run_ids)
     db.execute(f"DELETE FROM page_vitals WHERE run_id IN ({marks})", run_ids)

@@ -1,0 +1,30 @@
+"""The connection the store's table modules write and read through: sqlite3's, or PostgreSQL's wrapped.
+
+A leaf of the store, so the table modules (mail, pages, runner, vitals, accessibility) and the two
+stores name one type and import nothing of each other to do so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+
+class Cursor(Protocol):
+    """What the table modules read of a statement's result (sqlite3's cursor and psycopg's alike)."""
+
+    @property
+    def rowcount(self) -> int: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Database(Protocol):
+    """A connection in autocommit mode with explicit BEGIN/COMMIT: sqlite3's, or postgres.PgDatabase."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+    def executescript(self, sql_script: str, /) -> object: ...
+    @property
+    def in_transaction(self) -> bool: ...
+    def close(self) -> None: ...
