@@ -55,8 +55,8 @@ def test_a_store_from_before_the_table_opens_and_gains_it(tmp_path: Path) -> Non
         store.close()
 
 
-def test_checks_are_read_back_by_run_and_pruned_with_it(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "shopper.db")
+def test_checks_are_read_back_by_run_and_pruned_with_it(store_url: str) -> None:
+    store = open_store(store_url)
     try:
         for run_id in ("r1", "r2"):
             store.handle(RunStarted(make_run(run_id)))

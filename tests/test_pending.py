@@ -246,9 +246,8 @@ def test_a_reply_after_its_deadline_is_a_failure_with_its_real_time(tmp_path: Pa
     assert (result.outcome, result.duration_ms) == ("passed", 1.5 * 3600_000.0)
 
 
-def test_two_pollers_resolve_an_item_once(tmp_path: Path) -> None:
-    store_path = tmp_path / "obs.db"
-    first, second = open_store(store_path), open_store(store_path)
+def test_two_pollers_resolve_an_item_once(store_url: str) -> None:
+    first, second = open_store(store_url), open_store(store_url)
     try:
         now = utc_now()
         first.handle(

@@ -14,7 +14,7 @@ EXIT_OK, EXIT_GAPS, EXIT_USAGE = 0, 1, 2
 DEFAULT_FEATURES = Path("scenarios")
 # A folder's own map, found by name; without one `--map` is required (never the demo's map in disguise).
 MAP_NAMES = ("journey-map.yaml", "map.yaml")
-STORE_HELP = "store path (default $SHOPPER_STORE or shopper.db)"
+STORE_HELP = "store path, or postgresql://user@host/db (default $SHOPPER_STORE or shopper.db)"
 
 
 class UsageError(HarnessError):

@@ -17,10 +17,12 @@ A run whose runner was too busy to measure fairly (harness.analysis.runner_rule)
 to fix, never a touchpoint owner's: it moves a streak of its own, "the runner", owned by the
 operator, that alerts (after the same number of runs) and recovers like a touchpoint's.
 
-The streaks live in the store's SQLite file (table alert_state), so a restarted scheduler neither
-repeats an alert nor forgets one that is open. Secrets stay out of logs and state: the SMTP password
-is read from the environment at send time, and webhook URLs (a Slack URL is itself a credential)
-are logged by host only.
+The streaks live in the store (table alert_state: the SQLite file, or the PostgreSQL database), so
+a restarted scheduler neither repeats an alert nor forgets one that is open, and two schedulers on
+one store never both send one alert: each run's streaks move in one transaction that holds the
+journey's write lock (SQLite's BEGIN IMMEDIATE; on PostgreSQL an advisory lock per journey).
+Secrets stay out of logs and state: the SMTP password is read from the environment at send time,
+and webhook URLs (a Slack URL is itself a credential) are logged by host only.
 """
 
 from __future__ import annotations
@@ -39,7 +41,12 @@ from harness.errors import StoreError
 from harness.map.journey_map import Expectation
 from harness.ops.alert_config import JUDGED, AlertConfig
 from harness.ops.alert_delivery import RUNNER, AlertEvent, Delivery, deliver
+from harness.store.database import Database
+from harness.store.sqlite import is_postgres, store_exists
 from harness.store.sqlite import store_path as file_of
+
+# With the journey's name hashed, the key of the PostgreSQL advisory lock that observe() holds.
+ALERT_LOCK = 0x0A1E27
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_state (
@@ -105,7 +112,18 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _connect(path: str | Path) -> sqlite3.Connection:
+def _connect(path: str | Path) -> Database:
+    if is_postgres(path):
+        # psycopg only for a store on PostgreSQL; its tables made like the store's (schema.for_postgres).
+        from harness.store.postgres import PostgresStore, connect, create_tables
+
+        shared = connect(str(path))
+        try:
+            create_tables(shared, SCHEMA)
+        except PostgresStore.errors as exc:
+            shared.close()
+            raise StoreError(f"cannot open the alert state: {exc}", file=str(path)) from None
+        return shared
     file = file_of(path)
     try:
         if file.parent != Path(""):
@@ -134,7 +152,9 @@ class Alerter:
         self.map_version = map_version
         self._sleep = sleep
         self._path = store_path
+        self._shared = is_postgres(store_path)
         self._db = _connect(store_path)
+        self._errors = _errors(store_path)
 
     def observe(self, run_id: str, verdicts: list[Verdict], *, report: str | None = None) -> list[AlertEvent]:
         """Move every touchpoint's streak by this run's verdicts; the alerts and recoveries it caused.
@@ -146,6 +166,8 @@ class Alerter:
         try:
             # IMMEDIATE: two schedulers on one file must not both read a streak of 1 and both alert at 2.
             self._db.execute("BEGIN IMMEDIATE")
+            if self._shared:  # PostgreSQL's BEGIN locks nothing: this journey's streaks are claimed here
+                self._db.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (ALERT_LOCK, self.journey))
             for verdict in verdicts:
                 event = self._step(run_id, verdict, now, report or self.config.report_url)
                 if event is not None:
@@ -156,10 +178,11 @@ class Alerter:
                 event = self._step(run_id, runner, now, report or self.config.report_url, on=("runner-busy",))
                 events += [event] if event is not None else []
             self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except self._errors as exc:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
-            raise StoreError(f"cannot update the alert state: {exc}", file=file_of(self._path)) from None
+            where = self._path if self._shared else file_of(self._path)
+            raise StoreError(f"cannot update the alert state: {exc}", file=where) from None
         return events
 
     def _step(
@@ -258,7 +281,15 @@ class Alerter:
         self.close()
 
 
-def _open_alerts(db: sqlite3.Connection, journey: str | None) -> list[OpenAlert]:
+def _errors(store: str | Path) -> tuple[type[Exception], ...]:
+    if is_postgres(store):
+        from harness.store.postgres import PostgresStore
+
+        return PostgresStore.errors
+    return (sqlite3.Error,)
+
+
+def _open_alerts(db: Database, journey: str | None) -> list[OpenAlert]:
     query = (
         "SELECT journey, touchpoint, name, stage, segment, owner, streak, last_status, last_run_id, gap,"
         " alerted_at FROM alert_state WHERE alerting = 1"
@@ -288,7 +319,7 @@ def _open_alerts(db: sqlite3.Connection, journey: str | None) -> list[OpenAlert]
 
 def open_alerts(store: str | Path, journey: str | None = None) -> list[OpenAlert]:
     """The open alerts recorded in a store, of every journey unless one is named (for `shopper status`)."""
-    if not file_of(store).exists():
+    if not store_exists(store):
         return []
     db = _connect(store)
     try:

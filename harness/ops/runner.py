@@ -19,7 +19,7 @@ from harness.record.dry_run import Findings
 from harness.record.run_process import MARKER_VARIABLE, PARENT_VARIABLE
 from harness.record.store_guard import HALT_FILE
 from harness.steps import PLUGINS
-from harness.store.sqlite import open_store, store_path
+from harness.store.sqlite import open_store, store_exists, store_path
 
 PYTEST_OK, PYTEST_FAILED, PYTEST_NO_TESTS = 0, 1, 5
 CACHE_FOLDER = ".shopper-cache"  # beside the store
@@ -271,7 +271,7 @@ def _rest_of_output(process: subprocess.Popen[str]) -> tuple[str, str]:
 
 def _record_aborted(store: str) -> None:
     """A killed run never says it ended: the store's reconciliation marks it, now that its process is gone."""
-    if not store_path(store).exists():
+    if not store_exists(store):
         return  # the run was killed before it recorded anything
     opened = open_store(store)
     try:

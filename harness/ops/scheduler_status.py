@@ -20,7 +20,7 @@ from harness.errors import HarnessError
 from harness.map.loading import load_map
 from harness.ops.alerts import open_alerts
 from harness.ops.schedule_file import ScheduleConfig, load_schedule
-from harness.store.sqlite import _process_alive, open_store, store_path
+from harness.store.sqlite import _process_alive, open_store, store_exists, store_path
 
 
 def status_path(store: str) -> Path:
@@ -93,7 +93,7 @@ RUNNER_RUNS = 10  # how far back `shopper status` looks at the runner
 
 def _runner(store: str) -> list[str]:
     """Whether the runner was too busy to measure fairly lately (harness.analysis.runner_rule)."""
-    if not store_path(store).exists():
+    if not store_exists(store):
         return []
     opened = open_store(store)
     try:
@@ -115,7 +115,7 @@ def _runner(store: str) -> list[str]:
 
 
 def _pending(store: str) -> list[str]:
-    if not store_path(store).exists():
+    if not store_exists(store):
         return ["pending expectations: none"]
     opened = open_store(store)
     try:
@@ -134,7 +134,7 @@ def _pending(store: str) -> list[str]:
 def _last_runs(store: str, document: dict[str, Any]) -> list[str]:
     states: dict[str, str] = {}
     stored = []
-    if store_path(store).exists():
+    if store_exists(store):
         opened = open_store(store)
         try:
             stored = opened.runs(last=50)

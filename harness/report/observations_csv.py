@@ -1,4 +1,4 @@
-"""The window's raw observations as CSV, streamed from the SQLite store read-only.
+"""The window's raw observations as CSV, streamed from the store read-only (SQLite or PostgreSQL).
 
 Text columns come from the target site, so a cell that a spreadsheet would run as a formula is
 quoted (OWASP "CSV injection"), as `exports.csv_safe` does for the action plan.
@@ -14,15 +14,13 @@ from typing import Any
 
 from harness.errors import HarnessError, NoStoreError, StoreError
 from harness.report.exports import FORMULA_STARTS
-from harness.store.columns import OBSERVATION_COLUMNS
-from harness.store.sqlite import store_path
+from harness.store.columns import OBSERVATION_COLUMNS, ObservationChunks
+from harness.store.sqlite import is_postgres, store_path
 
 CHUNK_ROWS = 5000  # rows per fetchmany: bounded memory however big the store is
 
 
 def _open_read_only(store_url: str) -> sqlite3.Connection:
-    if store_url.startswith(("postgres://", "postgresql://")):
-        raise StoreError("exporting observations from PostgreSQL is not supported yet", file=store_url)
     path = store_path(store_url)
     if not path.is_file():
         raise NoStoreError(path)
@@ -54,35 +52,48 @@ def _safe_rows(rows: Sequence[tuple[Any, ...]], text: list[int]) -> Iterable[lis
         yield values
 
 
-def write_observations_csv(store_url: str, run_ids: list[str], path: Path) -> int:
-    """Write every stored observation of the runs to a CSV file; return the number of rows.
-
-    Streams from SQLite in chunks, so memory stays flat for a store of millions of rows. Runs come
-    in the order given, each run's observations in the order they were recorded. The file appears
-    only once complete.
-    """
+def _sqlite_chunks(store_url: str, run_ids: list[str]) -> ObservationChunks:
+    """Each run's observations in the order they were recorded, a chunk at a time, with the text columns."""
     db = _open_read_only(store_url)
-    partial = path.with_name(path.name + ".partial")
-    rows = 0
     try:
         columns, text = _select(db)
         db.execute("BEGIN")  # one snapshot: a run still recording cannot tear the export
+        for run_id in dict.fromkeys(run_ids):
+            cursor = db.execute(f"SELECT {columns} FROM observations WHERE run_id = ? ORDER BY id", (run_id,))
+            while chunk := cursor.fetchmany(CHUNK_ROWS):
+                yield chunk, text
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read observations: {exc}", file=store_path(store_url)) from None
+    finally:
+        db.close()
+
+
+def write_observations_csv(store_url: str, run_ids: list[str], path: Path) -> int:
+    """Write every stored observation of the runs to a CSV file; return the number of rows.
+
+    Streams from the store in chunks, so memory stays flat for a store of millions of rows. Runs
+    come in the order given, each run's observations in the order they were recorded. The file
+    appears only once complete.
+    """
+    if is_postgres(store_url):
+        from harness.store.postgres import observation_chunks  # psycopg only for a PostgreSQL store
+
+        chunks = observation_chunks(store_url, run_ids, CHUNK_ROWS)
+    else:
+        chunks = _sqlite_chunks(store_url, run_ids)
+    partial = path.with_name(path.name + ".partial")
+    rows = 0
+    try:
         with partial.open("w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
             writer.writerow(OBSERVATION_COLUMNS)
-            for run_id in dict.fromkeys(run_ids):
-                cursor = db.execute(
-                    f"SELECT {columns} FROM observations WHERE run_id = ? ORDER BY id", (run_id,)
-                )
-                while chunk := cursor.fetchmany(CHUNK_ROWS):
-                    writer.writerows(_safe_rows(chunk, text))
-                    rows += len(chunk)
+            for chunk, text in chunks:
+                writer.writerows(_safe_rows(chunk, text))
+                rows += len(chunk)
         partial.replace(path)
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot read observations: {exc}", file=store_path(store_url)) from None
     except OSError as exc:
         raise HarnessError(f"cannot write the observations: {exc.strerror or exc}", file=path) from None
     finally:
-        db.close()
+        chunks.close()
         partial.unlink(missing_ok=True)  # left behind only by a failed export
     return rows

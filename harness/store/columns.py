@@ -6,6 +6,9 @@ name them, and none of them needs the others to do so.
 
 from __future__ import annotations
 
+from collections.abc import Generator, Sequence
+from typing import Any
+
 OBSERVATION_COLUMNS = [
     "run_id",
     "seq",
@@ -29,3 +32,6 @@ OBSERVATION_COLUMNS = [
     "wall_ms",
     "failure",
 ]
+
+# The CSV export's read (report/observations_csv.py): rows a chunk at a time, and which hold text.
+ObservationChunks = Generator[tuple[Sequence[tuple[Any, ...]], list[int]], None, None]

@@ -27,6 +27,7 @@ from psycopg.pq import TransactionStatus
 from harness.errors import StoreError
 from harness.store import schema
 from harness.store.base import SQLStore
+from harness.store.columns import OBSERVATION_COLUMNS, ObservationChunks
 from harness.store.database import Cursor
 
 if TYPE_CHECKING:
@@ -192,3 +193,23 @@ class PostgresStore(SQLStore):
             self._arrow.close()
             self._arrow = None
         self._db.close()
+
+
+def observation_chunks(url: str, run_ids: list[str], size: int) -> ObservationChunks:
+    """Each run's observations in the order they were recorded, `size` rows at a time, with the
+    indexes of the text columns: one read-only snapshot, through a server-side cursor (flat memory)."""
+    db = connect(url)
+    numeric = {"seq", "duration_ms", "attempt", "timed", "wall_ms"}
+    text = [i for i, column in enumerate(OBSERVATION_COLUMNS) if column not in numeric]
+    try:
+        with db.connection.transaction(), db.connection.cursor(name="shopper_export") as cursor:
+            db.connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            for run_id in dict.fromkeys(run_ids):
+                columns = ", ".join(OBSERVATION_COLUMNS)
+                cursor.execute(f"SELECT {columns} FROM observations WHERE run_id = %s ORDER BY id", (run_id,))
+                while chunk := cursor.fetchmany(size):
+                    yield chunk, text
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot read observations: {exc}", file=url) from None
+    finally:
+        db.close()
