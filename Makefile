@@ -6,12 +6,12 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint browser install dovecot tmux clean
+.PHONY: demo test lint browser install dovecot tmux postgres clean
 
 demo: install browser
 	$(VENV)/bin/shopper demo
 
-test: install browser lint dovecot tmux
+test: install browser lint dovecot tmux postgres
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 # The IMAP tests run a real Dovecot (Debian's dovecot-imapd); they fail, saying so, without it.
@@ -19,6 +19,13 @@ dovecot:
 	@command -v dovecot >/dev/null || [ -x /usr/sbin/dovecot ] || \
 		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq dovecot-imapd; } || \
 		echo "Dovecot is missing and cannot be installed here (not root): the IMAP tests will fail."
+
+# The PostgreSQL store's tests start a real server (Debian's postgresql: initdb, pg_ctl) in a
+# temporary folder on a free port (tests/postgres.py); they fail, saying so, without it.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq postgresql; } || \
+		echo "PostgreSQL is missing and cannot be installed here (not root): the PostgreSQL store tests will fail."
 
 # The terminal test of `shopper run`'s live progress records a real terminal with tmux (tests/test_progress.py).
 tmux:

@@ -6,6 +6,10 @@ Fills a SQLite store, then builds the report in a child process, as `shopper rep
 with N = half the runs: the other half is the previous window the trend compares with, so every
 observation in the store is read and analysed. Prints the time of each phase (read the store,
 analyse, write every format) and the child's peak memory, which is the report's alone.
+
+With `--store postgresql://user@host:port/db` (an empty database; the password in PGPASSWORD) the
+same rows (the same seed) fill that database instead, and the report reads them from there:
+`python tests/postgres.py` starts a throwaway server and prints such a URL.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from harness.report.gap_report import read_window, write_report
 from harness.report.observations_csv import write_observations_csv
 from harness.report.window import Window
 from harness.store.columns import OBSERVATION_COLUMNS
-from harness.store.sqlite import open_store
+from harness.store.sqlite import is_postgres, open_store
 
 
 def synthetic_map(stages: int, touchpoints: int, segments: int) -> str:
@@ -52,23 +56,20 @@ def synthetic_map(stages: int, touchpoints: int, segments: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fill_store(path: Path, n: int, stages: int, touchpoints: int, segments: int, runs: int) -> list[str]:
-    """Write rows straight into SQLite: the bench is about reading and analysing, not the recorder."""
-    store = open_store(path)
-    store.close()
+def fill_store(store: str, n: int, stages: int, touchpoints: int, segments: int, runs: int) -> list[str]:
+    """Write rows straight into the store: the bench is about reading and analysing, not the recorder."""
+    opened = open_store(store)
+    if opened.runs():
+        sys.exit(f"{store} already holds runs: the bench fills an empty store")
+    opened.close()
     rng = random.Random(7)
     per_stage = max(1, touchpoints // stages)
     start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     run_ids = [f"run-{r:04d}" for r in range(runs)]
-    db = sqlite3.connect(path)
-    db.executemany(
-        "INSERT INTO runs (run_id, started_at, state, segment, journey, map_version)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (r, (start + dt.timedelta(minutes=i)).isoformat(), "finished", f"s{i % segments}", "Bench", "b1")
-            for i, r in enumerate(run_ids)
-        ],
-    )
+    run_rows = [
+        (r, (start + dt.timedelta(minutes=i)).isoformat(), "finished", f"s{i % segments}", "Bench", "b1")
+        for i, r in enumerate(run_ids)
+    ]
     rows = []
     for i in range(n):
         run = i % runs
@@ -96,19 +97,40 @@ def fill_store(path: Path, n: int, stages: int, touchpoints: int, segments: int,
                 "",
                 "",
                 None,  # wall_ms: the bench's rows say nothing of the harness's own time
+                "",  # failure
             )
         )
+    (_write_postgres if is_postgres(store) else _write_sqlite)(store, run_rows, rows)
+    return run_ids
+
+
+RUN_FIELDS = "run_id, started_at, state, segment, journey, map_version"
+
+
+def _write_sqlite(path: str, run_rows: list[tuple[object, ...]], rows: list[tuple[object, ...]]) -> None:
+    db = sqlite3.connect(path)
+    db.executemany(f"INSERT INTO runs ({RUN_FIELDS}) VALUES (?, ?, ?, ?, ?, ?)", run_rows)
     marks = ", ".join("?" for _ in OBSERVATION_COLUMNS)
     db.executemany(f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) VALUES ({marks})", rows)
     db.commit()
     db.close()
-    return run_ids
 
 
-def measure(path: Path, args: argparse.Namespace) -> None:
+def _write_postgres(url: str, run_rows: list[tuple[object, ...]], rows: list[tuple[object, ...]]) -> None:
+    import psycopg
+
+    with psycopg.connect(url) as db, db.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO runs ({RUN_FIELDS}) VALUES (%s, %s, %s, %s, %s, %s)", run_rows)
+        with cursor.copy(f"COPY observations ({', '.join(OBSERVATION_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute("ANALYZE observations")
+
+
+def measure(store_url: str, out: Path, args: argparse.Namespace) -> None:
     """The report phases, timed; run in a child so that its peak memory is the report's alone."""
     clock = time.perf_counter()
-    store = open_store(path)
+    store = open_store(store_url)
     both = store.runs(last=args.runs)
     size = args.runs if args.no_previous else args.runs // 2
     runs, previous_runs = both[-size:], both[:-size]
@@ -119,11 +141,10 @@ def measure(path: Path, args: argparse.Namespace) -> None:
     journey_map = load_map_text(synthetic_map(args.stages, args.touchpoints, args.segments))
     analysis = analyse(journey_map, observations, previous=previous, run_order=[run.run_id for run in runs])
     analysed = time.perf_counter()
-    out = path.parent / "out"
     write_report(analysis, Window(runs=runs, previous=previous_runs), out)
     written = time.perf_counter()
     # What `shopper report --observations-csv` adds.
-    rows = write_observations_csv(str(path), [run.run_id for run in runs], out / "observations.csv")
+    rows = write_observations_csv(store_url, [run.run_id for run in runs], out / "observations.csv")
     exported = time.perf_counter()
     print(
         f"{len(observations) + previous_rows} observations read ({len(observations)} in the window),"
@@ -147,17 +168,19 @@ def main() -> None:
     parser.add_argument(
         "--no-previous", action="store_true", help="one window of every run, no previous window to compare"
     )
-    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--store", help="an empty PostgreSQL database's URL (default: a SQLite file)")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        measure(args.measure, args)
+        measure(args.measure, args.out, args)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.db"
+        store = args.store or str(Path(tmp) / "bench.db")
         clock = time.perf_counter()
-        fill_store(path, args.observations, args.stages, args.touchpoints, args.segments, args.runs)
+        fill_store(store, args.observations, args.stages, args.touchpoints, args.segments, args.runs)
         print(f"filled the store in {time.perf_counter() - clock:.1f}s")
-        child = [sys.executable, __file__, "--measure", str(path), *sys.argv[1:]]
+        child = [sys.executable, __file__, *sys.argv[1:], "--measure", store, "--out", str(Path(tmp) / "out")]
         subprocess.run(child, check=True)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"report peak RSS {peak_mb:.0f} MB")
