@@ -7,6 +7,7 @@ server can show.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,6 +17,7 @@ from typing import Any
 import pandas as pd
 import psycopg
 import pytest
+from journeys import QuietHandler, send_html, serve, write_features
 from test_alerts import FAIL, verdicts
 from test_store import T0, make_obs, make_run
 
@@ -30,6 +32,32 @@ from harness.store.postgres import PostgresStore
 from harness.store.sqlite import open_store, store_exists, store_path
 
 pytestmark = pytest.mark.postgres
+
+MAP = """\
+journey: Shared history
+segments: [visitor]
+stages:
+  - id: discover
+    touchpoints:
+      - {id: home-page, channel: web, owner: Web, url: /, expect: {within: 2s, fail_after: 10s}}
+      - {id: offer-page, channel: web, owner: Marketing, url: /offer, expect: {within: 2s, fail_after: 10s}}
+"""
+FEATURE = """\
+@stage:discover
+Feature: The home page
+  Scenario: The home page greets me
+    Given I open the home page
+    Then I should see "Hello"
+
+  Scenario: The offer page has today's offer
+    Given I open "/offer"
+    Then I should see "Offer"
+"""
+
+
+class Site(QuietHandler):
+    def do_GET(self) -> None:
+        send_html(self, "<!doctype html><title>Home</title><h1>Hello</h1>")  # no offer on any page
 
 
 def _record(store: SQLStore) -> list[str]:
@@ -220,3 +248,23 @@ def test_a_database_of_another_application_is_refused(postgres_url: str) -> None
     with psycopg.connect(postgres_url) as db:  # nothing of ours was added to it
         tables = db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
         assert [row[0] for row in tables] == ["runs"]
+
+
+def test_a_run_recorded_in_postgres_is_reported_from_it(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where a PostgreSQL store's evidence and cache go
+    for name in ("SHOPPER_MAP", "SHOPPER_STORE", "PYTEST_ADDOPTS"):
+        monkeypatch.delenv(name, raising=False)
+    features = write_features(tmp_path / "features", FEATURE)
+    (tmp_path / "map.yaml").write_text(MAP, encoding="utf-8")
+    with serve(Site) as site:
+        command = ["run", "--base-url", site, "--map", "map.yaml", "--features", str(features)]
+        assert main([*command, "--store", postgres_url, "--quiet"]) == 1  # the offer is missing
+    assert main(["report", "--store", postgres_url, "--out", "out"]) == 1
+    capsys.readouterr()
+    document = json.loads((tmp_path / "out" / "gap-report.json").read_text(encoding="utf-8"))
+    statuses = {tp["id"]: tp["status"] for stage in document["stages"] for tp in stage["touchpoints"]}
+    assert statuses == {"home-page": "met", "offer-page": "failing"}
+    assert list((tmp_path / "evidence").iterdir())  # the failed step's screenshot, in the working directory
+    assert not (tmp_path / "features" / "evidence").exists()
