@@ -82,10 +82,15 @@ def _both(tmp_path: Path, postgres_url: str) -> tuple[SQLStore, SQLStore]:
 def test_a_url_with_a_password_is_refused_and_the_password_never_shown(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    for carrying in (
+        "postgresql://shopper:hunter2%2Dsecret@127.0.0.1:1/shopper",
+        "postgres://shopper@127.0.0.1:1/shopper?sslmode=disable&password=hunter2-secret",
+    ):
+        with pytest.raises(StoreError) as caught:
+            open_store(carrying)
+        assert "hunter2" not in str(caught.value) and "PGPASSWORD" in str(caught.value)
+        assert caught.value.file is not None and "shopper@127.0.0.1:1/shopper" in caught.value.file
     url = "postgresql://shopper:hunter2-secret@127.0.0.1:1/shopper"
-    with pytest.raises(StoreError) as caught:
-        open_store(url)
-    assert "hunter2-secret" not in str(caught.value) and "PGPASSWORD" in str(caught.value)
     assert main(["report", "--store", url, "--out", str(tmp_path / "out")]) == 2
     said = capsys.readouterr()
     assert "PGPASSWORD" in said.err and "hunter2-secret" not in said.out + said.err

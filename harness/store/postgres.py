@@ -19,7 +19,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -39,14 +39,18 @@ SCHEMA_LOCK = 0x5E0BBE7
 
 
 def check_url(url: str) -> str:
-    """The URL as it may be shown (it is refused if it carries a password)."""
+    """The URL as it may be shown; refused if it carries a password (before `@`, or libpq's
+    `?password=`), which is then cut from what the error names."""
     parts = urlsplit(url)
-    if parts.password is not None:
-        shown = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", "@", 1)).geturl()
-        raise StoreError(
-            "the PostgreSQL URL carries a password; leave it out and set PGPASSWORD instead", file=shown
-        )
-    return url
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if parts.password is None and not any(key == "password" for key, _ in query):
+        return url
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    netloc = f"{userinfo.split(':', 1)[0]}{at}{hostport}"
+    kept = urlencode([(key, value) for key, value in query if key != "password"])
+    shown = parts._replace(netloc=netloc, query=kept).geturl()
+    said = "the PostgreSQL URL carries a password; leave it out and set PGPASSWORD instead"
+    raise StoreError(said, file=shown)
 
 
 def database_name(url: str) -> str:
