@@ -30,7 +30,9 @@ from test_schedule import scheduled as scheduled  # the fixture: schedulers kill
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.ops.fleet_broker import LEDGER, Dispatcher, queue_depth, redis_client
+from harness.ops.fleet_job import Job, job_id
 from harness.ops.schedule_file import load_schedule
+from harness.record.context import DEFAULT_ADDRESS, customer_address
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 A, B = "eu-west", "us-east"
@@ -166,6 +168,52 @@ def test_each_due_time_is_enqueued_once_per_location_even_by_a_restarted_schedul
     assert main(["status", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"  {A}: no worker, 2 run(s) queued" in out and f"  {B}: no worker, 2 run(s) queued" in out
+
+
+def test_status_says_in_one_line_when_the_fleet_broker_cannot_be_reached(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    path = fleet_schedule(tmp_path, "http://127.0.0.1:9/", closed, str(tmp_path / "s.db"))
+    assert main(["status", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"fleet: cannot reach the broker at {closed}: " in out and out.rstrip().endswith("refused.")
+
+
+def test_a_job_id_names_due_time_and_location_and_each_attempt_a_customer_of_its_own() -> None:
+    due = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
+    first = Job.from_dict(
+        {
+            "job_id": job_id("/s.yaml", due, A, "self-serve"),
+            "location": A,
+            "segment": "s",
+            "schedule": "/s.yaml",
+            "due": due.isoformat(),
+            "target": "http://x",
+            "map": "m",
+            "features": "f",
+            "store": "s.db",
+            "timeout_s": 60,
+        }
+    )
+    assert first.job_id.startswith(f"20261123T090000Z-{A}-")
+    assert first.job_id == job_id("/s.yaml", due, A, "self-serve")  # whoever computes it
+    others = {
+        job_id("/s.yaml", due, B, "self-serve"),
+        job_id("/s.yaml", due + dt.timedelta(hours=1), A, "self-serve"),
+        job_id("/s.yaml", due, A, "enterprise"),
+        job_id("/t.yaml", due, A, "self-serve"),
+    }
+    assert first.job_id not in others and len(others) == 4
+    assert [first.attempt_of(first.attempt_id(n)) for n in (1, 2)] == [1, 2]
+    assert first.attempt_of(f"{first.job_id}x-1") is None and first.attempt_of("20261123T090000Z-ab") is None
+    addresses = {
+        customer_address(DEFAULT_ADDRESS, run, 1)
+        for run in [first.attempt_id(1), first.attempt_id(2), *(f"{other}-1" for other in others)]
+    }
+    assert len(addresses) == 6  # the address is told apart by the run id's end
+    with pytest.raises(HarnessError, match="not a shopper job"):
+        Job.from_dict({"task": "something else"})
 
 
 # The done-when: a window of due runs, two workers of one location and one of another, one killed

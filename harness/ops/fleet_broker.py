@@ -207,7 +207,10 @@ def fleet_lines(url: str, locations: Iterable[str]) -> list[str]:
 
     shown = without_credentials(url)
     try:
+        check_reachable(url)  # at once, rather than after Celery's retries
         states = fleet_state(url, locations)
+    except FleetError as exc:
+        return [f"fleet: {exc}"]
     except (RedisError, OperationalError, OSError) as exc:
         return [f"fleet: the broker at {shown} cannot be reached: {exc}"]
     lines = [f"fleet: broker {shown}"]
