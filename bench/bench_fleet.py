@@ -33,8 +33,10 @@ from bench_schedule import COLLECTOR, FEATURE, Home, free_port
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness.observation import Observation, Run, RunFinished, RunStarted, StepObserved, utc_now  # noqa: E402
 from harness.ops.fleet_broker import Dispatcher, fleet_state, redis_client  # noqa: E402
 from harness.ops.schedule_file import load_schedule  # noqa: E402
+from harness.store.sqlite import open_store  # noqa: E402
 
 LOCATION = "bench"
 MAP = (
@@ -62,6 +64,47 @@ def redis_calls(url: str) -> int:
     finally:
         client.close()
     return sum(int(value["calls"]) for value in stats.values())
+
+
+def store_costs(store_url: str, runs: int = 50, steps: int = 40) -> tuple[float, float]:
+    """What the store costs a worker: ms per observation written, and per run (its start and end,
+    and the look for a job's earlier attempts, which reads the runs table)."""
+    store = open_store(store_url)
+    run_s = observation_s = 0.0
+    try:
+        for n in range(runs):
+            run_id = f"20260101T000000Z-bench-{n:08x}-1"
+            began = time.perf_counter()
+            store.handle(RunStarted(Run(run_id=run_id, started_at=utc_now(), pid=1, host="h", segment="s")))
+            store.runs()
+            run_s += time.perf_counter() - began
+            began = time.perf_counter()
+            for seq in range(steps):
+                store.handle(
+                    StepObserved(
+                        Observation(
+                            run_id=run_id,
+                            feature="F",
+                            scenario="S",
+                            node_id="n",
+                            segment="s",
+                            stage="discover",
+                            touchpoint="home-page",
+                            step="Given I open the home page",
+                            started_at=utc_now(),
+                            duration_ms=12.0,
+                            outcome="passed",
+                            seq=seq,
+                        )
+                    )
+                )
+            observation_s += time.perf_counter() - began
+            began = time.perf_counter()
+            store.handle(RunFinished(run_id, "finished"))
+            run_s += time.perf_counter() - began
+    finally:
+        store.close()
+    return observation_s / (runs * steps) * 1000, run_s / runs * 1000
 
 
 def one_setting(folder: Path, url: str, site: str, workers: int, jobs: int) -> dict[str, float]:
@@ -152,6 +195,9 @@ def main() -> int:
             f" commands/run, {result['observations_per_run']:.0f} observations/run"
         )
     print(f"ratio 2 workers / 1 worker: {results[2]['per_minute'] / results[1]['per_minute']:.2f}")
+    with tempfile.TemporaryDirectory(prefix="shopper-bench-store-") as folder:
+        per_observation, per_run = store_costs(str(Path(folder) / "shopper.db"))
+    print(f"store (SQLite): {per_observation:.3f} ms per observation, {per_run:.2f} ms per run's own rows")
     return 0
 
 

@@ -162,6 +162,8 @@ class ScheduleLoop:
                 os.getpid(),
                 self._next_text(),
             )
+            if self.dispatcher is not None and (self.config.report or self.alerts or self.metrics):
+                log.info("a fleet's scheduler only enqueues: no report, alert or metric follows its runs yet")
             self._write_status("running")
             while not self.stopping.is_set():
                 if once and not self._busy():
