@@ -35,8 +35,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from harness.errors import MapError
     from harness.map.journey_map import parse_duration
     from harness.ops.fleet import WorkerConfig, run_worker
-    from harness.ops.fleet_broker import check_broker_url
-    from harness.ops.fleet_job import check_location
+    from harness.ops.fleet_job import check_broker_url, check_location
 
     try:
         redelivery_s = parse_duration(args.redelivery_after) / 1000.0

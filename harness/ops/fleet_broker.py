@@ -15,7 +15,6 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from harness.ops.fleet_job import FleetError, Job, job_id, location_of_queue, queue_name
 from harness.ops.schedule_file import Every, HourlyAt, Rule
@@ -29,28 +28,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("shopper.schedule")
 TASK = "shopper.run_journey"
-BROKER_SCHEMES = ("redis", "rediss")
 DEFAULT_REDELIVERY_S = 3600.0  # Celery's own visibility timeout on Redis
 PING_S = 2.0  # how long a command waits for the broker, or `shopper status` for the workers' answers
 LEDGER = "shopper:enqueued:"  # + job id: a due run already enqueued, so a restarted scheduler skips it
 # Redis keeps a queue's messages of priority p > 0 under "<queue>\x06\x16<p>" (kombu's priority steps).
 PRIORITY_KEYS = ("", "\x06\x163", "\x06\x166", "\x06\x169")
-
-
-def check_broker_url(url: str, *, file: str | None = None, line: int | None = None) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in BROKER_SCHEMES or not parts.hostname:
-        raise FleetError(
-            f'broker "{without_credentials(url)}" is not a Redis address; write it like'
-            " redis://HOST:6379/0 (RabbitMQ is not supported yet)",
-            file=file,
-            line=line,
-        )
-    try:
-        parts.port  # noqa: B018  (a port that is not a number raises here)
-    except ValueError:
-        raise FleetError(f'broker "{without_credentials(url)}" has a port that is not a number') from None
-    return url
 
 
 def redis_client(url: str) -> Redis:

@@ -15,11 +15,14 @@ import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness.errors import HarnessError
+from harness.record.secrets import without_credentials
 
 QUEUE_PREFIX = "shopper."  # a location's queue: shopper.eu-west
 LOCATION = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+BROKER_SCHEMES = ("redis", "rediss")
 
 
 class FleetError(HarnessError):
@@ -35,6 +38,22 @@ def check_location(name: str, *, file: str | Path | None = None, line: int | Non
             line=line,
         )
     return name
+
+
+def check_broker_url(url: str, *, file: str | None = None, line: int | None = None) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in BROKER_SCHEMES or not parts.hostname:
+        raise FleetError(
+            f'broker "{without_credentials(url)}" is not a Redis address; write it like'
+            " redis://HOST:6379/0 (RabbitMQ is not supported yet)",
+            file=file,
+            line=line,
+        )
+    try:
+        parts.port  # noqa: B018  (a port that is not a number raises here)
+    except ValueError:
+        raise FleetError(f'broker "{without_credentials(url)}" has a port that is not a number') from None
+    return url
 
 
 def queue_name(location: str) -> str:

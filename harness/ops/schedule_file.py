@@ -214,8 +214,7 @@ class _Reader:
 
     def fleet_options(self, config: ScheduleConfig, nodes: dict[str, Node]) -> None:
         """A broker and the locations whose workers walk each due run: both, or neither."""
-        from harness.ops.fleet_broker import check_broker_url
-        from harness.ops.fleet_job import check_location
+        from harness.ops.fleet_job import check_broker_url, check_location
 
         if ("broker" in nodes) != ("locations" in nodes):
             given, missing = ("broker", "locations") if "broker" in nodes else ("locations", "broker")
