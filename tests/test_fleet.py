@@ -34,6 +34,7 @@ from harness.ops.fleet_job import Job, job_id
 from harness.ops.schedule_file import load_schedule
 from harness.record.context import DEFAULT_ADDRESS, customer_address
 
+pytestmark = pytest.mark.fleet  # `pytest -m fleet`: these tests alone
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 A, B = "eu-west", "us-east"
 MAP = (  # fail_after 2m: a browser held at the page waits far beyond anything here
@@ -329,7 +330,6 @@ def kill_the_held_worker(
     return held, pid, victim
 
 
-@pytest.mark.fleet
 def test_a_fleet_walks_each_due_run_once_per_location_and_survives_a_killed_worker(
     tmp_path: Path,
     broker: str,

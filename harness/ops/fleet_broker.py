@@ -71,6 +71,10 @@ def fleet_app(url: str, redelivery_after_s: float = DEFAULT_REDELIVERY_S) -> Cel
             "visibility_timeout": redelivery_after_s,
             "unacked_restore_interval": sweep,
             "unacked_restore_throttle": 1,
+            # The sweep holds a lock in Redis while it runs (milliseconds): a worker killed inside
+            # it would otherwise hold up every sweep for kombu's 5 minutes. Two sweeps at once
+            # only restore a job twice, and a copy of a walked job is acknowledged unwalked.
+            "unacked_mutex_expire": 2 * sweep,
             "socket_timeout": 30,  # a broker that vanishes without closing the connection is noticed
         },
         worker_hijack_root_logger=False,  # the harness's own log lines (UTC, no secrets) stay as they are
