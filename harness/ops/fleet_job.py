@@ -41,18 +41,20 @@ def check_location(name: str, *, file: str | Path | None = None, line: int | Non
 
 
 def check_broker_url(url: str, *, file: str | None = None, line: int | None = None) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in BROKER_SCHEMES or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in BROKER_SCHEMES and bool(parts.hostname)
+        parts.port  # noqa: B018  (a port that is not a number raises here)
+        shown = without_credentials(url)
+    except ValueError:  # a bracket left open, a port that is not a number
+        usable, shown = False, url.rpartition("@")[2]
+    if not usable:
         raise FleetError(
-            f'broker "{without_credentials(url)}" is not a Redis address; write it like'
-            " redis://HOST:6379/0 (RabbitMQ is not supported yet)",
+            f'broker "{shown}" is not a Redis address; write it like redis://HOST:6379/0'
+            " (RabbitMQ is not supported yet)",
             file=file,
             line=line,
         )
-    try:
-        parts.port  # noqa: B018  (a port that is not a number raises here)
-    except ValueError:
-        raise FleetError(f'broker "{without_credentials(url)}" has a port that is not a number') from None
     return url
 
 
