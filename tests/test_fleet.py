@@ -1,8 +1,6 @@
 """The fleet: a scheduler enqueueing due runs per location, `shopper worker`s walking them, on a real
-Redis (Debian's redis-server, started here), real Chromium and one shared store.
-
-The store every process shares comes from one fixture (`fleet_store`), so the same tests run
-against another backend by changing it alone.
+Redis (Debian's redis-server, started here), real Chromium and one shared store. The store every
+process shares comes from one fixture (`fleet_store`): another backend is a change to it alone.
 """
 
 from __future__ import annotations
