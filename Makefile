@@ -6,12 +6,12 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint browser install dovecot tmux postgres clean
+.PHONY: demo test lint browser install dovecot tmux postgres redis clean
 
 demo: install browser
 	$(VENV)/bin/shopper demo
 
-test: install browser lint dovecot tmux postgres
+test: install browser lint dovecot tmux postgres redis
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 # The IMAP tests run a real Dovecot (Debian's dovecot-imapd); they fail, saying so, without it.
@@ -26,6 +26,12 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq postgresql; } || \
 		echo "PostgreSQL is missing and cannot be installed here (not root): the PostgreSQL store tests will fail."
+
+# The fleet's tests (tests/test_fleet.py) start their own Redis (Debian's redis-server) on a free port.
+redis:
+	@command -v redis-server >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq redis-server; } || \
+		echo "redis-server is missing and cannot be installed here (not root): the fleet tests will fail."
 
 # The terminal test of `shopper run`'s live progress records a real terminal with tmux (tests/test_progress.py).
 tmux:

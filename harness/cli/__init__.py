@@ -4,7 +4,7 @@ Exit status: 0 every expectation met (or the command did what it was asked), 1 g
 failures found, 2 usage or input error.
 
 Each command group's options and handler live in a module of their own (run, report,
-journey_map, mail, schedule, demo, init); _args holds what they share. This module wires them
+journey_map, mail, schedule, worker, demo, init); _args holds what they share. This module wires them
 into one parser and turns whatever they raise into a sentence and an exit status.
 """
 
@@ -22,6 +22,7 @@ from harness.cli.mail import add_mail, cmd_mail
 from harness.cli.report import add_report, cmd_report
 from harness.cli.run import add_run, cmd_run
 from harness.cli.schedule import add_schedule, add_status, cmd_schedule, cmd_status
+from harness.cli.worker import add_worker, cmd_worker
 from harness.errors import HarnessError
 
 __all__ = ["EXAMPLES", "build_parser", "main"]
@@ -48,6 +49,10 @@ EXAMPLES = {
     "poll": ["shopper mail poll", "shopper mail poll --store shopper.db --wait 30s"],
     "sink": ["shopper mail sink", "shopper mail sink --host 0.0.0.0 --port 2525 --maildir /srv/shopper-mail"],
     "status": ["shopper status schedule.yaml", "shopper status --store shopper.db"],
+    "worker": [
+        "shopper worker --location eu-west --broker redis://broker:6379/0",
+        "shopper worker --location us-east --broker redis://broker:6379/0 --store shopper.db --concurrency 2",
+    ],
 }
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -60,6 +65,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "schedule": cmd_schedule,
     "status": cmd_status,
     "mail": cmd_mail,
+    "worker": cmd_worker,
 }
 
 
@@ -90,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
     # In the order `shopper --help` lists them.
-    adders = (add_demo, add_init, add_run, add_report, add_map, add_steps, add_schedule, add_mail, add_status)
+    adders = [add_demo, add_init, add_run, add_report, add_map, add_steps, add_schedule, add_worker]
+    adders += [add_mail, add_status]
     for add in adders:
         add(commands)
     _with_examples(parser)

@@ -6,6 +6,9 @@ report refreshed, alerts evaluated and metrics recorded. The main thread only ke
 due while a cycle is still going is skipped and logged, never overlapped. Whatever fails inside a
 cycle is logged and the schedule goes on. SIGTERM and SIGINT stop it: the run in progress is
 killed and recorded as aborted. Every event is one line on stderr, in UTC.
+
+With a `broker` (a fleet), each due time is enqueued instead, once per location and segment, for
+the workers of each location to walk (harness.ops.fleet_broker, harness.ops.fleet).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from harness.map.journey_map import JourneyMap, format_duration
 from harness.observation import utc_now
 from harness.ops.after_run import alert_run, analyse_run, poll_pending, prune_runs, publish_report
 from harness.ops.alert_config import AlertConfig, alert_config
+from harness.ops.fleet_broker import Dispatcher, fleet_anchor, ledger_keep_s
 from harness.ops.metrics import Metrics, MetricsServer
 from harness.ops.runner import PYTEST_FAILED, PYTEST_NO_TESTS, PYTEST_OK, RunRequest, RunResult, run_scenarios
 from harness.ops.schedule_file import Every, Rule, ScheduleConfig, ScheduleError, load_schedule, next_due
@@ -120,6 +124,7 @@ class ScheduleLoop:
         self.alerts = self._alert_config()
         self.metrics: Metrics | None = None
         self.metrics_server: MetricsServer | None = None
+        self.dispatcher = Dispatcher(config, self.segments) if config.broker else None
 
     def _alert_config(self) -> AlertConfig | None:
         if self.config.alerts_block is None:
@@ -143,7 +148,10 @@ class ScheduleLoop:
             if once:
                 self._start_cycle()
             else:
-                self.job = ZonedJob(self.config.rule, self.jobs, self.started_at, self.clock)
+                anchor = self.started_at
+                if self.dispatcher is not None:
+                    anchor = fleet_anchor(self.config.rule, anchor)
+                self.job = ZonedJob(self.config.rule, self.jobs, anchor, self.clock)
                 self.job.do(self._due)
             log.info(
                 "schedule started: %s, %d segment(s) against %s, store %s, pid %d%s",
@@ -154,6 +162,8 @@ class ScheduleLoop:
                 os.getpid(),
                 self._next_text(),
             )
+            if self.dispatcher is not None and (self.config.report or self.alerts or self.metrics):
+                log.info("a fleet's scheduler only enqueues: no report, alert or metric follows its runs yet")
             self._write_status("running")
             while not self.stopping.is_set():
                 if once and not self._busy():
@@ -170,6 +180,8 @@ class ScheduleLoop:
                 signal.signal(signum, handler)
             if self.metrics_server is not None:
                 self._step("metrics", self.metrics_server.close)
+            if self.dispatcher is not None:
+                self._step("broker", self.dispatcher.close)
             self._write_status("stopped")
             log.info("schedule stopped after %d cycle(s), %d skipped", self.cycles, self.skipped)
             log.removeFilter(unsecret)
@@ -186,6 +198,9 @@ class ScheduleLoop:
         return self.worker is not None and self.worker.is_alive()
 
     def _due(self) -> None:
+        if self.dispatcher is not None:
+            self._dispatch(self.job.due if self.job is not None else self.clock())
+            return
         if self._busy():
             self.skipped += 1
             log.info(
@@ -199,6 +214,9 @@ class ScheduleLoop:
         self._start_cycle()
 
     def _start_cycle(self) -> None:
+        if self.dispatcher is not None:
+            self._dispatch(self.clock())
+            return
         self.worker = threading.Thread(target=self._cycle, name="shopper-cycle", daemon=True)
         self.worker.start()
 
@@ -229,6 +247,9 @@ class ScheduleLoop:
             "last_cycle": self.last_cycle,
             "next_run": instant(due, self.config.timezone) if due is not None else None,
         }
+        if self.config.broker is not None:
+            document["fleet"] = {"broker": without_credentials(self.config.broker),
+                                 "locations": self.config.locations}
         with self._status_lock:
             try:
                 write_status(status_path(self.config.store), document)
@@ -241,6 +262,26 @@ class ScheduleLoop:
         self.metrics = Metrics(self.journey_map)
         self.metrics_server = self.metrics.serve(self.config.metrics_port, self.config.metrics_addr)
         log.info("metrics served at http://%s:%d/metrics", self.config.metrics_addr, self.metrics_server.port)
+
+    def _dispatch(self, due: dt.datetime) -> None:
+        """A fleet's cycle, in the main thread (it only enqueues): retention, then the due runs."""
+        assert self.dispatcher is not None
+        started = self.clock()
+        self._step("retention", prune_runs, self.config, started)
+        sent: list[str] = []
+        try:
+            sent, before = self.dispatcher.enqueue(due, ledger_keep_s(self.config.rule))
+            for job_id in sent:
+                log.info("run enqueued %s (due %s UTC)", job_id, f"{due:%H:%M:%S}")
+            for job_id in before:
+                log.info("run already enqueued %s: not sent again", job_id)
+        except Exception as exc:  # a broker gone for a moment must not end the schedule
+            self.failed = True
+            log.info("enqueueing failed (due %s UTC): %s", f"{due:%H:%M:%S}", _reason(exc))
+        self.cycles += 1
+        self.last_cycle = {"started_at": started.isoformat(), "finished_at": self.clock().isoformat()}
+        self.last_cycle.update(runs=[], enqueued=sent)
+        self._write_status("running")
 
     # The worker thread: one cycle.
 

@@ -53,6 +53,8 @@ KEYS = (
     "alerts",
     "metrics_port",
     "metrics_addr",
+    "broker",
+    "locations",
 )
 _WHEN = ("every", "hourly_at", "daily_at")
 _REQUIRED = ("target", "map", "features")
@@ -143,6 +145,8 @@ class ScheduleConfig:
     alerts_block: tuple[Any, int] | None = None  # as written, and its line: checked again against the map
     metrics_port: int | None = None
     metrics_addr: str = "127.0.0.1"
+    broker: str | None = None  # a fleet's: due runs are enqueued for workers (harness.ops.fleet_broker)
+    locations: list[str] = field(default_factory=list)  # each due run is walked once from each
 
 
 def load_schedule(path: str | Path) -> ScheduleConfig:
@@ -205,7 +209,33 @@ class _Reader:
         )
         self.run_options(config, nodes)
         self.watch_options(config, nodes)
+        self.fleet_options(config, nodes)
         return config
+
+    def fleet_options(self, config: ScheduleConfig, nodes: dict[str, Node]) -> None:
+        """A broker and the locations whose workers walk each due run: both, or neither."""
+        from harness.ops.fleet_job import check_broker_url, check_location
+
+        if ("broker" in nodes) != ("locations" in nodes):
+            given, missing = ("broker", "locations") if "broker" in nodes else ("locations", "broker")
+            raise self.fail(
+                nodes[given], f'"{given}" needs "{missing}" too: a fleet enqueues each run for its locations.'
+            )
+        if "broker" not in nodes:
+            return
+        node = nodes["broker"]
+        config.broker = check_broker_url(self.text(node, "broker"), file=str(self.path), line=self.line(node))
+        items = nodes["locations"].value if isinstance(nodes["locations"], SequenceNode) else None
+        if not items:
+            raise self.fail(nodes["locations"], "locations must be a list of names, like [eu-west, us-east].")
+        for item in items:
+            name = check_location(self.text(item, "locations"), file=str(self.path), line=self.line(item))
+            if name not in config.locations:
+                config.locations.append(name)
+
+    @staticmethod
+    def line(node: Node) -> int:
+        return int(node.start_mark.line) + 1
 
     def nodes(self, root: Node | None) -> dict[str, Node]:
         """The file's keys and their value nodes, each key known, given once, the required ones there."""

@@ -85,6 +85,10 @@ def status_lines(store: str, config: ScheduleConfig | None = None) -> list[str]:
     lines += _open_alerts(store, config)
     lines += _pending(store)
     lines += _runner(store)
+    if config is not None and config.broker is not None:
+        from harness.ops.fleet_broker import fleet_lines
+
+        lines += fleet_lines(config.broker, config.locations)
     return lines
 
 
