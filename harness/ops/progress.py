@@ -121,7 +121,7 @@ class Tally:
 
     def apply(self, event: dict[str, Any]) -> None:
         kind, now = event.get("event"), time.monotonic()
-        if kind == "run":
+        if kind == "run" and event["run_id"] != self.run_id:  # a parallel run's workers each say it
             self.segment, self.run_id, self.run_since = event["segment"], event["run_id"], now
             self.outcomes = {}
         elif kind == "scenario":

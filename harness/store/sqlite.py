@@ -155,12 +155,13 @@ class SQLiteStore:
             raise StoreError(f"cannot write to the store: {exc}", file=self.path) from None
 
     def _insert_run(self, run: Run) -> None:
-        # Retries happen inside the run's own process; re-opening keeps the start, takes the new pid.
+        # Re-opening keeps the earliest start and takes the new pid: the workers of a parallel run
+        # each open it (harness/record/workers.py), in any order, under their controller's pid.
         self._db.execute(
             "INSERT INTO runs (run_id, started_at, state, pid, host, target, segment, journey, map_version,"
-            " map_path, map_digest, browsing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " map_path, map_digest, browsing, location) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(run_id) DO UPDATE SET state = excluded.state, pid = excluded.pid,"
-            " host = excluded.host, finished_at = NULL",
+            " host = excluded.host, finished_at = NULL, started_at = MIN(started_at, excluded.started_at)",
             (
                 run.run_id,
                 to_iso(run.started_at),
@@ -174,6 +175,7 @@ class SQLiteStore:
                 run.map_path,
                 run.map_digest,
                 run.browsing,
+                run.location,
             ),
         )
 
@@ -237,7 +239,7 @@ class SQLiteStore:
         self.reconcile_aborted()
         query = (
             "SELECT run_id, started_at, state, finished_at, pid, host, target, segment, journey,"
-            " map_version, map_path, map_digest, browsing FROM runs ORDER BY started_at DESC"
+            " map_version, map_path, map_digest, browsing, location FROM runs ORDER BY started_at DESC"
         )
         params: tuple[int, ...] = ()
         if last is not None:
@@ -258,6 +260,7 @@ class SQLiteStore:
                 map_path=r[10],
                 map_digest=r[11],
                 browsing=r[12],
+                location=r[13],
             )
             for r in self._db.execute(query, params).fetchall()
         ]
