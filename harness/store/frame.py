@@ -98,6 +98,12 @@ def analysis_frame(db: sqlite3.Connection, path: Path | None, run_ids: list[str]
         codes = np.full(len(frame), -1, dtype=np.int32)
         codes[rows] = categories.get_indexer(details[column].astype(str))
         frame[column] = pd.Categorical.from_codes(codes, categories=categories)
+    # Where each observation's run walked from (harness.analysis.locations): a column of the run's.
+    located = dict(db.execute(f"SELECT run_id, location FROM runs WHERE run_id IN ({marks})", run_ids))
+    runs = frame["run_id"].astype("category").cat  # mapped per run, not per row: a million rows stay cheap
+    names = pd.Index(sorted({"", *located.values()}))
+    per_run = names.get_indexer(pd.Index([located.get(str(run), "") for run in runs.categories]))
+    frame["location"] = pd.Categorical.from_codes(per_run[runs.codes.to_numpy()], categories=names)
     return frame
 
 
