@@ -152,3 +152,13 @@ def test_a_run_opened_again_keeps_its_earliest_start(tmp_path: Path) -> None:
         assert run.started_at == T0
     finally:
         store.close()
+
+
+def test_a_schedule_file_names_the_location_its_runs_walk_from(tmp_path: Path) -> None:
+    from harness.ops.schedule_file import load_schedule
+
+    path = tmp_path / "schedule.yaml"
+    path.write_text("target: http://x\nmap: m.yaml\nfeatures: f\nevery: 5m\nlocation: eu-west\n")
+    assert load_schedule(path).location == "eu-west"
+    path.write_text("target: http://x\nmap: m.yaml\nfeatures: f\nevery: 5m\n")
+    assert load_schedule(path).location == ""  # the host name, as `shopper run` records it

@@ -53,6 +53,7 @@ KEYS = (
     "alerts",
     "metrics_port",
     "metrics_addr",
+    "location",
 )
 _WHEN = ("every", "hourly_at", "daily_at")
 _REQUIRED = ("target", "map", "features")
@@ -143,6 +144,7 @@ class ScheduleConfig:
     alerts_block: tuple[Any, int] | None = None  # as written, and its line: checked again against the map
     metrics_port: int | None = None
     metrics_addr: str = "127.0.0.1"
+    location: str = ""  # where the runs walk from, recorded with each ("": the host name)
 
 
 def load_schedule(path: str | Path) -> ScheduleConfig:
@@ -255,6 +257,8 @@ class _Reader:
             config.last = self.whole(nodes["last"], "last", 1)
         if "retention" in nodes:
             config.retention_s = self.positive(nodes["retention"], "retention")
+        if "location" in nodes:
+            config.location = self.text(nodes["location"], "location")
 
     def watch_options(self, config: ScheduleConfig, nodes: dict[str, Node]) -> None:
         """The customer's mailbox and address, the metrics endpoint and the alerts."""
