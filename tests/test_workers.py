@@ -144,3 +144,33 @@ def test_a_parallel_run_killed_mid_way_reads_as_aborted(tmp_path: Path) -> None:
     finally:
         opened.close()
     assert run.run_id == request.run_id and run.state == "aborted"
+
+
+def test_segments_play_side_by_side(tmp_path: Path) -> None:
+    """Two segments, two workers: each segment's run in its own process at once, not one after the other."""
+    store = tmp_path / "shopper.db"
+    with tempfile.TemporaryDirectory() as mail, start_acme(load_faults(DEFAULT_FAULTS), Path(mail)) as acme:
+        code = shopper_run(
+            acme.url,
+            JOURNEY,
+            store,
+            *("--workers", "2", "--quiet", "--mailbox", f"maildir:{acme.maildir}"),
+            *("--", "--no-runner-check"),
+            journey_map=DEMO_MAP,
+        )
+    assert code == EXIT_GAPS
+    opened = open_store(store)
+    try:
+        runs = opened.runs()
+        observations = opened.observations([run.run_id for run in runs])
+    finally:
+        opened.close()
+    assert sorted(run.segment for run in runs) == ["enterprise", "self-serve"]
+    assert all(run.state == "finished" for run in runs)
+    # Side by side: each segment's first step came before the other's last one.
+    starts = observations["started_at"].map(from_iso)
+    first, last = starts.groupby(observations["run_id"]).min(), starts.groupby(observations["run_id"]).max()
+    one, other = (run.run_id for run in runs)
+    assert first[one] < last[other] and first[other] < last[one]
+    # One worker each (two browsers in all): no worker's block but the first.
+    assert (observations["seq"] < WORKER_BLOCK).all()
