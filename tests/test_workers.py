@@ -174,3 +174,29 @@ def test_segments_play_side_by_side(tmp_path: Path) -> None:
     assert first[one] < last[other] and first[other] < last[one]
     # One worker each (two browsers in all): no worker's block but the first.
     assert (observations["seq"] < WORKER_BLOCK).all()
+
+
+def test_the_progress_of_two_workers_names_each_scenario_as_it_ends() -> None:
+    """Two workers write one feed, their scenarios' events interleaved: each end line names its own."""
+    import io
+
+    from harness.ops.progress import PlainProgress
+
+    shown = io.StringIO()
+    view = PlainProgress(shown)
+    events: list[dict[str, object]] = [
+        {"event": "run", "run_id": "r", "segment": "self-serve"},
+        {"event": "scenario", "node_id": "a", "feature": "f", "scenario": "Alpha", "attempt": 1, "steps": 1},
+        {"event": "run", "run_id": "r", "segment": "self-serve"},  # the second worker's first scenario
+        {"event": "scenario", "node_id": "b", "feature": "f", "scenario": "Beta", "attempt": 1, "steps": 1},
+        {"event": "step_end", "node_id": "a", "step": "A", "outcome": "failed", "wall_ms": 1, "error": "x"},
+        {"event": "step_end", "node_id": "b", "step": "B", "outcome": "passed", "wall_ms": 1, "error": ""},
+        {"event": "scenario_end", "node_id": "a", "outcome": "failed"},
+        {"event": "scenario_end", "node_id": "b", "outcome": "passed"},
+    ]
+    for event in events:
+        view.event(event)
+    lines = shown.getvalue().splitlines()
+    assert "scenario failed: Alpha; so far 0 passed, 1 failed" in lines
+    assert "scenario passed: Beta; so far 1 passed, 1 failed" in lines  # the first worker's count kept
+    assert view.tally.broke == "" and view.tally.playing == {}
