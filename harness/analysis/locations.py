@@ -85,11 +85,22 @@ class LocationComparison:
         }
 
 
-def locations_of(observations: pd.DataFrame) -> list[str]:
+def _seen(observations: pd.DataFrame) -> dict[str, str]:
+    """Each location as stored ("" for a run of an older harness) and as shown, in the order first seen.
+
+    Read through the column's categories, not cell by cell: a window holds a million observations."""
     if "location" not in observations or not len(observations):
-        return []
-    named = observations["location"].astype(str).replace({"": UNRECORDED, "nan": UNRECORDED})
-    return list(dict.fromkeys(named))
+        return {}
+    column = observations["location"].astype("category")
+    stored = [str(name) for name in pd.unique(column)]
+    return {name: name or UNRECORDED for name in stored}
+
+
+def locations_of(observations: pd.DataFrame) -> list[str]:
+    """The locations the window's runs walked from, in the order first seen (a frame without the
+    column, or runs of an older harness alone, have none)."""
+    shown = list(_seen(observations).values())
+    return [] if shown == [UNRECORDED] else shown
 
 
 def callout(name: str, segment: str, at: list[AtLocation], segments: int) -> str:
@@ -111,13 +122,14 @@ def compare_locations(
 ) -> LocationComparison:
     """Each touchpoint × segment per location, when the window holds more than one; `judge` gives the
     verdicts of a part of the window, as the overall ones were given."""
+    seen = _seen(observations)
     names = locations_of(observations)
     if len(names) < 2:
         return LocationComparison(locations=names)
-    located = observations["location"].astype(str).replace({"": UNRECORDED, "nan": UNRECORDED}).to_numpy()
+    column = observations["location"].astype("category")
     per_location = {
-        name: {(v.touchpoint_id, v.segment): v for v in judge(observations[located == name])}
-        for name in names
+        shown: {(v.touchpoint_id, v.segment): v for v in judge(observations[(column == stored).to_numpy()])}
+        for stored, shown in seen.items()
     }
     segments, compared = len({v.segment for v in overall}), []
     for verdict in overall:
