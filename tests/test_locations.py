@@ -108,6 +108,8 @@ def test_a_touchpoint_slow_from_one_location_only_is_called_out(tmp_path: Path) 
     assert "Pricing page is slow from eu-west only (met from us-east)" in section
     assert "<th>eu-west</th>" in section and "<th>us-east</th>" in section
     assert "How locations are compared:" in section  # the rule is stated, as the others are
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "- Pricing page is slow from eu\\-west only \\(met from us\\-east\\)" in summary  # md-escaped
 
 
 def test_one_location_shows_no_comparison(tmp_path: Path) -> None:
