@@ -45,6 +45,7 @@ class Run:
     map_path: str = ""
     map_digest: str = ""  # names the map text stored with the run (see RunStarted.map_text)
     browsing: str = ""  # how the segment's customers browsed: "iPhone 13, de-DE" ('' the browser's defaults)
+    location: str = ""  # where the run was walked from (`--location`, the host name by default)
 
 
 @dataclass

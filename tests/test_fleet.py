@@ -6,12 +6,11 @@ process shares comes from one fixture (`fleet_store`): another backend is a chan
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,11 +20,13 @@ from typing import ClassVar
 
 import pytest
 from journeys import ROOT, send_html, serve, write_features
+from redis_server import running_redis
 from test_schedule import HOME_FEATURE, Scheduled, free_port, schedule_file
 from test_schedule import scheduled as scheduled  # the fixture: schedulers killed at the end
 
 from harness.cli import main
 from harness.errors import HarnessError
+from harness.observation import Run
 from harness.ops.fleet_broker import LEDGER, Dispatcher, queue_depth, redis_client
 from harness.ops.fleet_job import Job, job_id
 from harness.ops.schedule_file import load_schedule
@@ -33,7 +34,6 @@ from harness.record.context import DEFAULT_ADDRESS, customer_address
 from harness.store.sqlite import open_store
 
 pytestmark = pytest.mark.fleet  # `pytest -m fleet`: these tests alone
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 A, B = "eu-west", "us-east"
 MAP = (  # fail_after 2m: a browser held at the page waits far beyond anything here
     "journey: Fleet\nsegments: [self-serve]\nstages:\n  - id: discover\n    touchpoints:\n"
@@ -44,31 +44,8 @@ MAP = (  # fail_after 2m: a browser held at the page waits far beyond anything h
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     """One real Redis on loopback for the test run, nothing kept on disk: its URL."""
-    if not Path(REDIS_SERVER).exists():
-        pytest.fail("redis-server is missing: `make redis` installs Debian's redis-server")
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="shopper-redis-") as folder:
-        process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=folder,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"redis://127.0.0.1:{port}/0"
-        client = redis_client(url)
-        try:
-            for _ in range(200):  # until it answers; it starts in milliseconds
-                try:
-                    client.ping()
-                    break
-                except Exception:
-                    assert process.poll() is None, "redis-server exited at start"
-                    time.sleep(0.05)
-            yield url
-        finally:
-            client.close()
-            process.terminate()
-            process.wait(timeout=10)
+    with running_redis() as url:
+        yield url
 
 
 @pytest.fixture
@@ -290,12 +267,16 @@ def workers() -> Iterator[list[Worker]]:
             each.process.wait()
 
 
-def runs_of(store: str) -> dict[str, tuple[str, int | None]]:
+def stored_runs(store: str) -> dict[str, Run]:
     opened = open_store(store)
     try:
-        return {run.run_id: (run.state, run.pid) for run in opened.runs()}
+        return {run.run_id: run for run in opened.runs()}
     finally:
         opened.close()
+
+
+def runs_of(store: str) -> dict[str, tuple[str, int | None]]:
+    return {run_id: (run.state, run.pid) for run_id, run in stored_runs(store).items()}
 
 
 def parent_of(pid: int) -> int:
@@ -386,10 +367,10 @@ def test_a_fleet_walks_each_due_run_once_per_location_and_survives_a_killed_work
     assert [run for run in runs if run.startswith(f"{held_job}-")] == [held, finished(held_job)[0]]
     survivor = next(w for w in workers if w.location == A and w is not victim)
     assert f"run started {finished(held_job)[0]} " in survivor.log()  # redelivered to the other eu-west
-    for location in (A, B):  # every run names where it was walked (the per-location report: #16 item 3)
+    for location in (A, B):  # every run recorded where it was walked from
         mine = [job for job in jobs if f"-{location}-" in job]
         assert len(mine) == len(jobs) // 2
-        assert all(f"-{location}-" in run for job in mine for run in finished(job))
+        assert {stored_runs(fleet_store)[run].location for job in mine for run in finished(job)} == {location}
     # The killed worker answers no more; copies of finished jobs may still wait in a queue.
     assert re.search(rf"  {A}: 1 worker\(s\) \({A}-{survivor.process.pid}@\S+\), \d+ run\(s\) queued", status)
     assert re.search(rf"  {B}: 1 worker\(s\) \({B}-\d+@\S+\), \d+ run\(s\) queued", status), status
@@ -397,4 +378,6 @@ def test_a_fleet_walks_each_due_run_once_per_location_and_survives_a_killed_work
     assert main(
         ["report", "--store", fleet_store, "--map", str(tmp_path / "map.yaml"), "--out", str(out)]
     ) in (0, 1)
-    assert (out / "gap-report.html").exists()
+    document = json.loads((out / "gap-report.json").read_text())
+    assert document["locations"]["names"] == sorted((A, B))  # the report holds each location apart
+    assert {at["location"] for tp in document["locations"]["touchpoints"] for at in tp["at"]} == {A, B}

@@ -42,19 +42,12 @@ from harness.analysis.blocked import blocked_by
 from harness.analysis.emotion import StageEmotion, emotions_of
 from harness.analysis.first_value import FirstValue, first_value
 from harness.analysis.inbox_audit import StageInbox, inbox_actions, inbox_audit
+from harness.analysis.locations import LocationComparison, compare_locations
 from harness.analysis.movements import Movement, movements
 from harness.analysis.runner_rule import RunnerHealth, busy_runs
 from harness.analysis.runner_verdicts import fair_figures, hold_back
 from harness.analysis.verdicts import STATUSES, Observed, TrendPoint, Verdict, judge
-from harness.analysis.visits import (
-    Figures,
-    FloatArray,
-    IntArray,
-    Visits,
-    figures,
-    group_visits,
-    quantiles,
-)
+from harness.analysis.visits import Figures, FloatArray, IntArray, Visits, figures, group_visits, quantiles
 from harness.analysis.vitals import TouchpointVitals, judge_vitals, summarise
 from harness.map.journey_map import Expectation, JourneyMap, Touchpoint
 from harness.observation import AccessibilityChecked, MessageReceived, VisitVitals
@@ -77,6 +70,7 @@ class GapAnalysis:
     vitals: list[TouchpointVitals] = field(default_factory=list)  # web vitals per touchpoint and segment
     # axe's findings per touchpoint × segment that promises accessibility (harness.analysis.accessibility)
     accessibility: list[TouchpointAccessibility] = field(default_factory=list)
+    locations: LocationComparison = field(default_factory=LocationComparison)  # per location, if several
 
     def accessibility_of(self, touchpoint_id: str, segment: str) -> TouchpointAccessibility | None:
         return next(
@@ -365,12 +359,12 @@ def analyse(
     `run_order` names the window's runs oldest first (the trend's x axis); by default the order in
     which runs appear in the observations. `messages` is the window's inbox audit; `runner` how
     busy its runner was (harness.analysis.runner_rule): slow verdicts of busy runs are held back.
-    `vitals` are the window's page visits' web vitals (harness.analysis.vitals).
-    `accessibility` is what axe found on page visits (harness.analysis.accessibility), of either window.
+    `vitals` are the window's page visits' web vitals (harness.analysis.vitals); `accessibility`
+    what axe found on page visits (harness.analysis.accessibility), of either window.
     """
-    segments = _segments(journey_map, observations)
+    segments, busy = _segments(journey_map, observations), busy_runs(runner or [])
     unbound = int(observations["touchpoint"].isna().sum()) if len(observations) else 0
-    judged = _judge_window(journey_map, segments, observations, run_order, busy=busy_runs(runner or []))
+    judged = _judge_window(journey_map, segments, observations, run_order, busy=busy)
     found = judge_window(journey_map, accessibility, observations)
     alone = apply_to_verdicts(judged.verdicts, found)
     inbox = inbox_audit(journey_map, messages or [])
@@ -391,6 +385,11 @@ def analyse(
         accessibility=found,
     )
     reword_actions(analysis.actions, found, alone)
+
+    def again(part: pd.DataFrame) -> list[Verdict]:  # a location's runs, judged as the window's
+        return _judge_window(journey_map, segments, part, None, details=False, busy=busy).verdicts
+
+    analysis.locations = compare_locations(observations, judged.verdicts, again)
     if previous is not None and len(previous):
         before = _judge_window(journey_map, segments, previous, None, details=False)
         apply_to_verdicts(before.verdicts, judge_window(journey_map, accessibility, previous))

@@ -38,6 +38,7 @@ EXAMPLES = {
         "shopper run --base-url http://127.0.0.1:8000 --map map.yaml --retries 1 -- --headed",
         "shopper run --base-url http://127.0.0.1:8000 --map map.yaml -- --lf   # only last run's failures",
         "shopper run --base-url http://127.0.0.1:8000 --map map.yaml --verbose  # pytest's output too",
+        "shopper run --base-url https://staging.example.com --map map.yaml --workers 2 --location eu-west",
     ],
     "report": ["shopper report --out reports --open", "shopper report --map new-map.yaml --last 10"],
     "map": ["shopper map check journey-map.yaml --features journey", "shopper map diff old.yaml new.yaml"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from harness.cli._args import (
     UsageError,
     count,
     map_default,
+    positive,
     store_default,
 )
 from harness.errors import HarnessError
@@ -24,6 +26,7 @@ from harness.ops.runner import PYTEST_NO_TESTS, RunResult
 
 if TYPE_CHECKING:
     from harness.cli._args import Commands
+    from harness.ops.runner import RunRequest
 
 
 def add_run(commands: Commands) -> None:
@@ -41,6 +44,19 @@ def add_run(commands: Commands) -> None:
     )
     run.add_argument("--store", default=None, help=STORE_HELP)
     run.add_argument("--retries", type=count, default=0, help="retries of a failed scenario")
+    run.add_argument(
+        "--workers",
+        type=positive,
+        default=1,
+        help="browsers playing side by side (pytest-xdist): the segments run at once, up to N, and a"
+        " segment's scenarios are shared among the workers it is given (default 1)",
+    )
+    run.add_argument(
+        "--location",
+        default="",
+        help="where this run walks from, recorded with it and compared in the report, e.g. eu-west"
+        " (default: the host name)",
+    )
     run.add_argument(
         "--mailbox", help="the synthetic customer's inbox: maildir:PATH or imap://USER@HOST:PORT/INBOX"
     )
@@ -136,7 +152,7 @@ def _check_browsers(pytest_args: list[str]) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.map.check import check_map
     from harness.ops.progress_view import open_view
-    from harness.ops.runner import RunRequest, run_scenarios
+    from harness.ops.runner import run_scenarios
 
     _check_run(args)
     if args.max_wait is not None:
@@ -160,29 +176,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(args, map_path, checked.journey_map.segments)
     open_store(store_url).close()  # a store that cannot be written is an input error, not a failed site
-    view = open_view(args.quiet)
+    segments = _segments(checked.journey_map.segments, args.segment)
+    side_by_side = min(args.workers, len(segments))
+    view = open_view(args.quiet) if side_by_side == 1 else None  # one display, one run at a time
+
+    def play(segment: str) -> RunResult:
+        return run_scenarios(_request(args, map_path, store_url, segment, side_by_side), progress=view)
+
     failed, ran = False, False
-    for segment in _segments(checked.journey_map.segments, args.segment):
-        result = run_scenarios(
-            RunRequest(
-                features=args.features,
-                journey_map=map_path,
-                base_url=args.base_url,
-                segment=segment,
-                store=store_url,
-                retries=args.retries,
-                mailbox=args.mailbox,
-                max_wait=args.max_wait,
-                customer_address=args.customer_address,
-                customer_domain=args.customer_domain,
-                evidence_dir=args.evidence_dir,
-                label_header="" if args.no_label_header else args.label_header,
-                pytest_args=args.pytest_args,
-                quiet=args.quiet,
-                verbose=args.verbose,
-            ),
-            progress=view,
-        )
+    for result in _played(play, segments, side_by_side):
         report_run(result, store_url)
         failed = failed or not result.passed
         ran = ran or result.exit_code != PYTEST_NO_TESTS
@@ -192,6 +194,44 @@ def cmd_run(args: argparse.Namespace) -> int:
         stored = Path(store_url).resolve()
         print(f"recorded in {stored}; the report: shopper report --store {stored}")
     return EXIT_GAPS if failed else EXIT_OK
+
+
+def _request(
+    args: argparse.Namespace, map_path: Path, store_url: str, segment: str, side_by_side: int
+) -> RunRequest:
+    from harness.ops.runner import RunRequest
+
+    return RunRequest(
+        features=args.features,
+        journey_map=map_path,
+        base_url=args.base_url,
+        segment=segment,
+        store=store_url,
+        retries=args.retries,
+        mailbox=args.mailbox,
+        max_wait=args.max_wait,
+        customer_address=args.customer_address,
+        customer_domain=args.customer_domain,
+        evidence_dir=args.evidence_dir,
+        label_header="" if args.no_label_header else args.label_header,
+        pytest_args=args.pytest_args,
+        quiet=args.quiet or side_by_side > 1,  # runs side by side: each one's verdict as it ends
+        verbose=args.verbose,
+        workers=args.workers // side_by_side,  # N browsers in all, shared among the segments
+        location=args.location,
+    )
+
+
+def _played(play: Callable[[str], RunResult], segments: list[str], side_by_side: int) -> Iterator[RunResult]:
+    """Each segment's run, one after the other, or up to `side_by_side` at once (each its own process),
+    their results in the segments' order."""
+    if side_by_side == 1:
+        yield from (play(segment) for segment in segments)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=side_by_side, thread_name_prefix="shopper-segment") as pool:
+        yield from pool.map(play, segments)
 
 
 def _dry_run(args: argparse.Namespace, map_path: Path, segments: list[str]) -> int:

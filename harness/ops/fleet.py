@@ -43,8 +43,6 @@ if TYPE_CHECKING:
     from redis import Redis
 
 log = logging.getLogger("shopper.fleet")
-# The run's location, for the recording to read (until `shopper run --location` carries it itself).
-LOCATION_VARIABLE = "SHOPPER_LOCATION"
 CLAIM = "shopper:walking:"  # + job id: held by the worker walking the job, while it is alive
 
 
@@ -155,6 +153,7 @@ def _walk(job: Job, store_url: str, attempt: int) -> dict[str, Any]:
         run_id=job.attempt_id(attempt),
         pytest_args=backoff,
         quiet=True,
+        location=job.location,
     )
     log.info(
         "run started %s (%s, %s, due %s) against %s",
@@ -216,7 +215,6 @@ def run_worker(config: WorkerConfig) -> int:
         open_store(config.store).close()  # a store that cannot be written is an input error, now
     configure_logging()
     logging.getLogger("shopper").propagate = False  # Celery's handler on the root would repeat each line
-    os.environ[LOCATION_VARIABLE] = config.location  # every run of this process is walked from here
     app = fleet_app(config.broker, config.redelivery_after_s)
     client = redis_client(config.broker)
 

@@ -48,6 +48,7 @@ class LiveProgress:
 
     def event(self, event: dict[str, Any]) -> None:
         tally = self.tally
+        tally.focus(event)
         scenario, feature, since = tally.scenario, tally.feature, tally.scenario_since
         tally.apply(event)
         if event.get("event") == "run_end":

@@ -92,6 +92,13 @@ class FeedTail:
                 log.exception("the run's progress could not be shown")
 
 
+# A scenario's fields of the tally, kept per scenario while a parallel run plays several at once.
+_PLAYING = (
+    *("scenario", "feature", "attempt", "steps", "steps_done"),
+    *("step", "scenario_since", "step_since", "broke", "broke_said"),
+)
+
+
 @dataclass
 class Tally:
     """What the feed has said so far of the segment being run."""
@@ -110,6 +117,8 @@ class Tally:
     broke: str = ""  # the scenario's failing step
     broke_said: str = ""  # and the first line of what it said
     outcomes: dict[str, str] = field(default_factory=dict)  # scenario -> its latest attempt's outcome
+    node_id: str = ""  # the scenario the fields above are of
+    playing: dict[str, dict[str, Any]] = field(default_factory=dict)  # other workers' scenarios, by node
 
     def count(self, *outcomes: str) -> int:
         return sum(outcome in outcomes for outcome in self.outcomes.values())
@@ -119,12 +128,28 @@ class Tally:
         said = f"{self.count('passed')} passed, {self.count(*FAILED)} failed"
         return said + (f", {pending} pending" if pending else "")
 
+    def focus(self, event: dict[str, Any]) -> None:
+        """The scenario fields above turn to the scenario `event` is of: a parallel run's workers
+        (`--workers`) interleave their scenarios' events in one feed."""
+        node = event.get("node_id")
+        if node is None or event.get("event") == "scenario" or node == self.node_id:
+            return
+        if self.node_id:
+            self.playing[self.node_id] = {name: getattr(self, name) for name in _PLAYING}
+        for name, value in self.playing.pop(node, {}).items():
+            setattr(self, name, value)
+        self.node_id = node
+
     def apply(self, event: dict[str, Any]) -> None:
+        self.focus(event)
         kind, now = event.get("event"), time.monotonic()
-        if kind == "run":
+        if kind == "run" and event["run_id"] != self.run_id:  # a parallel run's workers each say it
             self.segment, self.run_id, self.run_since = event["segment"], event["run_id"], now
             self.outcomes = {}
         elif kind == "scenario":
+            if self.node_id and self.scenario:  # another worker's scenario is still playing
+                self.playing[self.node_id] = {name: getattr(self, name) for name in _PLAYING}
+            self.node_id, self.step = event["node_id"], ""
             self.scenario, self.feature, self.attempt = event["scenario"], event["feature"], event["attempt"]
             self.steps, self.steps_done, self.scenario_since, self.broke = event["steps"], 0, now, ""
         elif kind == "step":
@@ -135,7 +160,7 @@ class Tally:
                 self.broke, self.broke_said = event["step"], event["error"]
         elif kind == "scenario_end":
             self.outcomes[event["node_id"]] = event["outcome"]
-            self.scenario = ""
+            self.scenario, self.node_id = "", ""
 
 
 class PlainProgress:
@@ -160,6 +185,7 @@ class PlainProgress:
 
     def event(self, event: dict[str, Any]) -> None:
         tally, kind = self.tally, event.get("event")
+        tally.focus(event)
         scenario = tally.scenario
         tally.apply(event)
         if kind == "run":

@@ -25,9 +25,13 @@ PYTEST_OK, PYTEST_FAILED, PYTEST_NO_TESTS = 0, 1, 5
 CACHE_FOLDER = ".shopper-cache"  # beside the store
 
 # A run loads the pytest plugins it needs and no other installed one (PYTEST_DISABLE_PLUGIN_AUTOLOAD):
-# a stray plugin reorders scenarios (pytest-randomly), splits a run across workers (xdist) or just
-# costs start-up time at every scheduled run. A user adds one with `shopper run ... -- -p NAME`.
+# a stray plugin reorders scenarios (pytest-randomly), splits a run across workers (xdist, loaded
+# only for `--workers`) or just costs start-up time at every scheduled run. A user adds one with
+# `shopper run ... -- -p NAME`.
 RUN_PLUGINS = ("pytest_playwright.pytest_playwright", "pytest_bdd.plugin", "pytest_rerunfailures")
+# `--workers N`: pytest-xdist's workers share the scenarios; loadgroup deals them one by one (a
+# scenario's retries run where it ran, in pytest-rerunfailures' loop) unless marked xdist_group.
+PARALLEL = ("-p", "xdist.plugin", "--dist", "loadgroup")
 # Deprecations inside the libraries under the harness (pytest, pytest-bdd, Playwright) say nothing a
 # user of `shopper run` can act on; plain pytest still shows them.
 QUIET_WARNINGS = ("-W", "ignore::DeprecationWarning", "-W", "ignore::PendingDeprecationWarning")
@@ -53,6 +57,8 @@ class RunRequest:
     verbose: bool = False  # with a progress view: pytest's own output shown too
     dry_run_out: Path | None = None  # a dry run, its findings written here (nothing is recorded)
     progress_file: Path | None = None  # where the run writes its progress (harness/record/progress_feed.py)
+    workers: int = 1  # browsers playing the segment's scenarios side by side (pytest-xdist's -n)
+    location: str = ""  # where the run walks from, recorded with it ("": the host name)
 
 
 @dataclass
@@ -104,6 +110,10 @@ def pytest_command(request: RunRequest) -> list[str]:
     ]
     if request.retries:
         command += ["--reruns", str(request.retries)]
+    if request.workers > 1 and not request.dry_run_out:  # a dry run's findings are one process's
+        command += [*PARALLEL, "-n", str(request.workers)]
+    if request.location:
+        command += ["--location", request.location]
     if request.mailbox:
         command += ["--mailbox", request.mailbox]
     if request.max_wait:

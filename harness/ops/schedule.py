@@ -317,6 +317,7 @@ class ScheduleLoop:
             mailbox=config.mailbox,
             max_wait=config.max_wait,
             customer_address=config.customer_address,
+            location=config.location,
             pytest_args=backoff,
             quiet=True,  # pytest's own output would drown the log; a run that did not run says why
         )

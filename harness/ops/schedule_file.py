@@ -55,6 +55,7 @@ KEYS = (
     "metrics_addr",
     "broker",
     "locations",
+    "location",
 )
 _WHEN = ("every", "hourly_at", "daily_at")
 _REQUIRED = ("target", "map", "features")
@@ -147,6 +148,7 @@ class ScheduleConfig:
     metrics_addr: str = "127.0.0.1"
     broker: str | None = None  # a fleet's: due runs are enqueued for workers (harness.ops.fleet_broker)
     locations: list[str] = field(default_factory=list)  # each due run is walked once from each
+    location: str = ""  # where the runs walk from, recorded with each ("": the host name)
 
 
 def load_schedule(path: str | Path) -> ScheduleConfig:
@@ -285,6 +287,8 @@ class _Reader:
             config.last = self.whole(nodes["last"], "last", 1)
         if "retention" in nodes:
             config.retention_s = self.positive(nodes["retention"], "retention")
+        if "location" in nodes:
+            config.location = self.text(nodes["location"], "location")
 
     def watch_options(self, config: ScheduleConfig, nodes: dict[str, Node]) -> None:
         """The customer's mailbox and address, the metrics endpoint and the alerts."""

@@ -31,6 +31,7 @@ from harness.record.run_process import die_with_parent
 from harness.record.scenario_run import Recording, RunOptions
 from harness.record.settle import QUIET_S
 from harness.record.store_guard import STORE_FAILED, GuardedStore
+from harness.record.workers import WorkerPart, worker_input
 from harness.steps import PLUGINS as STEP_PLUGINS
 from harness.store.sqlite import DEFAULT_STORE, LazyStore, run_exists, store_path
 
@@ -47,6 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--segment", help="customer segment this run plays (default: the map's first)")
     group.addoption("--store", help=f"store path or URL (default: $SHOPPER_STORE or {DEFAULT_STORE})")
     group.addoption("--run-id", help="run id to record under (default: a new one)")
+    group.addoption("--location", default="", help="where the run walks from (default: the host name)")
     group.addoption("--mailbox", help="the synthetic customer's inbox, e.g. maildir:PATH")
     group.addoption(
         "--evidence-dir",
@@ -148,11 +150,15 @@ def _options(config: pytest.Config) -> RunOptions:
     # An ini setting is relative to the project, not the cwd.
     map_file = Path(given) if given else (config.rootpath / str(ini) if ini else None)
     option = config.getoption
+    # A worker of a parallel run (pytest-xdist) records under its controller's run id and pid.
+    part = WorkerPart.of(getattr(config, "workerinput", {}))
+    distributed = not part.worker and option("dist", "no") != "no" and bool(option("tx", None))
+    distributed = distributed and not option("collectonly")  # as xdist's own test of its mode
     return RunOptions(
         map_file=map_file,
         segment=option("segment") or "",
         store_url=option("store") or os.environ.get("SHOPPER_STORE") or DEFAULT_STORE,
-        run_id=option("run_id") or "",
+        run_id=part.run_id or option("run_id") or "",
         mailbox=option("mailbox") or "",
         evidence_dir=option("evidence_dir") or "",
         trace=not option("no_trace"),
@@ -165,6 +171,10 @@ def _options(config: pytest.Config) -> RunOptions:
         base_url=option("base_url", default=None) or "",
         label_header="" if option("no_label_header") else str(option("label_header") or ""),
         vitals=not option("no_vitals"),
+        location=str(option("location") or ""),
+        worker=part.worker,
+        run_pid=part.run_pid,
+        distributed=distributed,
     )
 
 
@@ -182,8 +192,14 @@ def _start_recording(config: pytest.Config) -> Recording | None:
         options, handlers, evidence, lambda run_id: run_exists(store_url, run_id)
     )
     if recording is not None:
-        die_with_parent(recording.recorder.run_id)
+        die_with_parent(recording.recorder.run_id, recording.options.run_pid)
     return recording
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's, on the controller of a parallel run
+def pytest_configure_node(node: Any) -> None:
+    if RECORDING in node.config.stash:
+        node.workerinput.update(worker_input(node.config.stash[RECORDER].run_id))
 
 
 def _stop_run(sentence: str) -> NoReturn:

@@ -38,6 +38,7 @@ from harness.record.context import Shopper
 from harness.record.runner_health import RunnerSample
 from harness.record.secrets import page_location, redact, without_credentials
 from harness.record.step_parts import TimedPart, pieces_of
+from harness.record.workers import WORKER_BLOCK
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,12 @@ class Recorder:
         target: str,
         handlers: list[Handler],
         evidence_dir: Path | None = None,
+        worker: int = 0,
+        location: str = "",
+        run_pid: int | None = None,
     ) -> None:
+        """`worker`: this process's number among a parallel run's workers (see WORKER_BLOCK);
+        `run_pid`: the process the run belongs to (a parallel run's controller), this one if None."""
         self.run_id = run_id
         self.journey_map = journey_map
         self.segment = segment
@@ -133,6 +139,9 @@ class Recorder:
         self.evidence_dir = evidence_dir
         self.started = False
         self.failures = 0
+        self.location = location or socket.gethostname()
+        self.run_pid = run_pid or os.getpid()
+        self._first = worker * WORKER_BLOCK
         self._seq = 0
         self._customers = 0
 
@@ -151,8 +160,9 @@ class Recorder:
                 Run(
                     run_id=self.run_id,
                     started_at=utc_now(),
-                    pid=os.getpid(),
+                    pid=self.run_pid,
                     host=socket.gethostname(),
+                    location=self.location,
                     target=without_credentials(self.target),
                     segment=self.segment,
                     journey=self.journey_map.journey,
@@ -188,7 +198,7 @@ class Recorder:
 
     def next_customer_number(self) -> int:
         self._customers += 1
-        return self._customers
+        return self._first + self._customers
 
     def step_started(self, record: ScenarioRecord) -> None:
         record.step_started_at = utc_now()
@@ -373,7 +383,7 @@ class Recorder:
             duration_ms=round(duration_ms, 3),
             outcome=outcome,
             attempt=record.attempt,
-            seq=self._seq,
+            seq=self._first + self._seq,
             error=redact(error, hidden),
             evidence=evidence,
             trace=trace,
@@ -384,5 +394,5 @@ class Recorder:
     def evidence_path(self, record: ScenarioRecord, line: int) -> Path | None:
         if self.evidence_dir is None:
             return None
-        name = f"{self._seq + 1:05d}-line{line}-attempt{record.attempt}.png"
+        name = f"{self._first + self._seq + 1:05d}-line{line}-attempt{record.attempt}.png"
         return self.evidence_dir / self.run_id / name

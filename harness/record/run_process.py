@@ -82,12 +82,13 @@ PARENT_VARIABLE = "SHOPPER_PARENT_PID"
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(marker: str) -> None:
+def die_with_parent(marker: str, parent_pid: int = 0) -> None:
     """Tie the run's pytest process to its parent: when the parent dies (even by kill -9), the run ends
     at once, its browser with it, and the store keeps what it recorded (the run reads as aborted).
 
     Linux tells a child of its parent's death (prctl's parent-death signal); elsewhere a killed parent
-    still leaves its run to finish alone.
+    still leaves its run to finish alone. A worker of a parallel run is tied to its controller,
+    `parent_pid`, which is tied to the parent in turn.
     """
     import ctypes
     import sys
@@ -95,6 +96,7 @@ def die_with_parent(marker: str) -> None:
     parent = os.environ.get(PARENT_VARIABLE, "")
     if not parent.isdigit() or not sys.platform.startswith("linux"):
         return
+    parent = str(parent_pid or parent)
 
     def end(signum: int, frame: object) -> None:
         RunTree(os.getpid(), marker).signal(signal.SIGKILL)  # Chromium runs in a session of its own

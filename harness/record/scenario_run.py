@@ -40,6 +40,7 @@ from harness.record.secrets import redact
 from harness.record.settle import settle_inbox
 from harness.record.store_guard import GuardedStore
 from harness.record.vitals import page_vitals
+from harness.record.workers import worker_index
 
 Item = TypeVar("Item")
 
@@ -72,6 +73,11 @@ class RunOptions:
     base_url: str
     label_header: str = DEFAULT_HEADER  # "": no header (the user agent is labelled still)
     vitals: bool = True  # read each page visit's web vitals (harness.record.vitals)
+    location: str = ""  # where the run walks from ("": the host name)
+    # A parallel run (pytest-xdist, see harness/record/workers.py): workers record, the controller ends.
+    worker: str = ""  # this worker's id ("gw1"); "": not a worker
+    run_pid: int = 0  # the process the run belongs to (the controller's, for a worker); 0: this one
+    distributed: bool = False  # this process is the controller of a parallel run
 
 
 @dataclass
@@ -85,6 +91,7 @@ class Recording:
     findings: Findings | None = None  # a dry run's: what a real run would trip on
     mailbox: Mailbox | None = None  # one per run: an IMAP mailbox is one connection, shared
     mailed: list[ScenarioRecord] = field(default_factory=list)  # customers the audit looks at last
+    taken: Callable[[str], bool] = lambda run_id: False  # the run id is in the store already
 
 
 def duration_ms(options: RunOptions, name: str) -> int:
@@ -114,7 +121,7 @@ def start_recording(
             f'segment "{segment}" is not in the journey map; it has: {", ".join(journey_map.segments)}'
         )
     run_id = options.run_id or new_run_id()
-    if options.run_id and not options.dry_run and taken(run_id):
+    if options.run_id and not options.dry_run and not options.worker and taken(run_id):
         # A second process under the same id would restart its attempts and overwrite its evidence.
         raise HarnessError(f'run id "{run_id}" is already in the store; every run needs its own id')
     # Checked now, not at the first scenario: a bad template is a usage error of the whole run.
@@ -126,13 +133,16 @@ def start_recording(
         target=options.base_url,
         handlers=list(handlers),
         evidence_dir=None if options.dry_run else Path(options.evidence_dir or default_evidence).resolve(),
+        worker=worker_index(options.worker),
+        location=options.location,
+        run_pid=options.run_pid or None,
     )
     # Checked now, not when the run ends: a typo must not cost a whole run its audit.
     max_wait, settle = duration_ms(options, "max_wait"), duration_ms(options, "inbox_settle")
-    recording = Recording(recorder, options, max_wait, settle)
+    recording = Recording(recorder, options, max_wait, settle, taken=taken)
     if options.dry_run:
         recording.findings = Findings(out=options.dry_run_json)
-    elif options.mailbox:  # a dry run reads no email
+    elif options.mailbox and not options.distributed:  # a dry run, or a controller, reads no email
         recording.mailbox = open_mailbox(options.mailbox)
     return recording
 
@@ -362,7 +372,10 @@ def run_finished(recording: Recording | None, interrupted: bool, say: Callable[[
             say(settle_inbox(recorder, recording.mailed, mailbox, settle_s).describe())
         if mailbox is not None:
             mailbox.close()
-        recorder.finish_run("aborted" if interrupted else "finished")
+        if recording.options.distributed:  # the run was opened by a worker, if any scenario ran
+            recorder.started = recording.taken(recorder.run_id)
+        if not recording.options.worker:  # the controller ends a parallel run, once every worker has
+            recorder.finish_run("aborted" if interrupted else "finished")
     if recording.findings is not None:
         recording.findings.write()
 

@@ -213,6 +213,8 @@ def markdown_summary(analysis: GapAnalysis, window: Window, html_name: str = "ga
     if analysis.first_value:
         lines += _first_value_lines(analysis)
     lines += _movement_lines(analysis)
+    if analysis.locations.callouts:  # a gap of some locations only (harness.analysis.locations)
+        lines += ["", "**By location**", *(f"- {md_escape(said)}" for said in analysis.locations.callouts)]
     actions = sorted(analysis.actions, key=lambda a: a.priority)
     # An absolute URL (a CI artifact) passes; a space, parenthesis or bracket would end the link early.
     link = f"{quote(html_name, safe='/:?=&%~@!$,;+')}#actions"

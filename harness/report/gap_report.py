@@ -123,6 +123,7 @@ def _run_json(run: Run) -> dict[str, Any]:
         "finished_at": _iso(run.finished_at),
         "map_version": run.map_version,
         "browsing": run.browsing,
+        "location": run.location,
     }
 
 
@@ -196,6 +197,7 @@ def report_json(analysis: GapAnalysis, window: Window) -> dict[str, Any]:
         "runner_rule": RUNNER_RULE,
         "vitals": vitals_json(analysis.vitals),
         "accessibility": [entry.as_json() for entry in analysis.accessibility],
+        "locations": analysis.locations.as_json(),
     }
 
 
@@ -209,12 +211,10 @@ def write_report(
     store_url: str | None = None,
     slow_visits: Sequence[SlowestVisit] = (),
 ) -> tuple[Path, Path]:
-    """Every format into out_dir: the HTML page, its JSON, the exports beside it.
-
-    `changes` are the expectations that changed since the map recorded with the window's runs;
-    `store_url` lets the observations go out as CSV, streamed from the store; `slow_visits` are each
-    touchpoint's slowest page visit, shown as a slow touchpoint's evidence.
-    """
+    """Every format into out_dir: the HTML page, its JSON, the exports beside it. `changes` are the
+    expectations that changed since the map recorded with the window's runs; `store_url` lets the
+    observations go out as CSV, streamed from the store; `slow_visits` are each touchpoint's slowest
+    page visit, shown as a slow touchpoint's evidence."""
     out_dir.mkdir(parents=True, exist_ok=True)
     generated_at = dt.datetime.now(dt.UTC)
     document = report_json(analysis, window)

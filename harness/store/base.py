@@ -81,7 +81,7 @@ def process_alive(pid: int) -> bool:
 
 RUN_COLUMNS = (
     "run_id, started_at, state, finished_at, pid, host, target, segment, journey,"
-    " map_version, map_path, map_digest, browsing"
+    " map_version, map_path, map_digest, browsing, location"
 )
 
 
@@ -140,12 +140,15 @@ class SQLStore:
             raise StoreError(f"cannot write to the store: {exc}", file=self.where) from None
 
     def _insert_run(self, run: Run) -> None:
-        # Retries happen inside the run's own process; re-opening keeps the start, takes the new pid.
+        # Re-opening keeps the earliest start and takes the new pid: retries re-open a run in its own
+        # process, and the workers of a parallel run (harness/record/workers.py) each open it, in any
+        # order, under their controller's pid. CASE, not MIN/LEAST: both dialects read it alike.
         self._db.execute(
             f"INSERT INTO runs ({RUN_COLUMNS.replace(' finished_at,', '')})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(run_id) DO UPDATE SET state = excluded.state, pid = excluded.pid,"
-            " host = excluded.host, finished_at = NULL",
+            " host = excluded.host, finished_at = NULL, started_at = CASE"
+            " WHEN excluded.started_at < runs.started_at THEN excluded.started_at ELSE runs.started_at END",
             (
                 run.run_id,
                 to_iso(run.started_at),
@@ -159,6 +162,7 @@ class SQLStore:
                 run.map_path,
                 run.map_digest,
                 run.browsing,
+                run.location,
             ),
         )
 
@@ -245,6 +249,7 @@ class SQLStore:
                 map_path=r[10],
                 map_digest=r[11],
                 browsing=r[12],
+                location=r[13],
             )
             for r in self._db.execute(query, params).fetchall()
         ]

@@ -95,7 +95,8 @@ def analysis_frame(db: sqlite3.Connection, path: Path | None, run_ids: list[str]
         db,
         params=params,
     )
-    return _with_details(frame, details)
+    located = dict(db.execute(f"SELECT run_id, location FROM runs WHERE run_id IN ({marks})", run_ids))
+    return _with_locations(_with_details(frame, details), located)
 
 
 def _with_details(frame: pd.DataFrame, details: pd.DataFrame) -> pd.DataFrame:
@@ -106,6 +107,15 @@ def _with_details(frame: pd.DataFrame, details: pd.DataFrame) -> pd.DataFrame:
         codes = np.full(len(frame), -1, dtype=np.int32)
         codes[rows] = categories.get_indexer(details[column].astype(str))
         frame[column] = pd.Categorical.from_codes(codes, categories=categories)
+    return frame
+
+
+def _with_locations(frame: pd.DataFrame, located: dict[str, str]) -> pd.DataFrame:
+    """Where each observation's run walked from (harness.analysis.locations): a column of the run's."""
+    runs = frame["run_id"].astype("category").cat  # mapped per run, not per row: a million rows stay cheap
+    names = pd.Index(sorted({"", *located.values()}))
+    per_run = names.get_indexer(pd.Index([located.get(str(run), "") for run in runs.categories]))
+    frame["location"] = pd.Categorical.from_codes(per_run[runs.codes.to_numpy()], categories=names)
     return frame
 
 
@@ -170,4 +180,6 @@ def postgres_analysis_frame(connection: Any, run_ids: list[str]) -> pd.DataFrame
         f" WHERE outcome IN ('failed', 'error') AND {_IN_WINDOW}"
     )
     details: pd.DataFrame = _fetch(connection, details_query, run_ids).to_pandas()
-    return _with_details(frame, details)
+    located = _fetch(connection, f"SELECT run_id, location FROM runs WHERE {_IN_WINDOW}", run_ids)
+    runs, places = located.column("run_id").to_pylist(), located.column("location").to_pylist()
+    return _with_locations(_with_details(frame, details), dict(zip(runs, places, strict=True)))

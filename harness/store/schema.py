@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS runs (
     map_version TEXT NOT NULL DEFAULT '',
     map_path TEXT NOT NULL DEFAULT '',
     map_digest TEXT NOT NULL DEFAULT '',
-    browsing TEXT NOT NULL DEFAULT ''
+    browsing TEXT NOT NULL DEFAULT '',
+    location TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS maps (
     digest TEXT PRIMARY KEY,
@@ -72,6 +73,7 @@ CREATE INDEX IF NOT EXISTS observations_failed ON observations(id) WHERE outcome
 ADDED_COLUMNS = [
     ("runs", "map_digest", "TEXT NOT NULL DEFAULT ''"),
     ("runs", "browsing", "TEXT NOT NULL DEFAULT ''"),
+    ("runs", "location", "TEXT NOT NULL DEFAULT ''"),  # '': walked before locations were recorded
     ("observations", "trace", "TEXT NOT NULL DEFAULT ''"),
     ("observations", "page_url", "TEXT NOT NULL DEFAULT ''"),
     ("observations", "page_title", "TEXT NOT NULL DEFAULT ''"),
