@@ -227,7 +227,7 @@ class Scheduled:
     def __init__(self, path: Path, *args: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "harness", "schedule", str(path), *args],
-            cwd=ROOT,
+            cwd=path.parent,  # what a store kept in a server leaves beside it (its status) stays the test's
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
