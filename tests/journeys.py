@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.parse
@@ -54,6 +56,31 @@ def stored_observations(store: Path) -> pd.DataFrame:
         return opened.observations([run.run_id for run in opened.runs()])
     finally:
         opened.close()
+
+
+class LoggedProcess:
+    """`python -m harness ARGS` in a subprocess, its log (stderr) collected line by line as written."""
+
+    def __init__(self, args: list[str], cwd: Path, stdout: int = subprocess.PIPE) -> None:
+        command = [sys.executable, "-m", "harness", *args]
+        self.process = subprocess.Popen(command, cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+    def end(self) -> None:
+        """Killed if it still runs: what a test's fixture does after it."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 class QuietHandler(BaseHTTPRequestHandler):

@@ -10,7 +10,6 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from journeys import send_html, serve, write_features
+from journeys import LoggedProcess, send_html, serve, write_features
 from redis_server import running_redis
 from test_schedule import HOME_FEATURE, Scheduled, free_port, schedule_file
 from test_schedule import scheduled as scheduled  # the fixture: schedulers killed at the end
@@ -219,42 +218,14 @@ class Held(BaseHTTPRequestHandler):
         pass
 
 
-class Worker:
+class Worker(LoggedProcess):
     """`shopper worker` in a subprocess, its log collected as it is written."""
 
     def __init__(self, location: str, broker: str, store: str, folder: Path) -> None:
         self.location = location
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "harness",
-                "worker",
-                "--location",
-                location,
-                "--broker",
-                broker,
-                "--store",
-                store,
-                "--redelivery-after",
-                "20s",
-            ],
-            cwd=folder,  # a PostgreSQL store's evidence goes to the working directory: the test's
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def log(self) -> str:
-        return "\n".join(self.lines)
+        command = ["worker", "--location", location, "--broker", broker, "--store", store]
+        # In the test's folder: a PostgreSQL store's evidence goes to the working directory.
+        super().__init__([*command, "--redelivery-after", "20s"], cwd=folder, stdout=subprocess.DEVNULL)
 
 
 @pytest.fixture
@@ -262,9 +233,7 @@ def workers() -> Iterator[list[Worker]]:
     started: list[Worker] = []
     yield started
     for each in started:
-        if each.process.poll() is None:
-            each.process.kill()
-            each.process.wait()
+        each.end()
 
 
 def stored_runs(store: str) -> dict[str, Run]:

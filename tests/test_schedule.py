@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from journeys import DEMO_MAP, ROOT, serve, write_features
+from journeys import DEMO_MAP, ROOT, LoggedProcess, serve, write_features
 
 from harness.cli import main
 from harness.errors import HarnessError
@@ -221,25 +221,12 @@ def test_prune_deletes_old_runs_with_their_observations_and_compacts_the_file(tm
 # Schedulers at work
 
 
-class Scheduled:
+class Scheduled(LoggedProcess):
     """`shopper schedule FILE` in a subprocess, its log collected line by line as it is written."""
 
     def __init__(self, path: Path, *args: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "harness", "schedule", str(path), *args],
-            cwd=path.parent,  # what a store kept in a server leaves beside it (its status) stays the test's
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line.rstrip("\n"))
+        # In the schedule's folder: what a store in a server leaves beside it (its status) stays the test's.
+        super().__init__(["schedule", str(path), *args], cwd=path.parent)
 
     def wait_for(self, pattern: str, count: int = 1, timeout: float = 45) -> list[re.Match[str]]:
         deadline = time.monotonic() + timeout
@@ -258,18 +245,13 @@ class Scheduled:
         self._reader.join(timeout=5)
         return code
 
-    def log(self) -> str:
-        return "\n".join(self.lines)
-
 
 @pytest.fixture
 def scheduled() -> Iterator[list[Scheduled]]:
     started: list[Scheduled] = []
     yield started
     for each in started:
-        if each.process.poll() is None:
-            each.process.kill()
-            each.process.wait()
+        each.end()
 
 
 def processes_of(run_id: str) -> list[str]:
