@@ -19,6 +19,7 @@ import pandas as pd
 
 from harness.analysis.actions import Action
 from harness.analysis.verdicts import Verdict
+from harness.analysis.visits import present
 from harness.map.journey_map import IMPACTS, JourneyMap
 from harness.observation import AccessibilityChecked
 
@@ -105,8 +106,14 @@ def judge_accessibility(
             rule = seen.get(violation.rule)
             if rule is None:
                 rule = seen[violation.rule] = RuleFound(
-                    violation.rule, violation.impact, violation.help, violation.help_url, 0, 0,
-                    list(violation.targets), breaks(violation.impact, promise),
+                    violation.rule,
+                    violation.impact,
+                    violation.help,
+                    violation.help_url,
+                    0,
+                    0,
+                    list(violation.targets),
+                    breaks(violation.impact, promise),
                 )
             rule.visits += 1
             if violation.nodes > rule.nodes:
@@ -125,7 +132,7 @@ def judge_window(
     journey_map: JourneyMap, checks: Sequence[AccessibilityChecked] | None, observations: pd.DataFrame
 ) -> list[TouchpointAccessibility]:
     """judge_accessibility on the checks of the runs these observations come from (one window's)."""
-    runs = set(observations["run_id"].astype(str).unique()) if len(observations) else set()
+    runs = present(observations["run_id"]) if len(observations) else set()
     return judge_accessibility(journey_map, [check for check in checks or [] if check.run_id in runs])
 
 

@@ -25,6 +25,7 @@ it resolves: it is not a failure while its fail_after has not passed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -321,7 +322,7 @@ def _judge_window(
         last_error=last_error,
         texts=_details(observations, np.concatenate([fig.last_failure, last_error])),
         trends=_trends(clean, clean_group, groups, _run_rank(visits.run_ids, run_order)) if details else None,
-        played=set(visits.segments) | set(observations["segment"].astype(str).unique()),
+        played=set(visits.segments),  # every segment of the frame (codes() names them all)
         blocked=blocked_by(observations),
     )
     verdicts = [
@@ -347,7 +348,7 @@ def analyse(
     journey_map: JourneyMap,
     observations: pd.DataFrame,
     *,
-    previous: pd.DataFrame | None = None,
+    previous: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None,
     run_order: list[str] | None = None,
     messages: list[MessageReceived] | None = None,
     runner: list[RunnerHealth] | None = None,
@@ -356,11 +357,11 @@ def analyse(
 ) -> GapAnalysis:
     """Judge the window's observations against the map; `previous` is the window before it, for trends.
 
-    `run_order` names the window's runs oldest first (the trend's x axis); by default the order in
-    which runs appear in the observations. `messages` is the window's inbox audit; `runner` how
-    busy its runner was (harness.analysis.runner_rule): slow verdicts of busy runs are held back.
-    `vitals` are the window's page visits' web vitals (harness.analysis.vitals); `accessibility`
-    what axe found on page visits (harness.analysis.accessibility), of either window.
+    `previous` may be a function returning it, called once this window is judged. `run_order` names
+    the window's runs oldest first (the trend's x axis); by default, as they appear. `messages` is
+    the window's inbox audit; `runner` how busy its runner was (harness.analysis.runner_rule): slow
+    verdicts of busy runs are held back. `vitals` are the window's page visits' web vitals
+    (harness.analysis.vitals); `accessibility` what axe found on page visits, of either window.
     """
     segments, busy = _segments(journey_map, observations), busy_runs(runner or [])
     unbound = int(observations["touchpoint"].isna().sum()) if len(observations) else 0
@@ -390,6 +391,7 @@ def analyse(
         return _judge_window(journey_map, segments, part, None, details=False, busy=busy).verdicts
 
     analysis.locations = compare_locations(observations, judged.verdicts, again)
+    previous = previous() if callable(previous) else previous
     if previous is not None and len(previous):
         before = _judge_window(journey_map, segments, previous, None, details=False)
         apply_to_verdicts(before.verdicts, judge_window(journey_map, accessibility, previous))

@@ -39,6 +39,13 @@ def codes(column: pd.Series, *, names: bool = True) -> tuple[IntArray, list[str]
     return found.astype(np.int64), [str(value) for value in uniques] if names else []
 
 
+def present(column: pd.Series) -> set[str]:
+    """The values that occur in a column; counted on a categorical's codes, not as a million strings."""
+    found, names = codes(column)
+    found = found[found >= 0]
+    return {names[number] for number in np.flatnonzero(np.bincount(found, minlength=len(names)))}
+
+
 @dataclass
 class Visits:
     """One row per executed visit, as parallel arrays; codes index the lists of names."""
@@ -202,10 +209,11 @@ class Figures:
     journeys: IntArray  # scenario runs that reached the group: the customers the success rate is of
 
 
-def _per_group(values: pd.Series, groups: int) -> FloatArray:
-    out = np.full(groups, np.nan)
-    out[values.index.to_numpy(dtype=np.int64)] = values.to_numpy(dtype=np.float64)
-    return out
+def _starts(keys: IntArray) -> IntArray:
+    """Where each run of equal values begins in a sorted array."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
 
 
 def _distinct_count(group: IntArray, other: IntArray, groups: int) -> IntArray:
@@ -247,14 +255,25 @@ def figures(
     # One try = one attempt of one scenario run at this touchpoint; it failed if any visit failed.
     scenario = (group * max(len(visits.run_ids), 1) + visits.run) * max(visits.nodes, 1) + visits.node
     attempts = int(visits.attempt.max()) + 1 if len(visits) else 1
-    tries = pd.Series(failed).groupby(scenario * attempts + visits.attempt).max()
-    per_scenario = tries.groupby(tries.index.to_numpy() // attempts)
-    first_failed, final_failed = per_scenario.first(), per_scenario.last()  # attempts ascend
-    scenario_group = first_failed.index.to_numpy() // (max(len(visits.run_ids), 1) * max(visits.nodes, 1))
-    first_rate = 1.0 - _per_group(first_failed.astype(float).groupby(scenario_group).mean(), groups)
-    final_rate = 1.0 - _per_group(final_failed.astype(float).groupby(scenario_group).mean(), groups)
-    flaky_scenarios = (first_failed & ~final_failed).to_numpy(dtype=bool)
-    flaky = np.bincount(scenario_group[flaky_scenarios], minlength=groups).astype(np.int64)
+    # Sorted by (scenario run, attempt), runs of equal keys are tries and runs of equal scenario are a
+    # scenario's attempts in order: reductions over the sorted arrays, where pandas' groupbys cost
+    # most of this function at a million rows.
+    order = np.argsort(scenario * attempts + visits.attempt, kind="stable")
+    try_key = (scenario * attempts + visits.attempt)[order]
+    try_starts = _starts(try_key)
+    tried_failed = (
+        np.logical_or.reduceat(failed[order], try_starts) if len(order) else np.zeros(0, dtype=bool)
+    )
+    try_scenario = try_key[try_starts] // attempts
+    scenario_starts = _starts(try_scenario)
+    scenario_ends = np.concatenate((scenario_starts[1:], [len(try_scenario)]))[: len(scenario_starts)] - 1
+    first_failed, final_failed = tried_failed[scenario_starts], tried_failed[scenario_ends]
+    scenario_group = try_scenario[scenario_starts] // (max(len(visits.run_ids), 1) * max(visits.nodes, 1))
+    journeys = np.bincount(scenario_group, minlength=groups).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0: a group nobody reached is NaN
+        first_rate = 1.0 - np.bincount(scenario_group, weights=first_failed, minlength=groups) / journeys
+        final_rate = 1.0 - np.bincount(scenario_group, weights=final_failed, minlength=groups) / journeys
+    flaky = np.bincount(scenario_group[first_failed & ~final_failed], minlength=groups).astype(np.int64)
 
     # Response times are those of visits that succeeded; a touchpoint that never did is timed as it failed.
     passed = ~failed
@@ -289,5 +308,5 @@ def figures(
         runs_affected=_distinct_count(group[affected], visits.run[affected], groups),
         beyond_fail_after=np.bincount(group[overlong], minlength=groups).astype(np.int64),
         last_failure=last_failure,
-        journeys=np.bincount(scenario_group, minlength=groups).astype(np.int64),
+        journeys=journeys,
     )

@@ -19,11 +19,12 @@ from harness.analysis.emotion import EMOTION_RULE
 from harness.analysis.gaps import GapAnalysis
 from harness.analysis.inbox_audit import INBOX_RULE
 from harness.analysis.runner_rule import RUNNER_RULE
-from harness.analysis.verdicts import Verdict, finite
+from harness.analysis.verdicts import TrendPoint, Verdict, finite
 from harness.map.journey_map import Expectation, JourneyMap, Stage, Touchpoint
 from harness.observation import AccessibilityChecked, MessageReceived, Run, VisitVitals
 from harness.report import exports, junit, observations_csv
 from harness.report.html import render_html
+from harness.report.reading import Previous, read_window
 from harness.report.slow_evidence import slowest_json
 from harness.report.vitals import vitals_json
 from harness.report.window import Window, journeys_per_segment
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from harness.analysis.runner_rule import RunnerHealth
     from harness.map.diff import MapChange
     from harness.store.pages import SlowestVisit
-    from harness.store.sqlite import Store
 
 HTML_NAME = "gap-report.html"
 JSON_NAME = "gap-report.json"
@@ -47,6 +47,8 @@ OBSERVATIONS_NAME = "observations.csv"
 # The JSON report's contract version (docs/report.schema.json): bumped when a field is removed or its
 # meaning or type changes, never for a new field (readers ignore it; the schema still describes it).
 SCHEMA_VERSION = 1
+_WORST_FIRST = ("failing", "flaky", "slow", "runner-busy", "untested", "pending", "met")
+_TREND_FIELDS = [field.name for field in dataclasses.fields(TrendPoint)]
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -87,13 +89,9 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
         "page_title": verdict.page_title,
         "harness_error": verdict.harness_error,
         "blocked_by": verdict.blocked_by,
-        "trend": [dataclasses.asdict(point) for point in verdict.trend],
+        # Flat points, field by field: asdict's deep copies took a tenth of a million-row report.
+        "trend": [{name: getattr(point, name) for name in _TREND_FIELDS} for point in verdict.trend],
     }
-
-
-def worst(statuses: list[str]) -> str:
-    order = ("failing", "flaky", "slow", "runner-busy", "untested", "pending", "met")
-    return next((status for status in order if status in statuses), "untested")
 
 
 def _map_json(journey_map: JourneyMap) -> dict[str, Any]:
@@ -142,13 +140,14 @@ def _touchpoint_json(analysis: GapAnalysis, touchpoint: Touchpoint) -> dict[str,
         for segment in analysis.segments
         if (verdict := analysis.verdict(touchpoint.id, segment)) is not None
     }
+    statuses = {item["status"] for item in per_segment.values()}
     return {
         "id": touchpoint.id,
         "name": touchpoint.name,
         "channel": touchpoint.channel,
         "owner": touchpoint.owner,
         "moment_of_truth": touchpoint.moment_of_truth,
-        "status": worst([item["status"] for item in per_segment.values()]),
+        "status": next((status for status in _WORST_FIRST if status in statuses), "untested"),
         "segments": per_segment,
     }
 
@@ -236,7 +235,8 @@ def write_report(
         "junit": JUNIT_NAME,
     }
     json_path = out_dir / JSON_NAME
-    json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    # Compact, for the C encoder (json's indenting one is pure Python): `jq .` shows it indented.
+    json_path.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
     (out_dir / SUMMARY_NAME).write_text(
         exports.markdown_summary(analysis, window, HTML_NAME), encoding="utf-8"
     )
@@ -272,17 +272,6 @@ class BuiltReport:
     summary: str
 
 
-def read_window(
-    store: Store, runs: list[Run], previous_runs: list[Run]
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The window's observations and the previous window's, read in one scan of the store."""
-    frame = store.analysis_frame([run.run_id for run in [*previous_runs, *runs]])
-    if not previous_runs:
-        return frame, None
-    earlier = frame["run_id"].isin([run.run_id for run in previous_runs]).to_numpy()
-    return frame[~earlier], frame[earlier]
-
-
 @dataclass
 class _StoreWindow:
     """What the report reads from the store, read while it is open and then closed."""
@@ -292,7 +281,7 @@ class _StoreWindow:
     journey_map: JourneyMap
     recorded: JourneyMap | None
     observations: pd.DataFrame
-    previous: pd.DataFrame | None
+    previous: Previous  # read meanwhile, on a thread: called when the analysis needs it
     messages: list[MessageReceived]
     runner: list[RunnerHealth]
     slowest: list[SlowestVisit]
@@ -319,7 +308,7 @@ def _read_store(store_url: str, map_path: Path | None, last: int) -> _StoreWindo
             map_path = Path(runs[-1].map_path)
         journey_map = load_map(map_path)
         recorded = recorded_map(store, runs)
-        observations, previous = read_window(store, runs, previous_runs)
+        observations, previous = read_window(store, store_url, runs, previous_runs)
         run_ids = [run.run_id for run in runs]
         messages, runner = store.messages(run_ids), runner_health(store.runner_samples(run_ids), run_ids)
         slowest, vitals = store.slowest_visits(run_ids), store.visit_vitals(run_ids)

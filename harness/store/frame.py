@@ -137,21 +137,29 @@ def _lean(table: pa.Table) -> pd.DataFrame:
         table = table.set_column(index, column, pc.dictionary_encode(table.column(column)))
     # Scenarios are only told apart, never named, in the analysis; hundreds of thousands of node ids
     # as pandas categories would cost more than the rest of the read.
-    index = table.schema.get_field_index("node_id")
-    nodes = pc.dictionary_encode(table.column("node_id")).combine_chunks().indices
+    index, column = table.schema.get_field_index("node_id"), table.column("node_id")
+    if pa.types.is_integer(column.type):  # PostgreSQL's hashes of them: a numpy hash table codes them
+        nodes = pa.array(pd.factorize(column.to_numpy())[0].astype(np.int32))
+    else:
+        nodes = pc.dictionary_encode(column.combine_chunks()).indices
     table = table.set_column(index, "node_id", nodes)
     frame: pd.DataFrame = table.to_pandas()
     return frame
 
 
-# PostgreSQL, through ADBC's driver (adbc_driver_postgresql): one `= ANY($1)` parameter for the
-# whole window, and texts ordered bytewise (COLLATE "C") as SQLite orders them.
-_IN_WINDOW = "run_id = ANY($1)"
+# PostgreSQL, through ADBC's driver (adbc_driver_postgresql). The window's run ids go into the query
+# as one quoted array literal, not as a bind parameter: ADBC streams a query without parameters as
+# binary COPY, but fetches one with parameters row by row, which doubled the read of a million rows.
+# Texts are ordered bytewise (COLLATE "C") as SQLite orders them.
+def _in_window(run_ids: list[str]) -> str:
+    from psycopg import sql  # the store's own driver; quoting is its job, not ours
+
+    return f"run_id = ANY({sql.quote(run_ids)}::text[])"
 
 
-def _fetch(connection: Any, query: str, run_ids: list[str]) -> pa.Table:
+def _fetch(connection: Any, query: str) -> pa.Table:
     with connection.cursor() as cursor:
-        cursor.execute(query, [run_ids])
+        cursor.execute(query)
         table: pa.Table = cursor.fetch_arrow_table()
     return table
 
@@ -161,10 +169,10 @@ def postgres_observations(connection: Any, run_ids: list[str]) -> pd.DataFrame:
     if not run_ids:
         return pd.DataFrame(columns=OBSERVATION_COLUMNS)
     query = (
-        f"SELECT {', '.join(OBSERVATION_COLUMNS)} FROM observations WHERE {_IN_WINDOW}"
+        f"SELECT {', '.join(OBSERVATION_COLUMNS)} FROM observations WHERE {_in_window(run_ids)}"
         ' ORDER BY run_id COLLATE "C", node_id COLLATE "C", attempt, seq'
     )
-    frame: pd.DataFrame = _fetch(connection, query, run_ids).to_pandas()
+    frame: pd.DataFrame = _fetch(connection, query).to_pandas()
     return frame
 
 
@@ -173,13 +181,17 @@ def postgres_analysis_frame(connection: Any, run_ids: list[str]) -> pd.DataFrame
     the failure texts of the failed and errored rows alone."""
     if not run_ids:
         return pd.DataFrame(columns=["id", *OBSERVATION_COLUMNS])
-    lean = f"SELECT id, {', '.join(LEAN_COLUMNS)} FROM observations WHERE {_IN_WINDOW}"
-    frame = _lean(_fetch(connection, lean, run_ids))
+    window = _in_window(run_ids)
+    # Scenarios are only told apart (see _lean): the server sends each node id as a 64-bit hash, not
+    # its text, so a million rows carry 8 bytes each for it; two of a window's few thousand scenarios
+    # sharing a hash is a chance of about 1 in 10^12.
+    columns = ["hashtextextended(node_id, 0) AS node_id" if c == "node_id" else c for c in LEAN_COLUMNS]
+    frame = _lean(_fetch(connection, f"SELECT id, {', '.join(columns)} FROM observations WHERE {window}"))
     details_query = (
         f"SELECT id, {', '.join(DETAIL_COLUMNS)} FROM observations"
-        f" WHERE outcome IN ('failed', 'error') AND {_IN_WINDOW}"
+        f" WHERE outcome IN ('failed', 'error') AND {window}"
     )
-    details: pd.DataFrame = _fetch(connection, details_query, run_ids).to_pandas()
-    located = _fetch(connection, f"SELECT run_id, location FROM runs WHERE {_IN_WINDOW}", run_ids)
+    details: pd.DataFrame = _fetch(connection, details_query).to_pandas()
+    located = _fetch(connection, f"SELECT run_id, location FROM runs WHERE {window}")
     runs, places = located.column("run_id").to_pylist(), located.column("location").to_pylist()
     return _with_locations(_with_details(frame, details), dict(zip(runs, places, strict=True)))
