@@ -8,11 +8,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint browser install dovecot tmux postgres redis clean
 
+# Some images and CI runners set PYTHONDONTWRITEBYTECODE: then every Python process the demo and the
+# tests start (a `shopper run` is two, and each pytest worker one) compiles the harness from source
+# again, and pytest rewrites the test modules again. Here the bytecode is kept (__pycache__ is ignored).
+unexport PYTHONDONTWRITEBYTECODE
+
 demo: install browser
 	$(VENV)/bin/shopper demo
 
+# Three workers even on two cores: the browser tests spend much of their time waiting (a page's
+# injected delay, an email in flight, a scheduler's due time), and a third worker fills it.
 test: install browser lint dovecot tmux postgres redis
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 3 --dist loadgroup
 
 # The IMAP tests run a real Dovecot (Debian's dovecot-imapd); they fail, saying so, without it.
 dovecot:

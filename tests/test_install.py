@@ -62,7 +62,9 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
     shutil.copytree(ROOT, clone, symlinks=True, ignore=shutil.ignore_patterns(*NOT_THE_PROJECT))
     made = Venv(base / "venv")
     subprocess.run([sys.executable, "-m", "venv", str(made.folder)], check=True, timeout=300)
-    installed = made.run("python", "-m", "pip", "install", "-q", str(clone), cwd=base)
+    # --no-compile: the bytecode of the modules the tests import is written as they are imported,
+    # instead of every module of pandas, numpy, pyarrow and playwright compiled up front.
+    installed = made.run("python", "-m", "pip", "install", "-q", "--no-compile", str(clone), cwd=base)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     shutil.rmtree(clone)  # nothing the venv runs may still lean on the source tree
     return made

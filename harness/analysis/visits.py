@@ -12,6 +12,7 @@ grouping Python strings row by row is what makes that slow.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,12 @@ def codes(column: pd.Series, *, names: bool = True) -> tuple[IntArray, list[str]
     if isinstance(column.dtype, pd.CategoricalDtype):
         values = column.cat.categories.to_numpy(dtype=object).tolist() if names else []
         return column.cat.codes.to_numpy().astype(np.int64), [str(value) for value in values]
+    if not names and pd.api.types.is_integer_dtype(column.dtype) and len(column):
+        # Already codes (the store's frame numbers scenarios 0..n-1): coding them again costs a hash
+        # table per window, and the order of appearance is not needed where only codes matter.
+        found = column.to_numpy(dtype=np.int64)
+        if found.min() >= 0 and found.max() <= len(found):
+            return found, []
     found, uniques = pd.factorize(column, use_na_sentinel=True)
     return found.astype(np.int64), [str(value) for value in uniques] if names else []
 
@@ -125,12 +132,25 @@ def _no_visits(run_ids: list[str], touchpoints: list[str], segments: list[str], 
     )
 
 
+def _visit_order(run: IntArray, node: IntArray, attempt: IntArray, seq: IntArray) -> IntArray:
+    """The order of (run, scenario, attempt, seq): one argsort of a packed key where it fits in 63
+    bits, which is two to three times as fast as lexsort's four passes at a million rows."""
+    if not len(run):
+        return np.zeros(0, dtype=np.int64)
+    spans = [int(values.max()) + 1 for values in (node, attempt, seq)]
+    negative = min(int(values.min()) for values in (run, node, attempt, seq)) < 0
+    if negative or (int(run.max()) + 1) * math.prod(spans) >= 2**62:
+        return np.lexsort((seq, attempt, node, run))
+    key = ((run * spans[0] + node) * spans[1] + attempt) * spans[2] + seq
+    return np.argsort(key, kind="stable")
+
+
 def _visit_rows(
     run: IntArray, node: IntArray, attempt: IntArray, seq: IntArray, touchpoint: IntArray
 ) -> tuple[IntArray, IntArray]:
     """The bound steps' rows in visit order, and where in them each visit starts."""
     rows = np.flatnonzero(touchpoint >= 0)  # a step bound to no touchpoint is no visit
-    rows = rows[np.lexsort((seq[rows], attempt[rows], node[rows], run[rows]))]
+    rows = rows[_visit_order(run[rows], node[rows], attempt[rows], seq[rows])]
     keys = (run[rows], node[rows], attempt[rows], touchpoint[rows])
     starts = np.ones(len(rows), dtype=bool)
     if len(rows) > 1:
