@@ -25,6 +25,7 @@ it resolves: it is not a failure while its fail_after has not passed.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,7 @@ class GapAnalysis:
     # axe's findings per touchpoint × segment that promises accessibility (harness.analysis.accessibility)
     accessibility: list[TouchpointAccessibility] = field(default_factory=list)
     locations: LocationComparison = field(default_factory=LocationComparison)  # per location, if several
+    _index: dict[tuple[str, str], Verdict] = field(default_factory=dict, init=False, compare=False)
 
     def accessibility_of(self, touchpoint_id: str, segment: str) -> TouchpointAccessibility | None:
         return next(
@@ -79,15 +81,13 @@ class GapAnalysis:
         )
 
     def verdict(self, touchpoint_id: str, segment: str) -> Verdict | None:
-        return next(
-            (v for v in self.verdicts if v.touchpoint_id == touchpoint_id and v.segment == segment), None
-        )
+        if len(self._index) != len(self.verdicts):  # indexed once: a scan per call was quadratic
+            self._index = {(v.touchpoint_id, v.segment): v for v in self.verdicts}
+        return self._index.get((touchpoint_id, segment))
 
     def status_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATUSES, 0)
-        for verdict in [*self.verdicts, *self.off_map]:
-            counts[verdict.status] += 1
-        return counts
+        found = Counter(verdict.status for verdict in [*self.verdicts, *self.off_map])
+        return {**dict.fromkeys(STATUSES, 0), **found}
 
     @property
     def all_met(self) -> bool:
