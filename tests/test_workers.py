@@ -32,18 +32,23 @@ def parallel_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The demo's self-serve segment played by two workers, from "eu-west"; its store's path."""
     out = tmp_path_factory.mktemp("workers")
     store = out / "shopper.db"
+    evidence = str(out / "evidence")
+    _two_workers(store, "--segment", "self-serve", "--location", "eu-west", "--evidence-dir", evidence)
+    yield store
+
+
+def _two_workers(store: Path, *options: str) -> None:
+    """`shopper run --workers 2` of the demo journey against Acme with its shipped faults."""
     with tempfile.TemporaryDirectory() as mail, start_acme(load_faults(DEFAULT_FAULTS), Path(mail)) as acme:
         code = shopper_run(
             acme.url,
             JOURNEY,
             store,
-            *("--segment", "self-serve", "--workers", "2", "--location", "eu-west", "--quiet"),
-            *("--mailbox", f"maildir:{acme.maildir}", "--evidence-dir", str(out / "evidence")),
+            *("--workers", "2", "--quiet", "--mailbox", f"maildir:{acme.maildir}", *options),
             *("--", "--no-runner-check"),
             journey_map=DEMO_MAP,
         )
     assert code == EXIT_GAPS  # the shipped fault profile breaks the help search on purpose
-    yield store
 
 
 def _observations(store: Path) -> pd.DataFrame:
@@ -156,16 +161,7 @@ def test_a_parallel_run_killed_mid_way_reads_as_aborted(tmp_path: Path) -> None:
 def test_segments_play_side_by_side(tmp_path: Path) -> None:
     """Two segments, two workers: each segment's run in its own process at once, not one after the other."""
     store = tmp_path / "shopper.db"
-    with tempfile.TemporaryDirectory() as mail, start_acme(load_faults(DEFAULT_FAULTS), Path(mail)) as acme:
-        code = shopper_run(
-            acme.url,
-            JOURNEY,
-            store,
-            *("--workers", "2", "--quiet", "--mailbox", f"maildir:{acme.maildir}"),
-            *("--", "--no-runner-check"),
-            journey_map=DEMO_MAP,
-        )
-    assert code == EXIT_GAPS
+    _two_workers(store)
     opened = open_store(store)
     try:
         runs = opened.runs()
