@@ -67,6 +67,7 @@ def _environment() -> Environment:
     env.filters["duration"] = format_duration
     env.filters["percent"] = lambda value: "—" if value is None else f"{value:.0%}"
     env.filters["emotion"] = _emotion
+    env.filters["circles"] = charts.circles
     return env
 
 
