@@ -28,6 +28,7 @@ from harness.ops.alert_config import AlertConfig
 from harness.ops.alerts import Alerter, open_alerts
 from harness.report.observations_csv import write_observations_csv
 from harness.store.base import SQLStore
+from harness.store.frame import SEPARATOR
 from harness.store.postgres import PostgresStore
 from harness.store.sqlite import open_store, store_exists, store_path
 
@@ -132,6 +133,27 @@ def test_both_backends_give_the_same_frames(tmp_path: Path, postgres_url: str) -
         assert ours["error"].dropna().tolist() == ["boom 0", "", "boom 2", ""]  # the failed rows' texts
         assert [run.run_id for run in postgres.runs(last=2)] == ["r2", "r3"]
         assert postgres.scenarios_recorded("r1") == sqlite.scenarios_recorded("r1") == 3
+    finally:
+        sqlite.close()
+        postgres.close()
+
+
+def test_a_text_holding_the_packing_separator_reads_the_same(tmp_path: Path, postgres_url: str) -> None:
+    # PostgreSQL's window packs four texts into one with ASCII's unit separator (store/frame.py); a
+    # stage id that holds one must not shift the others: that window is read unpacked.
+    sqlite, postgres = _both(tmp_path, postgres_url)
+    try:
+        for store in (sqlite, postgres):
+            store.handle(RunStarted(make_run("r1", T0)))
+            store.handle(StepObserved(make_obs("r1", 1, T0, stage=f"dis{SEPARATOR}cover")))
+            store.handle(StepObserved(make_obs("r1", 2, T0, segment="enterprise", outcome="failed")))
+        ours, theirs = (
+            store.analysis_frame(["r1"]).sort_values("id", ignore_index=True) for store in (postgres, sqlite)
+        )
+        pd.testing.assert_frame_equal(ours, theirs)
+        assert ours["stage"].tolist() == [f"dis{SEPARATOR}cover", "discover"]
+        assert ours["segment"].tolist() == ["self-serve", "enterprise"]
+        assert ours["outcome"].tolist() == ["passed", "failed"]
     finally:
         sqlite.close()
         postgres.close()
