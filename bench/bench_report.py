@@ -69,13 +69,23 @@ def fill_store(store: str, n: int, stages: int, touchpoints: int, segments: int,
     per_stage = max(1, touchpoints // stages)
     start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     run_ids = [f"run-{r:04d}" for r in range(runs)]
+    # Each run's observations one after another, as runs append them: a run's rows are together in
+    # the store, and a window is the newest part of it (one observation a second, a run after the other).
+    first_row = [r * n // runs for r in range(runs)]
     run_rows = [
-        (r, (start + dt.timedelta(minutes=i)).isoformat(), "finished", f"s{i % segments}", "Bench", "b1")
+        (
+            r,
+            (start + dt.timedelta(seconds=first_row[i])).isoformat(),
+            "finished",
+            f"s{i % segments}",
+            "Bench",
+            "b1",
+        )
         for i, r in enumerate(run_ids)
     ]
     rows = []
     for i in range(n):
-        run = i % runs
+        run = i * runs // n
         s, t = rng.randrange(stages), rng.randrange(per_stage)
         outcome = "failed" if rng.random() < 0.03 else "passed"
         rows.append(
