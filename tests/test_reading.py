@@ -4,6 +4,9 @@ one on a second connection while this one is analysed, on either backend."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +16,7 @@ from test_store import T0, make_obs, make_run
 from harness.errors import StoreError
 from harness.observation import RunFinished, RunStarted, StepObserved
 from harness.report.reading import read_window
+from harness.store.frame import LEAN_COLUMNS, _read_arrow
 from harness.store.sqlite import open_store
 
 
@@ -44,6 +48,7 @@ def test_each_window_is_read_whole_and_alone(store_url: str) -> None:
     assert set(observations["run_id"].astype(str)) == {"run-2", "run-3"}
     assert before is not None and set(before["run_id"].astype(str)) == {"run-0", "run-1"}
     columns = ["run_id", "seq", "duration_ms", "outcome", "touchpoint"]
+
     def rows(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[columns].astype(str).reset_index(drop=True)
 
@@ -76,3 +81,46 @@ def test_the_previous_windows_read_error_is_raised_when_it_is_needed(tmp_path: P
     with pytest.raises(StoreError) as raised:
         previous()
     assert "secret" not in str(raised.value)
+
+
+# Another process holding a writer's exclusive lock on a file in rollback-journal mode, which no
+# reader can pass, until a line comes on its stdin. Another process, as a runner is: locks of one
+# process do not stop that process's own readers.
+_HOLD = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA journal_mode=DELETE")
+db.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.readline()
+db.execute("COMMIT")
+"""
+
+
+def test_the_arrow_read_waits_for_a_lock_on_the_sqlite_store(tmp_path: Path) -> None:
+    # The report's two windows open the file at once (one making sure of the schema) and a run may
+    # be writing: a read that finds the file locked waits for the lock, as the store's own
+    # connection does, instead of failing "database is locked".
+    path = tmp_path / "shopper.db"
+    _fill(str(path), 2)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    released = threading.Event()
+
+    def release() -> None:
+        released.set()
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+
+    timer = threading.Timer(0.5, release)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        timer.start()
+        frame = _read_arrow(path, f"SELECT id, {', '.join(LEAN_COLUMNS)} FROM observations", [])
+        assert released.is_set() and frame is not None and len(frame) == 6
+    finally:
+        timer.cancel()
+        holder.kill()
+        holder.wait()

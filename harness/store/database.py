@@ -9,6 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
+# How long a connection to a SQLite store waits for another's lock before it gives up: a run writing
+# while a report reads, or a report's two windows opening the file at once, wait for each other
+# instead of failing with "database is locked".
+LOCK_WAIT_S = 30
+
 
 class Cursor(Protocol):
     """What the table modules read of a statement's result (sqlite3's cursor and psycopg's alike)."""

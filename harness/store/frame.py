@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from harness.store.columns import OBSERVATION_COLUMNS
+from harness.store.database import LOCK_WAIT_S
 
 # What the gap analysis needs of every observation; DETAIL_COLUMNS only of failed and errored ones.
 LEAN_COLUMNS = [
@@ -126,6 +127,8 @@ def _read_arrow(path: Path, query: str, params: list[str | int]) -> pd.DataFrame
     except ImportError:
         return None
     with adbc.connect(str(path)) as connection, connection.cursor() as cursor:
+        # ADBC's SQLite connection does not wait for a lock unless told, as sqlite3's does.
+        cursor.execute(f"PRAGMA busy_timeout = {LOCK_WAIT_S * 1000}")
         cursor.execute(query, params)
         return _lean(cursor.fetch_arrow_table())
 
@@ -187,10 +190,11 @@ SEPARATOR = "\x1f"
 
 
 def _unpacked(table: pa.Table) -> pa.Table | None:
-    """The packed column as its four dictionary-encoded columns; None if a text held the separator."""
+    """The packed column as its four dictionary-encoded columns; None if a text held the separator
+    (or was NULL, which the schema does not allow)."""
     packed = pc.dictionary_encode(table.column("packed").combine_chunks())
     parts = [str(value).split(SEPARATOR) for value in packed.dictionary.to_pylist()]
-    if any(len(part) != len(PACKED_COLUMNS) for part in parts):
+    if packed.null_count or any(len(part) != len(PACKED_COLUMNS) for part in parts):
         return None
     rows = packed.indices.to_numpy()
     table = table.drop_columns(["packed"])

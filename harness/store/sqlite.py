@@ -19,6 +19,7 @@ from harness.errors import StoreError
 from harness.observation import Event
 from harness.store import schema
 from harness.store.base import SQLStore, Store, process_alive
+from harness.store.database import LOCK_WAIT_S
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +47,7 @@ class SQLiteStore(SQLStore):
             if self.path.exists() and os.statvfs(self.path).f_flag & os.ST_RDONLY:
                 self._open_read_only()
                 return
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._db = sqlite3.connect(self.path, timeout=LOCK_WAIT_S, isolation_level=None)
             schema.check_ours(self._db, self.path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
