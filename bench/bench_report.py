@@ -71,7 +71,7 @@ def fill_store(store: str, n: int, stages: int, touchpoints: int, segments: int,
     run_ids = [f"run-{r:04d}" for r in range(runs)]
     # Each run's observations one after another, as runs append them: a run's rows are together in
     # the store, and a window is the newest part of it (one observation a second, a run after the other).
-    first_row = [r * n // runs for r in range(runs)]
+    first_row = [-(-r * n // runs) for r in range(runs)]  # the first i with i * runs // n == r
     run_rows = [
         (
             r,

@@ -139,9 +139,9 @@ def _quickest_journeys(
             earlier = {s: t for s, t in quickest.get(run_code, {}).items() if s < first_stage}
             needed = {s for s in stages_played.get(run_code, set()) if s < first_stage}
             reached = needed <= earlier.keys()
-            # numpy's sum, as the frame's was: the same pairwise rounding, the same figure to the bit.
+            # numpy's sum skipping NaN, as the frame's was: the same pairwise rounding, the same figure.
             journey = float(best_time[run_code]) + float(
-                np.sum(np.array(list(earlier.values()), dtype=np.float64))
+                np.nansum(np.array(list(earlier.values()), dtype=np.float64))
             )
         rows.append(
             {"run_id": run_ids[int(run_code)], "segment": segment, "reached": reached, "journey_ms": journey}

@@ -248,8 +248,9 @@ def quantiles(values: FloatArray, group: IntArray, groups: int) -> tuple[FloatAr
     if len(values) == 0:
         return p50, p95
     # One argsort of a composite key (group, then value) is twice as fast as a lexsort of the two, and
-    # numpy's default sort four times as fast as its stable one: equal keys are equal values, so
-    # which of them comes first cannot change a quantile.
+    # numpy's default sort four times as fast as its stable one: equal keys are values of one group
+    # that differ by less than the key's rounding (a ten-millionth of a millisecond at thousands of
+    # groups), so which of them comes first cannot change a quantile that is reported.
     low, span = float(values.min()), float(values.max() - values.min()) + 1.0
     order = np.argsort(group * span + (values - low))
     sorted_values, sorted_groups = values[order], group[order]
