@@ -8,6 +8,7 @@ The display is drawn in this process (see harness/ops/progress.py), never in the
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,23 +31,43 @@ class LiveProgress:
         self.tally = Tally()
         self.console = console
         self._spinner = Spinner("dots")
+        # One writer at a time. The run's events are printed from the feed's thread; rich's own
+        # auto-refresh would redraw from a thread of its own, and a redraw landing between a print's
+        # cursor move and its write left a stale frame on the screen and overwrote the lines above
+        # it (seen on a loaded machine). So the redraws are ours, under this lock, as are the
+        # prints and the tally's changes the redraw reads.
+        self._drawing = threading.RLock()
 
     @contextmanager
     def showing(self) -> Iterator[None]:
         """The display while one segment's run runs; it leaves only the scenarios' lines behind."""
-        with Live(
-            console=self.console,
-            get_renderable=self._render,
-            refresh_per_second=REFRESH_PER_S,
-            transient=True,
-        ):
-            yield
+        live = Live(console=self.console, get_renderable=self._render, auto_refresh=False, transient=True)
+        stopped = threading.Event()
+
+        def redraw() -> None:
+            while not stopped.wait(1 / REFRESH_PER_S):
+                with self._drawing:
+                    live.refresh()
+
+        with live:
+            ticker = threading.Thread(target=redraw, name="progress-redraw", daemon=True)
+            ticker.start()
+            try:
+                yield
+            finally:
+                stopped.set()
+                ticker.join()  # before the display's last frame is drawn and taken away
 
     def output(self, line: str) -> None:
         """pytest's own output (--verbose), printed above the display."""
-        self.console.print(Text.from_ansi(line.rstrip("\n")), soft_wrap=True)
+        with self._drawing:
+            self.console.print(Text.from_ansi(line.rstrip("\n")), soft_wrap=True)
 
     def event(self, event: dict[str, Any]) -> None:
+        with self._drawing:
+            self._event(event)
+
+    def _event(self, event: dict[str, Any]) -> None:
         tally = self.tally
         tally.focus(event)
         scenario, feature, since = tally.scenario, tally.feature, tally.scenario_since
