@@ -290,6 +290,7 @@ def figures(
     )
     try_scenario = try_key[try_starts] // attempts
     scenario_starts = _starts(try_scenario)
+    # (cut to the starts' length: with no tries at all there is no end either)
     scenario_ends = np.concatenate((scenario_starts[1:], [len(try_scenario)]))[: len(scenario_starts)] - 1
     first_failed, final_failed = tried_failed[scenario_starts], tried_failed[scenario_ends]
     scenario_group = try_scenario[scenario_starts] // (max(len(visits.run_ids), 1) * max(visits.nodes, 1))
